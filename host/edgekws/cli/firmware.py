@@ -1,0 +1,10 @@
+"""CLI commands of the 'firmware' area (filled in by that area's work)."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add this area's commands to the root app."""
+    del app

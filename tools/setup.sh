@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Install what edgekws needs on a fresh Debian machine; a second run only checks.
+#   Debian packages: cross toolchain, newlib, QEMU, espeak-ng, cmake, clang (fuzzing)
+#   .venv with the package in editable mode and its dev extras
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PKGS="gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm espeak-ng cmake clang"
+PY="${PYTHON:-python3}"
+
+missing=""
+for p in $APT_PKGS; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+  echo "setup: installing Debian packages:$missing"
+  if [ "$(id -u)" = 0 ]; then SUDO=""
+  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then SUDO="sudo -n"
+  else
+    echo "error: missing Debian packages:$missing; run as root or with sudo: apt-get install$missing" >&2
+    exit 1
+  fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+else
+  echo "setup: Debian packages present"
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  echo "setup: creating .venv"
+  "$PY" -m venv .venv
+fi
+stamp=.venv/.edgekws-installed
+want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  echo "setup: installing Python dependencies into .venv (first run takes a few minutes)"
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -e ".[dev]"
+  echo "$want" > "$stamp"
+else
+  echo "setup: .venv up to date"
+fi
