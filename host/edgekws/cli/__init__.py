@@ -28,6 +28,18 @@ def build_app() -> typer.Typer:
         pretty_exceptions_enable=False,
         add_completion=False,
     )
+
+    @app.callback()
+    def root() -> None:
+        """Keyword spotting for Cortex-M microcontrollers."""
+
+    @app.command()
+    def version() -> None:
+        """Print the edgekws version."""
+        from edgekws import __version__
+
+        print(__version__)
+
     for area in AREAS:
         module = importlib.import_module(f"edgekws.cli.{area}")
         module.register(app)
@@ -38,7 +50,7 @@ def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
     app = build_app()
     try:
-        app(args=argv, standalone_mode=False, prog_name="edgekws")
+        app(args=argv, prog_name="edgekws")
     except EdgeKwsError as exc:
         if os.environ.get("EDGEKWS_DEBUG"):
             raise
@@ -52,16 +64,6 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:  # noqa: BLE001 - last line of defence, still one line
         if os.environ.get("EDGEKWS_DEBUG"):
             raise
-        import click
-
-        if isinstance(exc, click.exceptions.Exit):
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Abort):
-            print("error: aborted", file=sys.stderr)
-            sys.exit(1)
         print(f"error: internal error ({type(exc).__name__}: {exc}); rerun with EDGEKWS_DEBUG=1 for a traceback",
               file=sys.stderr)
         sys.exit(1)
