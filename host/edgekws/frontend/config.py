@@ -1,0 +1,281 @@
+"""FrontendConfig: the one description of the audio feature frontend.
+
+The same config object drives the host feature extraction, travels in every
+model bundle (``bundle.json``) and is turned into constants in the firmware's
+generated header, so it is plain data: a frozen dataclass of numbers and
+strings that round-trips to JSON and has a stable hash.
+
+Fixed design decisions (not config fields, because the device frontend in C
+implements exactly this and nothing else):
+
+* frames are taken without centering or reflect padding: frame ``t`` covers
+  samples ``[t * hop_length, t * hop_length + win_length)``, so a frame depends
+  only on audio already received and a streaming device computes the same
+  frames as the host computes on a whole clip;
+* the window is a *periodic* Hann window of ``win_length`` samples, the frame is
+  zero-padded at the end to ``n_fft`` (a power of two suits the device's real
+  FFT) and the power spectrum ``|X|^2`` of the real FFT is taken;
+* the mel filterbank is triangular on the HTK mel scale with unit peak height
+  (librosa ``htk=True, norm=None``, TensorFlow's ``linear_to_mel_weight_matrix``
+  convention used by Arm's Hello Edge);
+* the log is ``10 * log10(max(mel, log_floor))`` (decibels, librosa
+  ``power_to_db(ref=1.0, amin=log_floor, top_db=None)``): no ``top_db`` clip,
+  because that depends on the loudest frame of the whole clip and would break
+  streaming;
+* MFCCs are the first ``n_mfcc`` coefficients of a DCT-II over the log-mel bands.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from edgekws.errors import ConfigError
+
+#: Bumped whenever the feature computation changes in a way that changes the
+#: numbers for the same config; it is part of :meth:`FrontendConfig.hash`, so
+#: feature caches and bundles made by an older frontend stop matching.
+FRONTEND_VERSION = 1
+
+#: Hex digits of the sha256 kept by :meth:`FrontendConfig.hash`.
+HASH_LENGTH = 16
+
+DCT_NORMS = ("ortho", None)
+
+
+@dataclass(frozen=True)
+class FrontendConfig:
+    """Parameters of the log-mel / MFCC frontend.
+
+    Units: ``sample_rate`` in Hz, ``window_ms``/``hop_ms`` in milliseconds,
+    ``fmin``/``fmax`` in Hz (``fmax=None`` means Nyquist and is resolved at
+    construction), ``log_floor`` in linear power units (the smallest mel power
+    the log sees; ``1e-6`` is -60 dB). ``n_mfcc=0`` selects log-mel output
+    (``n_mels`` features per frame), otherwise ``n_mfcc`` MFCCs per frame.
+    """
+
+    name: str = "custom"
+    sample_rate: int = 16000
+    window_ms: float = 40.0
+    hop_ms: float = 20.0
+    n_fft: int = 1024
+    n_mels: int = 40
+    fmin: float = 20.0
+    fmax: float | None = 4000.0
+    log_floor: float = 1e-6
+    n_mfcc: int = 10
+    dct_norm: str | None = "ortho"
+
+    def __post_init__(self) -> None:
+        # Normalise types first so that e.g. window_ms=40 and window_ms=40.0 give
+        # the same JSON and the same hash.
+        try:
+            norm = {
+                "name": str(self.name),
+                "sample_rate": _as_int(self.sample_rate, "sample_rate"),
+                "window_ms": float(self.window_ms),
+                "hop_ms": float(self.hop_ms),
+                "n_fft": _as_int(self.n_fft, "n_fft"),
+                "n_mels": _as_int(self.n_mels, "n_mels"),
+                "fmin": float(self.fmin),
+                "fmax": float(self.sample_rate) / 2.0 if self.fmax is None else float(self.fmax),
+                "log_floor": float(self.log_floor),
+                "n_mfcc": _as_int(self.n_mfcc, "n_mfcc"),
+                "dct_norm": self.dct_norm,
+            }
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"frontend config {self.name!r}: {exc}") from None
+        for key, value in norm.items():
+            object.__setattr__(self, key, value)
+        self._check()
+
+    def _check(self) -> None:
+        """Reject configs the frontend (or the device) cannot compute, with one line each."""
+        def bad(msg: str) -> ConfigError:
+            return ConfigError(f"frontend config {self.name!r}: {msg}")
+
+        for key in ("window_ms", "hop_ms", "fmin", "fmax", "log_floor"):
+            if not math.isfinite(getattr(self, key)):
+                raise bad(f"{key} must be finite")
+        if self.sample_rate <= 0:
+            raise bad(f"sample_rate must be positive, got {self.sample_rate}")
+        if self.win_length < 2:
+            raise bad(f"window_ms={self.window_ms:g} gives {self.win_length} samples; need at least 2")
+        if self.hop_length < 1:
+            raise bad(f"hop_ms={self.hop_ms:g} gives {self.hop_length} samples; need at least 1")
+        if self.n_fft < self.win_length:
+            raise bad(f"n_fft={self.n_fft} is shorter than the window ({self.win_length} samples)")
+        if self.n_mels < 1:
+            raise bad(f"n_mels must be at least 1, got {self.n_mels}")
+        if not 0.0 <= self.fmin < self.fmax <= self.sample_rate / 2.0:
+            raise bad(f"need 0 <= fmin < fmax <= sample_rate/2, got fmin={self.fmin:g} fmax={self.fmax:g}")
+        if self.log_floor <= 0.0:
+            raise bad(f"log_floor must be positive, got {self.log_floor:g}")
+        if not 0 <= self.n_mfcc <= self.n_mels:
+            raise bad(f"n_mfcc must be in [0, n_mels={self.n_mels}], got {self.n_mfcc}")
+        if self.dct_norm not in DCT_NORMS:
+            raise bad(f"dct_norm must be 'ortho' or null, got {self.dct_norm!r}")
+
+    # ---- derived sizes --------------------------------------------------
+
+    @property
+    def win_length(self) -> int:
+        """Window length in samples (``window_ms`` rounded to whole samples)."""
+        return int(round(self.sample_rate * self.window_ms / 1000.0))
+
+    @property
+    def hop_length(self) -> int:
+        """Hop between frame starts in samples."""
+        return int(round(self.sample_rate * self.hop_ms / 1000.0))
+
+    @property
+    def n_bins(self) -> int:
+        """Number of real-FFT bins, ``n_fft // 2 + 1``."""
+        return self.n_fft // 2 + 1
+
+    @property
+    def num_features(self) -> int:
+        """Features per frame: ``n_mfcc`` for MFCC output, ``n_mels`` for log-mel."""
+        return self.n_mfcc if self.n_mfcc > 0 else self.n_mels
+
+    @property
+    def is_mfcc(self) -> bool:
+        return self.n_mfcc > 0
+
+    def num_frames(self, num_samples: int) -> int:
+        """Frames produced for a clip of ``num_samples`` samples (0 if shorter than a window)."""
+        if num_samples < self.win_length:
+            return 0
+        return 1 + (int(num_samples) - self.win_length) // self.hop_length
+
+    def feature_shape(self, num_samples: int) -> tuple[int, int]:
+        """``(frames, num_features)`` for one clip of ``num_samples`` samples."""
+        return self.num_frames(num_samples), self.num_features
+
+    # ---- serialisation --------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict of the fields (what goes into bundle.json)."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FrontendConfig:
+        """Build a config from :meth:`to_dict` output; unknown keys are an error, not ignored."""
+        if not isinstance(data, dict):
+            raise ConfigError(f"frontend config must be a JSON object, got {type(data).__name__}")
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"frontend config: unknown field(s) {', '.join(unknown)}; "
+                              f"valid: {', '.join(sorted(known))}")
+        return cls(**data)
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """JSON text of :meth:`to_dict` (keys in field order)."""
+        return json.dumps(self.to_dict(), indent=indent)
+
+    @classmethod
+    def from_json(cls, text: str) -> FrontendConfig:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"frontend config is not valid JSON: {exc}") from None
+        return cls.from_dict(data)
+
+    def canonical_json(self) -> str:
+        """The text that :meth:`hash` digests.
+
+        Sorted keys, no whitespace, Python's shortest-repr floats: the same
+        numbers always give the same text. ``name`` is left out on purpose (two
+        configs that compute identical features share a hash and a feature
+        cache entry) and :data:`FRONTEND_VERSION` is put in (a changed algorithm
+        gives a new hash).
+        """
+        data = self.to_dict()
+        del data["name"]
+        data["frontend_version"] = FRONTEND_VERSION
+        return json.dumps(data, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+    def hash(self) -> str:
+        """Stable short hash (sha256 hex prefix) of the computation this config defines."""
+        return hashlib.sha256(self.canonical_json().encode("utf-8")).hexdigest()[:HASH_LENGTH]
+
+    def replace(self, **changes: Any) -> FrontendConfig:
+        """A copy with some fields changed (validated like a new config)."""
+        return dataclasses.replace(self, **changes)
+
+
+def _as_int(value: Any, key: str) -> int:
+    """Accept ints (and integral floats from JSON); reject 40.5 or True."""
+    if isinstance(value, bool):
+        raise TypeError(f"{key} must be an integer, got {value!r}")
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, int) or hasattr(value, "__index__"):
+        return int(value)
+    raise TypeError(f"{key} must be an integer, got {value!r}")
+
+
+_KWS_MFCC = FrontendConfig(
+    name="kws-mfcc-49x10", sample_rate=16000, window_ms=40.0, hop_ms=20.0, n_fft=1024,
+    n_mels=40, fmin=20.0, fmax=4000.0, log_floor=1e-6, n_mfcc=10, dct_norm="ortho",
+)
+
+PRESETS: dict[str, FrontendConfig] = {
+    # Arm "Hello Edge" DS-CNN input: 40 ms / 20 ms frames, 40 mel bands 20-4000 Hz,
+    # 10 MFCCs -> 49 x 10 for one second at 16 kHz; 640-sample window in a 1024-point FFT.
+    "kws-mfcc-49x10": _KWS_MFCC,
+    # Same framing, the 40 log-mel bands themselves (49 x 40).
+    "kws-logmel-49x40": _KWS_MFCC.replace(name="kws-logmel-49x40", n_mfcc=0),
+    # The host audio tasks (tagging, SED, scenes): 25 ms / 10 ms frames, 64 bands to Nyquist.
+    "audio-logmel-64": FrontendConfig(
+        name="audio-logmel-64", sample_rate=16000, window_ms=25.0, hop_ms=10.0, n_fft=512,
+        n_mels=64, fmin=50.0, fmax=8000.0, log_floor=1e-6, n_mfcc=0, dct_norm="ortho",
+    ),
+}
+
+DEFAULT_PRESET = "kws-mfcc-49x10"
+
+
+def preset_names() -> list[str]:
+    return list(PRESETS)
+
+
+def get_preset(name: str) -> FrontendConfig:
+    """The named preset; an unknown name is a :class:`ConfigError` listing the valid ones."""
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise ConfigError(f"unknown frontend preset {name!r}; valid: {', '.join(PRESETS)}") from None
+
+
+def load_config(spec: str | Path | FrontendConfig | dict[str, Any]) -> FrontendConfig:
+    """Resolve what a user or a recipe names a frontend by.
+
+    Accepts a config, a dict (e.g. from bundle.json), a preset name, or the path
+    of a JSON file holding a config (or a bundle.json with a ``frontend`` key).
+    """
+    if isinstance(spec, FrontendConfig):
+        return spec
+    if isinstance(spec, dict):
+        return FrontendConfig.from_dict(spec)
+    text = str(spec)
+    if text in PRESETS:
+        return PRESETS[text]
+    path = Path(text)
+    if path.suffix.lower() == ".json" or path.exists():
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"cannot read frontend config {path}: {exc.strerror or exc}") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"frontend config {path} is not valid JSON: {exc}") from None
+        if isinstance(data, dict) and isinstance(data.get("frontend"), dict):
+            data = data["frontend"]
+        return FrontendConfig.from_dict(data)
+    raise ConfigError(f"unknown frontend preset {text!r}; valid: {', '.join(PRESETS)} (or a .json file)")
