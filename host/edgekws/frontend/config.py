@@ -47,6 +47,11 @@ HASH_LENGTH = 16
 
 DCT_NORMS = ("ortho", None)
 
+#: Whose float32 arithmetic the host reproduces: ``"host"`` (scipy FFT, BLAS products;
+#: the default) or ``"device"`` (the C frontend's operation order, bit-identical to
+#: the firmware; :mod:`edgekws.frontend.device`).
+EXACT_MODES = ("host", "device")
+
 
 @dataclass(frozen=True)
 class FrontendConfig:
@@ -57,6 +62,9 @@ class FrontendConfig:
     construction), ``log_floor`` in linear power units (the smallest mel power
     the log sees; ``1e-6`` is -60 dB). ``n_mfcc=0`` selects log-mel output
     (``n_mels`` features per frame), otherwise ``n_mfcc`` MFCCs per frame.
+    ``exact="device"`` computes the same features with the device frontend's
+    float32 operations in its order (bit-identical to the firmware; needs a
+    power-of-two ``n_fft``); the two modes differ by ~1e-5 dB.
     """
 
     name: str = "custom"
@@ -70,6 +78,7 @@ class FrontendConfig:
     log_floor: float = 1e-6
     n_mfcc: int = 10
     dct_norm: str | None = "ortho"
+    exact: str = "host"
 
     def __post_init__(self) -> None:
         # Normalise types first so that e.g. window_ms=40 and window_ms=40.0 give
@@ -87,6 +96,7 @@ class FrontendConfig:
                 "log_floor": float(self.log_floor),
                 "n_mfcc": _as_int(self.n_mfcc, "n_mfcc"),
                 "dct_norm": self.dct_norm,
+                "exact": str(self.exact),
             }
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"frontend config {self.name!r}: {exc}") from None
@@ -120,6 +130,10 @@ class FrontendConfig:
             raise bad(f"n_mfcc must be in [0, n_mels={self.n_mels}], got {self.n_mfcc}")
         if self.dct_norm not in DCT_NORMS:
             raise bad(f"dct_norm must be 'ortho' or null, got {self.dct_norm!r}")
+        if self.exact not in EXACT_MODES:
+            raise bad(f"exact must be 'host' or 'device', got {self.exact!r}")
+        if self.exact == "device" and (self.n_fft < 4 or self.n_fft & (self.n_fft - 1)):
+            raise bad(f"exact='device' needs a power-of-two n_fft >= 4 (the device FFT), got {self.n_fft}")
 
     # ---- derived sizes --------------------------------------------------
 
@@ -194,10 +208,14 @@ class FrontendConfig:
         numbers always give the same text. ``name`` is left out on purpose (two
         configs that compute identical features share a hash and a feature
         cache entry) and :data:`FRONTEND_VERSION` is put in (a changed algorithm
-        gives a new hash).
+        gives a new hash). ``exact`` enters only when it is not the default
+        ``"host"``, so the hashes of host-mode configs (every preset, every
+        existing cache and bundle) are those from before the field existed.
         """
         data = self.to_dict()
         del data["name"]
+        if data["exact"] == "host":
+            del data["exact"]
         data["frontend_version"] = FRONTEND_VERSION
         return json.dumps(data, sort_keys=True, separators=(",", ":"), allow_nan=False)
 

@@ -188,6 +188,11 @@ def _features_chunk(x: np.ndarray, cfg: FrontendConfig, buf: np.ndarray, mfcc: b
 
 
 def _run(audio: np.ndarray, cfg: FrontendConfig, mfcc: bool) -> np.ndarray:
+    if cfg.exact == "device":
+        # The firmware's operation order (edgekws.frontend.device), bit-identical to the C.
+        from edgekws.frontend.device import device_features
+
+        return device_features(audio, cfg, mfcc=mfcc)
     x = as_audio_array(audio, cfg)
     n_feat = cfg.num_features if mfcc else cfg.n_mels
     n_frames = cfg.num_frames(x.shape[-1])
@@ -227,7 +232,8 @@ def compute_features(audio: np.ndarray, cfg: FrontendConfig) -> np.ndarray:
     ``cfg.num_frames(n)`` (49 for one second with the ``kws-*`` presets). Log-mel
     in dB when ``cfg.n_mfcc == 0``, otherwise MFCCs. Raises
     :class:`~edgekws.errors.AudioError` for integer, non-finite, wrongly shaped
-    or shorter-than-one-window input.
+    or shorter-than-one-window input. With ``cfg.exact == "device"`` the numbers are
+    those of the device frontend in C, to the bit (see :mod:`edgekws.frontend.device`).
     """
     return _run(audio, cfg, mfcc=True)
 

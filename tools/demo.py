@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""`make demo`: the whole edgekws flow, end to end, on synthetic data.
+
+synthetic data -> train DS-CNN-S -> prune (two granularities) -> int8 ->
+export C -> firmware -> emulator (self-test, per-layer instructions) ->
+bench (latency, on-device accuracy) -> comparison report.
+
+Each stage is the user-facing CLI command, run as a subprocess, so the demo
+exercises exactly what users type; every stage reads and writes files under
+--out, so a failed stage can be re-run alone (the command is printed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def run(title: str, argv: list[str], log: list[tuple[str, float]]) -> None:
+    """Run one stage; stop the demo with the stage's exit status if it fails."""
+    print(f"\n=== {title}\n$ {shlex.join(argv)}", flush=True)
+    t = time.perf_counter()
+    proc = subprocess.run(argv, cwd=ROOT)
+    dt = time.perf_counter() - t
+    log.append((title, dt))
+    if proc.returncode != 0:
+        print(f"error: demo stage '{title}' failed (exit {proc.returncode}); rerun the command above", file=sys.stderr)
+        sys.exit(proc.returncode)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, default=ROOT / "build" / "demo")
+    ap.add_argument("--per-word", type=int, default=int(os.environ.get("DEMO_PER_WORD", "120")))
+    ap.add_argument("--epochs", type=int, default=int(os.environ.get("DEMO_EPOCHS", "12")))
+    ap.add_argument("--finetune-epochs", type=int, default=int(os.environ.get("DEMO_FINETUNE_EPOCHS", "4")))
+    ap.add_argument("--recipe", default="ds-cnn-s")
+    args = ap.parse_args()
+
+    out: Path = args.out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    edgekws = str(BIN / "edgekws")
+    data = out / "data"
+    bundles = out / "bundles"
+    dense = bundles / args.recipe
+    pruned = [("element", "0.8", bundles / f"{args.recipe}-element-80"),
+              ("filter", "0.5", bundles / f"{args.recipe}-filter-50")]
+    env_cache = ["--cache-dir", str(out / "cache")]
+    os.environ.setdefault("EDGEKWS_CACHE_DIR", str(out / "cache"))
+    log: list[tuple[str, float]] = []
+    t0 = time.perf_counter()
+
+    run("synthetic dataset (espeak-ng)",
+        [edgekws, "data", "synth", "--out", str(data), "--per-word", str(args.per_word), "--seed", "0"], log)
+    run("dataset summary", [edgekws, "data", "summary", str(data), "--preset", "kws-mfcc-49x10", *env_cache], log)
+    run(f"train {args.recipe} (float) + int8", [edgekws, "train", args.recipe, "--data", str(data), "--out", str(dense),
+                                                "--epochs", str(args.epochs), "--seed", "0"], log)
+    for gran, sp, dst in pruned:
+        run(f"prune {gran} {float(sp):.0%} + int8",
+            [edgekws, "prune", str(dense), "--granularity", gran, "--sparsity", sp, "--out", str(dst),
+             "--epochs", str(args.finetune_epochs)], log)
+    all_bundles = [str(dense)] + [str(p[2]) for p in pruned]
+    for b in all_bundles:
+        name = Path(b).name
+        run(f"export C ({name})", [edgekws, "export", "c", b, str(out / "c" / name)], log)
+        run(f"firmware + QEMU self-test ({name})",
+            [edgekws, "firmware", "selftest", "--bundle", b, "--out", str(out / "fw" / name)], log)
+        run(f"bench in the emulator ({name})",
+            [str(BIN / "python"), str(ROOT / "tools" / "bench.py"), "--emulate", "--bundle", b,
+             "--mode", "latency", "--mode", "accuracy", "--runs", "3", "--out", str(Path(b) / "report.json"),
+             "--build-dir", str(out / "fw" / name)], log)
+    run("comparison report", [edgekws, "report", *all_bundles, "--out", str(out / "report")], log)
+
+    total = time.perf_counter() - t0
+    print("\n=== demo timings")
+    for title, dt in log:
+        print(f"  {dt:7.1f} s  {title}")
+    print(f"  {total:7.1f} s  total")
+    print(f"\nreport: {out / 'report' / 'report.md'} and report.html")
+
+
+if __name__ == "__main__":
+    main()
