@@ -25,6 +25,7 @@ class TflmModel:
         data = Path(model).read_bytes() if isinstance(model, (str, Path)) else bytes(model)
         if arena_size is None:
             arena_size = max(10 * len(data), 512 * 1024)
+        _check_runtime_limits(data)
         config = (runtime.InterpreterConfig.kPreserveAllTensors if preserve_all_tensors
                   else runtime.InterpreterConfig.kAllocationRecording)
         try:
@@ -57,7 +58,35 @@ class TflmModel:
 
     def tensor(self, index: int) -> np.ndarray:
         """An intermediate tensor (needs preserve_all_tensors=True)."""
-        return np.array(self._interp.GetTensor(index, 0)).copy()
+        raw = self._interp.GetTensor(index, 0)
+        if isinstance(raw, (list, tuple)) and raw and isinstance(raw[0], dict):
+            raw = raw[0]["tensor_data"]
+        return np.asarray(raw).copy()
+
+
+def _check_runtime_limits(data: bytes) -> None:
+    """Refuse models on which the TFLite Micro runtime would abort the whole process.
+
+    TFLM's int8 softmax asserts (SIGABRT, nothing Python can catch) when
+    beta * input_scale * 2^26 <= 1, which an untrained or degenerate model can
+    produce; a one-line ModelError is the user-facing answer instead.
+    """
+    from edgekws.export.tflite_graph import read_graph
+
+    try:
+        graph = read_graph(data)
+    except Exception:  # not parseable here: let the runtime report it
+        return
+    for op in graph.operators:
+        if op.op != "SOFTMAX" or not op.inputs:
+            continue
+        t = graph.tensors[op.inputs[0]]
+        if t.quant is None or t.dtype != "int8":
+            continue
+        scale = float(t.quant.scale[0])
+        if float(op.options.get("beta", 1.0)) * scale * float(1 << 26) <= 1.0:
+            raise ModelError(f"softmax input scale {scale:.3g} is too small for TFLite Micro "
+                             "(degenerate or untrained model)")
 
 
 def run_tflm(model: bytes | str | Path, inputs: np.ndarray) -> np.ndarray:
