@@ -1,10 +1,206 @@
-"""CLI commands of the 'stream' area (filled in by that area's work)."""
+"""CLI of the streaming area: ``edgekws listen`` and ``edgekws stream generate|score|run``.
+
+A thin layer over :mod:`edgekws.stream`: options become a :class:`StreamConfig`,
+the work is done by library functions, results go to stdout and, with
+``--out``, to JSON files written atomically.
+"""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import typer
+
+from edgekws.errors import ConfigError
+
+stream_app = typer.Typer(help="Streaming KWS: generate a test stream with ground truth, run the host twin, score.",
+                         no_args_is_help=True)
+
+_BUNDLE = typer.Option(..., "--bundle", "-b", help="Model bundle directory.")
+_THRESHOLD = typer.Option(None, "--threshold", help="Mean smoothed probability a keyword needs (0..1].")
+_K = typer.Option(None, "--k-hops", help="Run the model every K hops.")
+_W = typer.Option(None, "--smooth", help="Number of model outputs averaged.")
+_REFRACTORY = typer.Option(None, "--refractory-ms", help="No new detection for this long after one.")
+_CONFIG = typer.Option(None, "--config", help="StreamConfig JSON file (options override it).")
+_EXACT = typer.Option("auto", "--exact", help="Features: device (bit-identical to the C frontend), host, "
+                      "bundle (as trained), auto (device when possible).")
+
+
+def _exact(value: str) -> str | None:
+    if value not in ("auto", "device", "host", "bundle"):
+        raise ConfigError(f"--exact must be auto, device, host or bundle, got {value!r}")
+    return None if value == "bundle" else value
+
+
+def _stream_config(config: Path | None, threshold: float | None, k_hops: int | None,
+                   smooth: int | None, refractory_ms: float | None):
+    from edgekws.stream import StreamConfig
+
+    base = StreamConfig()
+    if config is not None:
+        try:
+            base = StreamConfig.from_dict(json.loads(Path(config).read_text()))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ConfigError(f"{config}: cannot read stream config ({str(exc).splitlines()[0]})") from None
+    return base.replace(threshold=threshold, k_hops=k_hops, smooth_window=smooth, refractory_ms=refractory_ms)
+
+
+def _detections_doc(dets, cfg, params, source: str, bundle: Path) -> dict:
+    return {"source": source, "bundle": str(bundle), "config": cfg.to_dict(), "params": params.to_dict(),
+            "detections": [d.to_dict() for d in dets]}
+
+
+def listen_cmd(
+    wav: Path | None = typer.Argument(None, help="WAV file to stream (omit with --mic)."),
+    bundle: Path = _BUNDLE,
+    threshold: float | None = _THRESHOLD,
+    k_hops: int | None = _K,
+    smooth: int | None = _W,
+    refractory_ms: float | None = _REFRACTORY,
+    config: Path | None = _CONFIG,
+    mic: bool = typer.Option(False, "--mic", help="Listen to the default microphone (needs sounddevice)."),
+    seconds: float | None = typer.Option(None, "--seconds", help="With --mic: stop after this long."),
+    realtime: bool = typer.Option(False, "--realtime", help="Pace the file at its real duration."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Also write the detections as JSON here."),
+    exact: str = _EXACT,
+) -> None:
+    """Spot keywords in a WAV file (or the microphone) with a bundle's int8 model, printing detections live."""
+    from edgekws.stream import listen, listen_microphone, open_session
+    from edgekws.stream.score import write_json_atomic
+
+    cfg = _stream_config(config, threshold, k_hops, smooth, refractory_ms)
+    if mic == (wav is not None):
+        raise ConfigError("give a WAV file or --mic (one of them)")
+    if mic:
+        dets = listen_microphone(bundle, cfg, seconds=seconds, exact=_exact(exact))
+        source = "microphone"
+    else:
+        dets = listen(wav, bundle, cfg, realtime=realtime, exact=_exact(exact))
+        source = str(wav)
+    typer.echo(f"{len(dets)} detection(s)")
+    if out is not None:
+        params = open_session(bundle, cfg).params
+        write_json_atomic(out, _detections_doc(dets, cfg, params, source, bundle))
+
+
+@stream_app.command("generate")
+def generate_cmd(
+    data: Path = typer.Option(..., "--data", help="Speech Commands-style dataset root."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output directory (stream.wav, truth.json)."),
+    seconds: float = typer.Option(60.0, "--seconds", help="Stream length."),
+    seed: int = typer.Option(0, "--seed"),
+    split: str = typer.Option("testing", "--split", help="Split the clips come from, or 'all'."),
+    snr_db: float = typer.Option(20.0, "--snr-db", help="Speech level over the background noise."),
+    distractors: float = typer.Option(0.2, "--distractors", help="Share of non-keyword words (must not fire)."),
+) -> None:
+    """Write a long stream of keywords over noise at known times, with its ground truth."""
+    from rich.progress import Progress
+
+    from edgekws.stream import StreamSpec, generate_stream, write_stream
+
+    spec = StreamSpec(duration_s=seconds, seed=seed, snr_db=snr_db, distractor_share=distractors)
+    with Progress(transient=True) as bar:
+        task = bar.add_task("generating stream", total=1.0)
+        stream = generate_stream(data, spec, split=None if split == "all" else split,
+                                 progress=lambda done, total: bar.update(task, completed=done / max(1, total)))
+    wav, truth = write_stream(out, stream)
+    t = stream.truth
+    typer.echo(f"{wav} ({t['duration_s']:.1f} s, {t['num_keywords']} keywords, {t['num_distractors']} "
+               f"distractors), {truth}")
+
+
+@stream_app.command("run")
+def run_cmd(
+    wav: Path = typer.Argument(..., help="WAV stream."),
+    bundle: Path = _BUNDLE,
+    out: Path = typer.Option(..., "--out", "-o", help="Detections JSON."),
+    threshold: float | None = _THRESHOLD,
+    k_hops: int | None = _K,
+    smooth: int | None = _W,
+    refractory_ms: float | None = _REFRACTORY,
+    config: Path | None = _CONFIG,
+    exact: str = _EXACT,
+) -> None:
+    """Run the host twin over a whole WAV and write its detections (the device's report format)."""
+    from rich.progress import Progress
+
+    from edgekws.stream import open_session, run_stream
+    from edgekws.stream.score import write_json_atomic
+
+    cfg = _stream_config(config, threshold, k_hops, smooth, refractory_ms)
+    with Progress(transient=True) as bar:
+        task = bar.add_task("streaming", total=1.0)
+        dets = run_stream(wav, bundle, cfg, exact=_exact(exact),
+                          progress=lambda done, total: bar.update(task, completed=done / total))
+    write_json_atomic(out, _detections_doc(dets, cfg, open_session(bundle, cfg).params, str(wav), bundle))
+    typer.echo(f"{len(dets)} detection(s) -> {out}")
+
+
+@stream_app.command("device")
+def device_cmd(
+    wav: Path = typer.Argument(..., help="WAV stream (sent as int16 PCM)."),
+    bundle: Path = _BUNDLE,
+    port: str = typer.Option(..., "--port", help="Serial port or socket://HOST:PORT of the board/emulator."),
+    out: Path = typer.Option(..., "--out", "-o", help="Detections JSON (with the device's cost counters)."),
+    threshold: float | None = _THRESHOLD,
+    k_hops: int | None = _K,
+    smooth: int | None = _W,
+    refractory_ms: float | None = _REFRACTORY,
+    config: Path | None = _CONFIG,
+    compare: bool = typer.Option(True, "--compare/--no-compare", help="Also run the host twin and compare."),
+) -> None:
+    """Stream a WAV through a device's streaming commands; write its detections and per-frame cost."""
+    from rich.progress import Progress
+
+    from edgekws.audio import float_to_pcm16, load_audio
+    from edgekws.device.client import DeviceClient
+    from edgekws.errors import DeviceError
+    from edgekws.stream import open_session, run_stream
+    from edgekws.stream.device import run_stream_on_device
+    from edgekws.stream.score import write_json_atomic
+
+    cfg = _stream_config(config, threshold, k_hops, smooth, refractory_ms)
+    session = open_session(bundle, cfg)
+    pcm = float_to_pcm16(load_audio(wav, session.frontend.sample_rate))
+    with DeviceClient(port) as client, Progress(transient=True) as bar:
+        hello = client.connect()
+        task = bar.add_task("streaming to the device", total=1.0)
+        dets, status = run_stream_on_device(client, pcm, session.params, session.labels,
+                                            progress=lambda done, total: bar.update(task, completed=done / total))
+    doc = _detections_doc(dets, cfg, session.params, str(wav), bundle)
+    doc["device"] = {"board": hello.board, "counter_unit": hello.counter_unit, "status": status.to_dict()}
+    write_json_atomic(out, doc)
+    typer.echo(f"{len(dets)} detection(s) from {hello.board}; frontend max {status.fe_ticks_max} "
+               f"{hello.counter_unit}/hop, inference max {status.nn_ticks_max}, classification max "
+               f"{status.classify_ticks_max} -> {out}")
+    if compare:
+        host = run_stream(wav, bundle, cfg)
+        if host != dets:
+            raise DeviceError(f"device detections differ from the host twin's ({len(dets)} vs {len(host)})")
+        typer.echo("identical to the host streaming mode")
+
+
+@stream_app.command("score")
+def score_cmd(
+    detections: Path = typer.Argument(..., help="Detections JSON (edgekws listen --out / stream run)."),
+    truth: Path = typer.Option(..., "--truth", help="truth.json written by 'stream generate'."),
+    tolerance_ms: float = typer.Option(1000.0, "--tolerance-ms", help="Accepted latency after the word ends."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Write the score as JSON here."),
+) -> None:
+    """Hit rate, false alarms per hour and detection delay against the ground truth."""
+    from edgekws.stream import load_detections, load_truth, score_detections
+    from edgekws.stream.score import write_json_atomic
+
+    s = score_detections(load_detections(detections), load_truth(truth), tolerance_ms)
+    delay = "n/a" if s.mean_delay_ms is None else f"mean {s.mean_delay_ms:.0f} ms, median {s.median_delay_ms:.0f} ms"
+    typer.echo(f"hit rate {s.hit_rate:.3f} ({s.hits}/{s.num_keywords}), false alarms {s.false_alarms} "
+               f"({s.false_alarms_per_hour:.1f}/h, {s.confusions} confusions), delay {delay}")
+    if out is not None:
+        write_json_atomic(out, s.to_dict())
 
 
 def register(app: typer.Typer) -> None:
-    """Add this area's commands to the root app."""
-    del app
+    """Add ``listen`` and the ``stream`` group to the root app."""
+    app.command("listen")(listen_cmd)
+    app.add_typer(stream_app, name="stream")

@@ -1,0 +1,86 @@
+"""The streaming firmware in QEMU (mps2-an500, Cortex-M7): detections equal the host streaming mode's.
+
+The server image is built like `edgekws firmware build` does (build_config.resolve gives the
+sources, flags and linker script) plus the streaming sources and EDGEKWS_HAS_STREAM=1, with the
+tone model's exported C and frontend tables. A generated stream goes to the emulated device in
+STREAM_AUDIO chunks over the UART socket; the device's detections must equal ``run_stream``'s,
+and its counters give the per-hop / per-inference cost in executed instructions.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from edgekws.audio import float_to_pcm16, pcm16_to_float
+from edgekws.device.client import DeviceClient
+from edgekws.device.emulator import Emulator
+from edgekws.frontend import FrontendConfig
+from edgekws.stream import StreamConfig, StreamSpec, generate_stream, open_session, run_stream
+from edgekws.stream.device import run_stream_on_device
+from stream_fixtures import make_tone_dataset, tone_bundle
+
+pytestmark = pytest.mark.slow
+REPO = Path(__file__).resolve().parents[1]
+FW = REPO / "firmware"
+#: stream length; the issue's CI check is 60 s (EDGEKWS_STREAM_SECONDS=60), 20 s keeps the default run short
+SECONDS = float(os.environ.get("EDGEKWS_STREAM_SECONDS", "20"))
+
+
+def build_stream_firmware(arm_gcc: str, bundle: Path, work: Path) -> Path:
+    """Server firmware for QEMU with streaming built in; returns the ELF."""
+    from edgekws.export.codegen_c import export_c
+    from edgekws.frontend.ctables import write_frontend_c
+
+    sys.path.insert(0, str(FW))
+    try:
+        from build_config import resolve
+    finally:
+        sys.path.remove(str(FW))
+    meta = json.loads((bundle / "bundle.json").read_text())
+    gen = work / "model_c"
+    export_c(bundle, gen)
+    if not (gen / "edgekws_frontend_tables.h").is_file():  # until the exporter writes them
+        write_frontend_c(gen, FrontendConfig.from_dict(meta["frontend"]), meta["input_norm"],
+                         meta["input"]["scale"], meta["input"]["zero_point"])
+    cfg = resolve("mps2_an500", gen, app="full", extra_defines=("EDGEKWS_HAS_STREAM=1",))
+    stream_srcs = [str(p) for p in sorted((FW / "src" / "stream").glob("*.c"))]
+    srcs = cfg.sources + [s for s in stream_srcs if s not in cfg.sources]
+    elf = work / "edgekws_stream.elf"
+    cmd = [arm_gcc, *cfg.c_flags, *(f"-I{d}" for d in cfg.include_dirs), *(f"-D{d}" for d in cfg.defines),
+           *(f'-D{k}="{v}"' for k, v in cfg.string_defines.items()), *srcs, f"-T{cfg.linker_script}",
+           *cfg.link_flags, "-o", str(elf), *cfg.link_libs]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return elf
+
+
+def test_emulated_device_stream_equals_host(arm_gcc: str, qemu_arm: str, tmp_path: Path,
+                                            tmp_path_factory: pytest.TempPathFactory) -> None:
+    bundle = tone_bundle(tmp_path_factory.getbasetemp())
+    elf = build_stream_firmware(arm_gcc, bundle, tmp_path)
+    root = make_tone_dataset(tmp_path / "data", per_word=5, seed=21)
+    audio = generate_stream(root, StreamSpec(duration_s=SECONDS, seed=4, keywords=("yes", "no", "up")),
+                            split=None).audio
+    pcm = float_to_pcm16(audio)
+    cfg = StreamConfig()
+    session = open_session(bundle, cfg)
+    want = run_stream(pcm16_to_float(pcm), bundle, cfg)
+    with Emulator(elf, serial="tcp") as emu:
+        client = DeviceClient(emu.url, timeout=60.0)
+        hello = client.connect()
+        got, status = run_stream_on_device(client, pcm, session.params, session.labels)
+        client.close()
+    assert hello.counter_unit == "instructions"
+    assert len(want) >= 3
+    assert got == want
+    assert status.frames == FrontendConfig().num_frames(len(pcm))
+    # cost figures (executed instructions): one hop of the frontend, one inference, one classification
+    hop_budget = 216_000_000 * 0.020  # instructions in one 20 ms hop at 216 MHz, at 1 instr/cycle
+    assert 0 < status.fe_ticks_max < 0.05 * hop_budget, status  # the issue's target: under 5 % of a hop
+    assert status.nn_ticks_max < status.classify_ticks_max, status
