@@ -1,0 +1,109 @@
+"""Pure summaries of bench records (lists of dicts in, dicts out); no device, no I/O.
+
+Counter figures always travel with their unit ("cycles" on a board,
+"instructions" in QEMU, "ns" on the host build) and are never converted into
+each other. Milliseconds are given only where they are honest: from cycles at
+the board's clock, or, for instructions, as an *estimate* at 216 MHz and one
+instruction per cycle, labelled as such.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+REFERENCE_CLOCK_HZ = 216_000_000  # the Nucleo-F767ZI's core clock
+
+
+def _mmm(values: list[int] | np.ndarray) -> dict[str, float]:
+    a = np.asarray(values, dtype=np.float64)
+    return {"min": float(a.min()), "median": float(np.median(a)), "max": float(a.max()), "mean": float(a.mean())}
+
+
+def summarize_latency(records: list[dict[str, Any]], unit: str, clock_hz: int,
+                      layers: list[dict[str, str]] | None = None) -> dict[str, Any]:
+    """min/median/max per frame and per layer over the recorded warm runs.
+
+    records: ``{"total": int, "layers": [int, ...]}`` per run. layers: name/op/backend per index,
+    optionally macs and sparsity (from bundle.json), which add ticks per MAC.
+    """
+    if not records:
+        return {"runs": 0, "unit": unit}
+    totals = [int(r["total"]) for r in records]
+    out: dict[str, Any] = {"runs": len(records), "unit": unit, "frame": _mmm(totals)}
+    if unit == "cycles" and clock_hz:
+        out["frame_ms"] = {k: v * 1e3 / clock_hz for k, v in out["frame"].items()}
+        out["clock_hz"] = clock_hz
+    elif unit == "instructions":
+        out["frame_ms_estimate_at_216mhz_1ipc"] = {k: v * 1e3 / REFERENCE_CLOCK_HZ for k, v in out["frame"].items()}
+    elif unit == "ns":
+        out["frame_ms"] = {k: v / 1e6 for k, v in out["frame"].items()}
+    n_layers = min((len(r.get("layers", [])) for r in records), default=0)
+    rows = []
+    for i in range(n_layers):
+        row: dict[str, Any] = {"index": i}
+        if layers and i < len(layers):
+            row.update({k: layers[i][k] for k in ("name", "op", "backend", "macs", "sparsity")
+                        if layers[i].get(k) is not None})
+        row.update(_mmm([int(r["layers"][i]) for r in records]))
+        if row.get("macs"):
+            row["per_mac"] = row["median"] / float(row["macs"])  # ticks per multiply-accumulate
+        rows.append(row)
+    if rows:
+        med_total = sum(r["median"] for r in rows) or 1.0
+        for r in rows:
+            r["share"] = r["median"] / med_total
+    out["layers"] = rows
+    return out
+
+
+def summarize_accuracy(records: list[dict[str, Any]], labels: list[str]) -> dict[str, Any]:
+    """On-device accuracy and bit-exact agreement with TFLite Micro.
+
+    records: ``{"index", "label", "pred", "ref_pred", "match"}`` per test item
+    (match: the device's int8 output equals TFLite Micro's, every byte).
+    """
+    n = len(records)
+    if n == 0:
+        return {"items": 0}
+    y = np.array([int(r["label"]) for r in records])
+    pred = np.array([int(r["pred"]) for r in records])
+    ref = np.array([int(r["ref_pred"]) for r in records])
+    match = np.array([bool(r["match"]) for r in records])
+    k = len(labels)
+    conf = np.zeros((k, k), dtype=np.int64)
+    for t, p in zip(y, pred, strict=True):
+        if 0 <= t < k and 0 <= p < k:
+            conf[t, p] += 1
+    return {
+        "items": n,
+        "device_accuracy": float((pred == y).mean()),
+        "tflm_accuracy": float((ref == y).mean()),
+        "bit_exact_agreement": float(match.mean()),
+        "bit_exact_items": int(match.sum()),
+        "decision_agreement": float((pred == ref).mean()),
+        "mismatched_indices": [int(r["index"]) for r in records if not r["match"]][:20],
+        "confusion": conf.tolist(),
+    }
+
+
+def summarize_audio(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """Device feature extraction + inference vs the label and vs the host int8 pipeline."""
+    n = len(records)
+    if n == 0:
+        return {"items": 0}
+    y = np.array([int(r["label"]) for r in records])
+    pred = np.array([int(r["pred"]) for r in records])
+    ref = np.array([int(r["ref_pred"]) for r in records])
+    fe = [int(r["frontend_ticks"]) for r in records]
+    inf = [int(r["total"]) for r in records]
+    return {
+        "items": n,
+        "device_accuracy": float((pred == y).mean()),
+        "host_accuracy": float((ref == y).mean()),
+        "decision_agreement_with_host": float((pred == ref).mean()),
+        "frontend": _mmm(fe),
+        "inference": _mmm(inf),
+        "unit": records[0].get("unit", ""),
+    }

@@ -1,0 +1,273 @@
+"""The device server (src/app/server.c) built for x86 and driven over a real TCP socket.
+
+Same C code as on the board except the board layer (src/board/host), with ASan
+and UBSan on: malformed frames must get an error reply, never a crash, and the
+next valid request must succeed.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import struct
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edgekws.device import protocol as P
+from edgekws.device.client import (
+    DeviceClient,
+    DeviceCommandError,
+    DeviceResetError,
+    DeviceTimeoutError,
+    PortVanishedError,
+)
+from protocol_hostdev import N_IN, N_OUT, HostDevice, build_host_device, tiny_model, write_tiny_model_c
+
+MODEL = tiny_model()
+
+
+@pytest.fixture(scope="module")
+def host_exe(host_cc: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    d = tmp_path_factory.mktemp("hostdev")
+    write_tiny_model_c(MODEL, d / "model")
+    return build_host_device(host_cc, d / "model", d / "edgekws-host")
+
+
+@pytest.fixture()
+def device(host_exe: Path) -> Iterator[HostDevice]:
+    dev = HostDevice(host_exe)
+    yield dev
+    err = dev.stop()
+    assert "runtime error" not in err and "AddressSanitizer" not in err, err
+
+
+@pytest.fixture()
+def client(device: HostDevice) -> Iterator[DeviceClient]:
+    c = DeviceClient(device.url, timeout=1.0, retries=2)
+    c.connect()
+    yield c
+    c.close()
+
+
+def test_hello_and_inference_match_reference(client: DeviceClient) -> None:
+    h = client.hello_info
+    assert h is not None
+    assert (h.protocol_version, h.board, h.model_name, h.backends) == (1, "host", "tiny_fc", "ref")
+    assert (h.input_size, h.output_size, h.num_layers, h.counter_unit) == (N_IN, N_OUT, 1, "ns")
+    assert h.has_selftest and not h.has_frontend
+    rng = np.random.default_rng(5)
+    for _ in range(20):
+        x = rng.integers(-128, 128, N_IN).astype(np.int8)
+        res = client.run(x)
+        assert np.array_equal(res.output, MODEL.run(x))
+        assert res.unit == "ns" and len(res.layer_ticks) == 1 and res.total_ticks >= res.layer_ticks[0]
+    assert [(li.name, li.op, li.backend) for li in client.layers()] == [("fc_0", "FULLY_CONNECTED", "ref")]
+    st = client.selftest()
+    assert (st.vectors, st.mismatches) == (2, 0)
+    mem = client.memory()
+    assert (mem.arena_bytes, mem.weights_bytes, mem.input_buffer_bytes) == (32, N_IN * N_OUT, N_IN)
+    assert client.echo(bytes(range(256)) * 3) == bytes(range(256)) * 3
+
+
+def _nack_after(client: DeviceClient, wire: bytes) -> P.Frame:
+    client.write_raw(wire)
+    f = client.read_frame(2.0)
+    assert f is not None, "no error reply"
+    return f
+
+
+def test_malformed_frames_get_errors_then_valid_request_succeeds(client: DeviceClient) -> None:
+    good = P.frame_raw(P.Cmd.HELLO, 77)
+    cases = {
+        "bad crc": (P.cobs_encode(good[:-1] + bytes([good[-1] ^ 0xFF])), P.Status.BAD_CRC),
+        "truncated": (P.cobs_encode(good[:7]), P.Status.TRUNCATED),
+        "oversized length": (P.cobs_encode(struct.pack("<BBHH", 1, 1, 77, 0xFFFF) + bytes(4)), P.Status.TOO_LONG),
+        "bad version": (P.cobs_encode(P.frame_raw(P.Cmd.HELLO, 77, version=9)), P.Status.BAD_VERSION),
+        "bad cobs": (b"\x09\x01\x02", P.Status.BAD_COBS),
+        "overlong segment": (b"\x41" * (P.MAX_ENCODED + 100), P.Status.TOO_LONG),
+    }
+    for name, (body, status) in cases.items():
+        f = _nack_after(client, b"\x00" + body + b"\x00")
+        assert f.cmd == P.Evt.NACK and f.status == status, name
+    # unknown command: a valid frame, answered with its own response id
+    client.write_raw(P.encode_frame(0x5A, 78))
+    f = client.read_frame(2.0)
+    assert f is not None and (f.cmd, f.seq, f.status) == (0x5A | 0x80, 78, P.Status.UNKNOWN_CMD)
+    with pytest.raises(DeviceCommandError, match="unsupported"):
+        client.request(P.Cmd.STREAM_START)
+    # random bytes, with and without zeros
+    rng = np.random.default_rng(9)
+    client.write_raw(rng.integers(0, 256, 5000).astype(np.uint8).tobytes())
+    client.write_raw(rng.integers(1, 256, 700).astype(np.uint8).tobytes())
+    client.drain(0.3)
+    x = rng.integers(-128, 128, N_IN).astype(np.int8)
+    assert np.array_equal(client.run(x).output, MODEL.run(x))
+    assert client.hello().model_name == "tiny_fc"
+
+
+def test_every_length_from_the_wire_is_checked(client: DeviceClient) -> None:
+    def refused(cmd: int, payload: bytes) -> int:
+        with pytest.raises(DeviceCommandError) as info:
+            client.request(cmd, payload, retries=0)
+        return info.value.status
+
+    assert refused(P.Cmd.LOAD_INPUT, P.load_input_payload(N_IN, b"\x01")) == P.Status.OUT_OF_RANGE
+    assert refused(P.Cmd.LOAD_INPUT, P.load_input_payload(0xFFFFFFFF, b"\x01\x02")) == P.Status.OUT_OF_RANGE
+    assert refused(P.Cmd.LOAD_INPUT, P.load_input_payload(1, bytes(N_IN))) == P.Status.OUT_OF_RANGE
+    assert refused(P.Cmd.LOAD_INPUT, b"\x01\x02") == P.Status.BAD_ARG
+    assert refused(P.Cmd.LAYER_INFO, b"\x05\x00") == P.Status.OUT_OF_RANGE
+    assert refused(P.Cmd.LAYER_INFO, b"\x05") == P.Status.BAD_ARG
+    assert refused(P.Cmd.READ_OUTPUT, P.read_output_payload(2, N_OUT)) == P.Status.OUT_OF_RANGE
+    assert refused(P.Cmd.INFER, b"\x00\x00\x01") == P.Status.BAD_ARG
+    assert refused(P.Cmd.SET_MODE, b"\x07") == P.Status.BAD_ARG
+    assert refused(P.Cmd.LOAD_AUDIO, P.load_audio_payload(0, np.zeros(8, np.int16))) == P.Status.UNSUPPORTED
+    assert refused(P.Cmd.INFER, P.infer_payload(from_audio=True)) == P.Status.UNSUPPORTED
+    # a partial load at an offset is accepted and used
+    client.load_input(np.zeros(N_IN, np.int8))
+    client.request(P.Cmd.LOAD_INPUT, P.load_input_payload(N_IN - 2, b"\x05\x07"))
+    x = np.zeros(N_IN, np.int8)
+    x[-2:] = [5, 7]
+    client.infer()
+    assert np.array_equal(client.results().output, MODEL.run(x))
+
+
+def test_reset_is_detected_by_the_boot_banner(client: DeviceClient) -> None:
+    hello = client.reset()
+    assert hello.model_name == "tiny_fc"
+    client.hello()
+    # a reset the client did not ask for (another tool, a watchdog): the next request notices
+    client.write_raw(P.encode_frame(P.Cmd.RESET, 999))
+    time.sleep(0.5)
+    with pytest.raises(DeviceResetError):
+        client.hello()
+    assert client.hello().board == "host"
+
+
+def test_vanished_port_is_one_clear_error(device: HostDevice) -> None:
+    c = DeviceClient(device.url, timeout=0.5, retries=1)
+    c.connect()
+    device.proc.kill()
+    device.proc.wait()
+    with pytest.raises((PortVanishedError, DeviceTimeoutError)) as info:
+        for _ in range(3):
+            c.hello()
+    assert "\n" not in str(info.value)
+    c.close()
+    with pytest.raises(PortVanishedError, match="cannot open"):
+        DeviceClient(device.url).open()
+
+
+class TextLine:
+    """A raw socket speaking the MLPerf Tiny text protocol."""
+
+    def __init__(self, port: int) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+        self.buf = b""
+
+    def command(self, text: str) -> list[str]:
+        """Send one command, return its lines up to and including m-ready."""
+        self.sock.sendall(text.encode())
+        return self.until_ready()
+
+    def until_ready(self) -> list[str]:
+        lines: list[str] = []
+        while True:
+            while b"\r\n" not in self.buf:
+                chunk = self.sock.recv(4096)
+                assert chunk, "device closed the connection"
+                self.buf += chunk
+            line, self.buf = self.buf.split(b"\r\n", 1)
+            text_line = line.decode(errors="replace").lstrip("\x00")
+            if not text_line.startswith(("m-", "e-")):
+                continue  # e.g. the binary boot banner before the first command
+            lines.append(text_line)
+            if text_line == "m-ready":
+                return lines
+
+
+def _mlperf_session(t: TextLine, x: np.ndarray) -> None:
+    assert t.command("profile%")[:2] == ["m-profile-[edgekws firmware 0.1.0]", "m-model-[kws01]"]
+    assert t.command(f"db load {N_IN}%")[0] == f"m-[Expecting {N_IN} bytes]"
+    raw = x.astype(np.int8).tobytes().hex()
+    assert t.command(f"db {raw[:10]}%") == ["m-ready"]
+    assert t.command(f"db {raw[10:]}%")[0] == "m-load-done"
+    out = t.command("infer 3 1%")
+    assert out[:3] == ["m-warmup-start-1", "m-warmup-done", "m-infer-start-3"]
+    assert re.fullmatch(r"m-lap-us-\d+", out[3]) and out[5] == "m-infer-done"
+    m = re.fullmatch(r"m-results-\[(.*)\]", out[6])
+    assert m
+    got = np.array([float(v) for v in m.group(1).split(",")])
+    want = (MODEL.run(x).astype(np.float64) + 128) / 256
+    assert np.allclose(got, want, atol=0.0006)
+    assert t.command("results%")[0] == out[6]
+    assert t.command("db 0g%")[0].startswith("e-[")
+    assert t.command("bogus%")[0] == "e-[Unknown command: bogus]"
+    assert t.command("db load 99999%")[0].startswith("e-[")
+    assert t.command("x" * 3000 + "%")[0].startswith("e-[")
+
+
+def test_mlperf_text_protocol_by_command_and_by_name_escape(device: HostDevice) -> None:
+    x = np.random.default_rng(3).integers(-128, 128, N_IN).astype(np.int8)
+    c = DeviceClient(device.url, timeout=1.0)
+    c.connect()
+    c.set_mode(P.Mode.MLPERF)
+    c.close()  # the host device takes the next client on the same "line"
+    t = TextLine(device.port)
+    assert t.command("name%")[0] == "m-name-dut-[edgekws host]"
+    _mlperf_session(t, x)
+    t.sock.sendall(b"edgekws%")
+    time.sleep(0.2)
+    t.sock.close()
+    c = DeviceClient(device.url, timeout=1.0)
+    c.connect()
+    assert np.array_equal(c.run(x).output, MODEL.run(x))  # back in binary mode
+    c.close()
+    # the runner's first command arriving while the device speaks binary
+    t = TextLine(device.port)
+    assert t.command("name%")[0] == "m-name-dut-[edgekws host]"
+    _mlperf_session(t, x)
+    t.sock.close()
+
+
+def test_build_time_default_mlperf(host_cc: str, tmp_path: Path) -> None:
+    write_tiny_model_c(MODEL, tmp_path / "model")
+    exe = build_host_device(host_cc, tmp_path / "model", tmp_path / "mlperf-host", sanitize=False,
+                            defines=("EDGEKWS_DEFAULT_PROTOCOL=1",))
+    dev = HostDevice(exe)
+    try:
+        t = TextLine(dev.port)
+        assert t.until_ready() == ["m-init-done", "m-ready"]
+        assert t.command("name%")[0] == "m-name-dut-[edgekws host]"
+        _mlperf_session(t, np.arange(N_IN, dtype=np.int8))
+    finally:
+        dev.stop()
+
+
+def test_audio_path_with_a_frontend(host_cc: str, tmp_path: Path) -> None:
+    """LOAD_AUDIO in chunks, INFER from audio: the model sees what the frontend made of the clip."""
+    write_tiny_model_c(MODEL, tmp_path / "model")
+    exe = build_host_device(host_cc, tmp_path / "model", tmp_path / "audio-host", sanitize=False,
+                            defines=("EDGEKWS_AUDIO_SAMPLES=64u",), test_frontend=True)
+    dev = HostDevice(exe)
+    try:
+        c = DeviceClient(dev.url, timeout=1.0)
+        h = c.connect()
+        assert h.has_frontend and h.audio_samples == 64
+        pcm = np.random.default_rng(8).integers(-32768, 32768, 64).astype(np.int16)
+        res = c.run_audio(pcm)
+        features = (pcm[::4] >> 8).astype(np.int8)  # what the stand-in frontend computes
+        assert np.array_equal(res.output, MODEL.run(features))
+        with pytest.raises(DeviceCommandError) as info:
+            c.request(P.Cmd.LOAD_AUDIO, P.load_audio_payload(60, np.zeros(5, np.int16)), retries=0)
+        assert info.value.status == P.Status.OUT_OF_RANGE
+        with pytest.raises(DeviceCommandError) as info:
+            c.request(P.Cmd.LOAD_AUDIO, P.load_audio_payload(0, np.zeros(2, np.int16)) + b"\x01", retries=0)
+        assert info.value.status == P.Status.BAD_ARG
+        assert c.memory().audio_buffer_bytes == 128
+        c.close()
+    finally:
+        dev.stop()
