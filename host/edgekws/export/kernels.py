@@ -156,12 +156,29 @@ def relayout_simd_conv(weights: np.ndarray, layer: LayerLike) -> np.ndarray:
     return np.concatenate([paired, rows[pairs:].reshape(-1)]).astype(np.int8)
 
 
+SIMD_S16_WEIGHTS_LIMIT = 16 * 1024
+
+
 def _scratch_simd_conv(layer: LayerLike) -> int:
-    return 10 * round4(k_taps(layer))  # NN_CONV2D_S8_SIMD_SCRATCH
+    """NN_CONV2D_S8_SIMD_SCRATCH(k4, out_c): per-channel requantization table + 5 int16 columns; plus
+    (NN_CONV2D_S8_SIMD_SCRATCH_S16) the channel pairs' weights as int16 when they take at most 16 KB, which
+    the kernel then uses for its LDRD+SMLAD-only inner loop (RAM for speed; flash keeps int8)."""
+    k4, out_c = round4(k_taps(layer)), int(layer.filter_dims[0])
+    s16 = 4 * k4 * (out_c // 2)
+    return simd_conv_base_scratch(layer) + (s16 if s16 <= SIMD_S16_WEIGHTS_LIMIT else 0)
+
+
+def simd_conv_base_scratch(layer: LayerLike) -> int:
+    """The least scratch the simd conv runs with (its int8-weight SXTB16 path)."""
+    return 10 * round4(k_taps(layer)) + 16 * int(layer.filter_dims[0])
 
 
 def _scratch_simd_fc(layer: LayerLike) -> int:
     return 4 * round4(k_taps(layer))  # NN_FULLY_CONNECTED_S8_SIMD_SCRATCH
+
+
+def _scratch_simd_dw(layer: LayerLike) -> int:
+    return 12 * int(layer.out_dims[3])  # NN_DEPTHWISE_S8_SIMD_SCRATCH: per-channel requantization constants
 
 
 def _conv_ungrouped(layer: LayerLike) -> bool:
@@ -215,6 +232,50 @@ def block_records(weights: np.ndarray, layer: LayerLike) -> tuple[np.ndarray, np
     return _u32_bytes(flat).view(np.int8), _row_ptr(counts, 2)
 
 
+DEPTHWISE_WP_PAD_LIMIT = 64 * 1024
+
+
+def _dw_padded(layer: LayerLike) -> tuple[int, int, int]:
+    """(Hp, Wp, C) of the zero-point-padded input the depthwise "wp" kernel builds."""
+    _, oh, ow, c = layer.out_dims
+    _, kh, kw, _ = layer.filter_dims
+    sh, sw = layer.params.get("stride", (1, 1))
+    dh, dw = layer.params.get("dilation", (1, 1))
+    return (oh - 1) * sh + (kh - 1) * dh + 1, (ow - 1) * sw + (kw - 1) * dw + 1, int(c)
+
+
+def dw_wp_records(weights: np.ndarray, layer: LayerLike) -> tuple[np.ndarray, np.ndarray]:
+    """(depthwise "wp") per channel, one uint32 per nonzero tap: (byte offset of the tap in the padded input,
+    relative to the pixel) << 16 | uint16(weight); row pointers per channel."""
+    _, kh, kw, c = layer.filter_dims
+    _, wp, _ = _dw_padded(layer)
+    dh, dw = layer.params.get("dilation", (1, 1))
+    w = np.asarray(weights, dtype=np.int8).reshape(kh * kw, c)
+    toff = np.array([(fy * dh * wp + fx * dw) * c for fy in range(kh) for fx in range(kw)], dtype=np.uint32)
+    recs, counts = [], []
+    for ch in range(c):
+        t = np.flatnonzero(w[:, ch])
+        recs.append((toff[t] << 16) | w[t, ch].astype(np.int16).view(np.uint16).astype(np.uint32))
+        counts.append(t.size)
+    words = np.concatenate(recs) if recs else np.zeros(0, np.uint32)
+    return _u32_bytes(words).view(np.int8), _row_ptr(counts, 1)
+
+
+def _dw_wp_ok(layer: LayerLike) -> bool:
+    if int(layer.params.get("depth_multiplier", 1)) != 1:
+        return False
+    hp, wp, c = _dw_padded(layer)
+    _, kh, kw, _ = layer.filter_dims
+    dh, dw = layer.params.get("dilation", (1, 1))
+    max_off = ((kh - 1) * dh * wp + (kw - 1) * dw) * c
+    return hp * wp * c <= DEPTHWISE_WP_PAD_LIMIT and max_off < 65536
+
+
+def _scratch_dw_wp(layer: LayerLike) -> int:
+    hp, wp, c = _dw_padded(layer)
+    return 20 * c + hp * wp * c  # NN_DEPTHWISE_S8_WP_SCRATCH
+
+
 def _sparse_ok(layer: LayerLike) -> bool:
     if layer.op == "CONV_2D" and not _conv_ungrouped(layer):
         return False
@@ -222,7 +283,8 @@ def _sparse_ok(layer: LayerLike) -> bool:
 
 
 def _scratch_sparse(layer: LayerLike) -> int:
-    return 16 * round4(k_taps(layer))  # NN_CONV2D_S8_SPARSE_SCRATCH
+    # NN_CONV2D_S8_SPARSE_SCRATCH(k4, out_c): per-channel table + 4 plain and 4 interleaved int16 columns
+    return 16 * round4(k_taps(layer)) + 20 * int(layer.filter_dims[0])
 
 
 # ----------------------------------------------------------------------------- the registry
@@ -235,12 +297,17 @@ def _build_registry() -> dict[tuple[str, str], KernelSpec]:
     reg[("CONV_2D", "simd")] = KernelSpec("CONV_2D", "simd", "conv", "nn_conv2d_s8_simd", relayout_simd_conv,
                                           scratch=_scratch_simd_conv, eligible=_conv_ungrouped)
     reg[("DEPTHWISE_CONV_2D", "simd")] = KernelSpec("DEPTHWISE_CONV_2D", "simd", "conv",
-                                                    "nn_depthwise_conv2d_s8_simd", eligible=_dw_simd_ok)
+                                                    "nn_depthwise_conv2d_s8_simd", scratch=_scratch_simd_dw,
+                                                    eligible=_dw_simd_ok)
     reg[("FULLY_CONNECTED", "simd")] = KernelSpec("FULLY_CONNECTED", "simd", "fc", "nn_fully_connected_s8_simd",
                                                   relayout_simd_rows, scratch=_scratch_simd_fc)
     for op in WEIGHT_OPS:
         member, stem = _STEMS[op]
         reg[(op, "skipzero")] = KernelSpec(op, "skipzero", member, f"nn_{stem}_s8_skipzero")
+    reg[("DEPTHWISE_CONV_2D", "wp")] = KernelSpec(
+        "DEPTHWISE_CONV_2D", "wp", "conv", "nn_depthwise_conv2d_s8_wp",
+        relayout=lambda w, layer: dw_wp_records(w, layer)[0], aux=lambda w, layer: dw_wp_records(w, layer)[1],
+        scratch=_scratch_dw_wp, eligible=_dw_wp_ok)
     for backend, records in (("wp", wp_records), ("block", block_records)):
         for op in ("CONV_2D", "FULLY_CONNECTED"):
             member, stem = _STEMS[op]
@@ -249,7 +316,20 @@ def _build_registry() -> dict[tuple[str, str], KernelSpec]:
                 relayout=lambda w, layer, f=records: f(w, layer)[0],
                 aux=lambda w, layer, f=records: f(w, layer)[1],
                 scratch=_scratch_sparse, eligible=_sparse_ok)
+    _register_cmsisnn(reg)
     return reg
+
+
+def _register_cmsisnn(reg: dict[tuple[str, str], KernelSpec]) -> None:
+    """Add the "cmsisnn" rows (edgekws.export.kernels_cmsisnn) when a CMSIS-NN checkout is configured:
+    without one the backend cannot be built, so it must not look eligible to the autotuner."""
+    try:
+        from edgekws.export import kernels_cmsisnn
+    except ImportError:
+        return
+    if kernels_cmsisnn.available():
+        kernels_cmsisnn.register(reg, KernelSpec)
+        SOURCE_DIRS.setdefault(kernels_cmsisnn.BACKEND, kernels_cmsisnn.SOURCE_DIR)
 
 
 REGISTRY: dict[tuple[str, str], KernelSpec] = _build_registry()
@@ -265,9 +345,10 @@ def kernel_spec(op: str, backend: str) -> KernelSpec:
 
 
 def eligible_backends(layer: LayerLike) -> list[str]:
-    """Backends (in BACKENDS order) whose kernel can run this layer bit-exactly."""
+    """Backends (in BACKENDS order, then any registered later, e.g. cmsisnn) whose kernel can run this layer
+    bit-exactly."""
     out = []
-    for backend in BACKENDS:
+    for backend in dict.fromkeys([*BACKENDS, *(b for (_, b) in REGISTRY)]):  # rows added later come last
         spec = REGISTRY.get((layer.op, backend))
         if spec is not None and (spec.eligible is None or spec.eligible(layer)):
             out.append(backend)
