@@ -436,6 +436,8 @@ def backend_includes(layers: list[LayerC]) -> list[str]:
         incs.append('#include "edgekws/nn_simd.h"')
     if used & set(kernels.SPARSE_BACKENDS):
         incs.append('#include "edgekws/nn_sparse.h"')
+    if "cmsisnn" in used:
+        incs.append('#include "edgekws/nn_cmsisnn.h"')
     return incs
 
 
