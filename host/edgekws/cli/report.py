@@ -1,10 +1,24 @@
-"""CLI commands of the 'report' area (filled in by that area's work)."""
+"""CLI of the 'report' area: ``edgekws report BUNDLE... --out DIR``."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import typer
 
 
+def report(
+    bundles: list[Path] = typer.Argument(..., help="Bundle folders (or report.json files) to compare."),
+    out: Path = typer.Option(..., "--out", help="Output folder for report.md, report.html, comparison.json."),
+    title: str = typer.Option("edgekws model comparison", "--title"),
+) -> None:
+    """Write a Markdown + HTML comparison report (accuracy/size vs sparsity, int8 vs float, confusion)."""
+    from edgekws.report import write_report
+
+    paths = write_report(bundles, out, title=title)
+    print(f"{paths['markdown']}\n{paths['html']}")
+
+
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the root app."""
-    del app
+    app.command("report")(report)

@@ -1,0 +1,165 @@
+"""Matplotlib figures of a set of bundle reports, returned as PNG bytes.
+
+PNG bytes (not files) so the HTML page can embed them as base64 and stay one
+self-contained file, while the Markdown twin links the same bytes saved beside it.
+Figures use the Agg backend: no display needed, identical on CI.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import numpy as np
+
+MARKERS = {"none": "*", "element": "o", "block": "s", "nm": "D", "filter": "^", "kernel": "v"}
+
+
+def _plt() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _png(fig: Any) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight", metadata={"Software": None})
+    _plt().close(fig)
+    return buf.getvalue()
+
+
+def _by_granularity(reports: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for r in reports:
+        groups.setdefault(r.get("granularity", "none"), []).append(r)
+    for g in groups.values():
+        g.sort(key=lambda r: r.get("sparsity", 0.0))
+    return groups
+
+
+def _x_sparsity(r: dict[str, Any]) -> float:
+    """Sparsity on the x axis: achieved weight sparsity, or removed-parameter share for filter pruning."""
+    if r.get("granularity") == "filter":
+        base = (r.get("baseline") or {}).get("weights")
+        if base:
+            return 1.0 - r["size"]["weights"] / base
+        return float(r.get("target_sparsity", 0.0))
+    return float(r.get("sparsity", 0.0))
+
+
+def _with_dense_start(reports: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Granularity groups, each pruned line starting at its dense baseline when that report is present."""
+    dense = {r["name"]: r for r in reports if r.get("granularity", "none") == "none"}
+    groups = _by_granularity(reports)
+    for gran, rs in groups.items():
+        base = (rs[0].get("baseline") or {}).get("name")
+        if gran != "none" and base in dense:
+            groups[gran] = [dense[base], *rs]
+    return groups
+
+
+def accuracy_vs_sparsity(reports: list[dict[str, Any]]) -> bytes:
+    """int8 (solid) and float (dashed) accuracy against sparsity, one line per granularity."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for gran, rs in _with_dense_start(reports).items():
+        xs = [100 * _x_sparsity(r) for r in rs]
+        line, = ax.plot(xs, [100 * r["accuracy"]["int8"] for r in rs], marker=MARKERS.get(gran, "o"),
+                        label=f"{gran} int8")
+        ax.plot(xs, [100 * r["accuracy"]["float"] for r in rs], ls="--", marker=MARKERS.get(gran, "o"),
+                color=line.get_color(), alpha=0.5, label=f"{gran} float")
+    ax.set_xlabel("weight sparsity / removed weights (%)")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title("Accuracy vs sparsity")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, ncol=2)
+    return _png(fig)
+
+
+def size_vs_sparsity(reports: list[dict[str, Any]]) -> bytes:
+    """Compressed weight bytes and MACs against sparsity, one marker per granularity."""
+    plt = _plt()
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(9.6, 3.8))
+    for gran, rs in _with_dense_start(reports).items():
+        xs = [100 * _x_sparsity(r) for r in rs]
+        a1.plot(xs, [r["size"]["weight_bytes_compressed"] / 1024 for r in rs], marker=MARKERS.get(gran, "o"),
+                label=gran)
+        a2.plot(xs, [r["size"]["macs"] / 1e6 for r in rs], marker=MARKERS.get(gran, "o"), label=gran)
+    a1.set_title("Weight storage (sparse format estimate)")
+    a1.set_ylabel("KiB")
+    a2.set_title("MACs per inference (dense kernels)")
+    a2.set_ylabel("M MACs")
+    for a in (a1, a2):
+        a.set_xlabel("sparsity (%)")
+        a.grid(alpha=0.3)
+        a.legend(fontsize=7)
+    return _png(fig)
+
+
+def int8_vs_float(reports: list[dict[str, Any]]) -> bytes:
+    """Float and int8 (TFLite Micro) accuracy side by side for every model."""
+    plt = _plt()
+    names = [r["name"] for r in reports]
+    fig, ax = plt.subplots(figsize=(max(5.0, 0.9 * len(names) + 2), 3.8))
+    x = np.arange(len(names))
+    ax.bar(x - 0.2, [100 * r["accuracy"]["float"] for r in reports], 0.4, label="float (Keras)")
+    ax.bar(x + 0.2, [100 * r["accuracy"]["int8"] for r in reports], 0.4, label="int8 (TFLite Micro)")
+    ax.set_xticks(x, names, rotation=30, ha="right", fontsize=8)
+    ax.set_ylabel("test accuracy (%)")
+    lo = min(min(100 * r["accuracy"]["int8"], 100 * r["accuracy"]["float"]) for r in reports)
+    ax.set_ylim(max(0.0, lo - 10), 100)
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title("int8 vs float")
+    return _png(fig)
+
+
+def training_curves(report: dict[str, Any]) -> bytes | None:
+    """Loss and accuracy per epoch of every training phase (train, fine-tune, QAT) of one model."""
+    phases = {k: v for k, v in (report.get("history") or {}).items() if isinstance(v, dict) and v.get("loss")}
+    if not phases:
+        return None
+    plt = _plt()
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(9.6, 3.4))
+    start = 0
+    for phase, h in phases.items():
+        ep = np.arange(start + 1, start + 1 + len(h["loss"]))
+        a1.plot(ep, h["loss"], label=f"{phase} train")
+        if "val_loss" in h:
+            a1.plot(ep, h["val_loss"], ls="--", label=f"{phase} val")
+        if "accuracy" in h:
+            a2.plot(ep, np.array(h["accuracy"]) * 100, label=f"{phase} train")
+        if "val_accuracy" in h:
+            a2.plot(ep, np.array(h["val_accuracy"]) * 100, ls="--", label=f"{phase} val")
+        start += len(h["loss"])
+    a1.set_title(f"{report['name']}: loss")
+    a2.set_title("accuracy (%)")
+    for a in (a1, a2):
+        a.set_xlabel("epoch")
+        a.grid(alpha=0.3)
+        a.legend(fontsize=7)
+    return _png(fig)
+
+
+def confusion(report: dict[str, Any], kind: str = "int8") -> bytes:
+    """Row-normalised confusion matrix (counts written in the cells)."""
+    plt = _plt()
+    cm = np.asarray(report["confusion"][kind], dtype=np.float64)
+    labels = [s.strip("_") for s in report["labels"]]
+    norm = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
+    fig, ax = plt.subplots(figsize=(5.6, 5.0))
+    ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
+    for i in range(cm.shape[0]):
+        for j in range(cm.shape[1]):
+            if cm[i, j]:
+                ax.text(j, i, int(cm[i, j]), ha="center", va="center", fontsize=7,
+                        color="white" if norm[i, j] > 0.5 else "black")
+    ax.set_xticks(range(len(labels)), labels, rotation=60, fontsize=7)
+    ax.set_yticks(range(len(labels)), labels, fontsize=7)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(f"{report['name']} ({kind})")
+    return _png(fig)

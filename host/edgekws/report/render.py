@@ -1,0 +1,232 @@
+"""report.json of N bundles -> one comparison: Markdown (+ PNGs beside it), self-contained HTML, JSON.
+
+The table is built from a list of columns (header, getter, format) so later
+stages (device latency, RAM/flash) add columns by adding figures to report.json:
+every numeric entry under a report's ``device`` key becomes a column
+automatically, with the unit in its name (cycles vs instructions never share one).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import html
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from edgekws.errors import BundleError
+from edgekws.report import figures
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    get: Callable[[dict[str, Any]], Any]
+    fmt: str = "{}"
+
+    def cell(self, r: dict[str, Any]) -> str:
+        try:
+            v = self.get(r)
+        except (KeyError, TypeError, IndexError):
+            v = None
+        if v is None:
+            return "-"
+        return self.fmt.format(v)
+
+
+def _pct(v: float | None) -> float | None:
+    return None if v is None else 100.0 * v
+
+
+def _drop(r: dict[str, Any], kind: str) -> float | None:
+    d = r.get("accuracy_drop")
+    return None if d is None else 100.0 * d[kind]
+
+
+BASE_COLUMNS = [
+    Column("model", lambda r: r["name"]),
+    Column("granularity", lambda r: r.get("granularity", "none")),
+    Column("target sparsity %", lambda r: _pct(r.get("target_sparsity")), "{:.0f}"),
+    Column("weight sparsity %", lambda r: _pct(r["sparsity"]), "{:.1f}"),
+    Column("float acc %", lambda r: _pct(r["accuracy"]["float"]), "{:.2f}"),
+    Column("int8 acc % (TFLM)", lambda r: _pct(r["accuracy"]["int8"]), "{:.2f}"),
+    Column("int8 - float (pts)", lambda r: _pct(r["accuracy"]["int8_minus_float"]), "{:+.2f}"),
+    Column("int8 drop vs dense (pts, + = worse)", lambda r: _drop(r, "int8"), "{:+.2f}"),
+    Column("weights (nonzero)", lambda r: f"{r['size']['nonzero_weights']}/{r['size']['weights']}"),
+    Column("MACs", lambda r: r["size"]["macs"], "{:,}"),
+    Column("weights KiB dense", lambda r: r["size"]["weight_bytes_dense"] / 1024, "{:.1f}"),
+    Column("weights KiB sparse fmt", lambda r: r["size"]["weight_bytes_compressed"] / 1024, "{:.1f}"),
+    Column("tflite bytes", lambda r: r["size"]["tflite_bytes"], "{:,}"),
+]
+
+
+def _flatten_numbers(prefix: str, obj: Any, out: dict[str, float]) -> None:
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            _flatten_numbers(f"{prefix}.{k}" if prefix else str(k), v, out)
+    elif isinstance(obj, (int, float)) and not isinstance(obj, bool):
+        out[prefix] = obj
+
+
+def columns_for(reports: list[dict[str, Any]]) -> list[Column]:
+    """Base columns plus one per numeric ``device`` figure found in any report."""
+    keys: list[str] = []
+    for r in reports:
+        flat: dict[str, float] = {}
+        _flatten_numbers("", r.get("device") or {}, flat)
+        keys += [k for k in flat if k not in keys]
+
+    def getter(key: str) -> Callable[[dict[str, Any]], Any]:
+        def get(r: dict[str, Any]) -> Any:
+            flat: dict[str, float] = {}
+            _flatten_numbers("", r.get("device") or {}, flat)
+            v = flat.get(key)
+            if v is None:
+                return None
+            return f"{v:,}" if isinstance(v, int) else f"{v:.4g}"
+        return get
+
+    return BASE_COLUMNS + [Column(f"device {k}", getter(k)) for k in keys]
+
+
+def load_reports(bundles: list[str | Path]) -> list[dict[str, Any]]:
+    """report.json of each bundle (or a report.json path), with the bundle name/hash attached."""
+    out = []
+    for b in bundles:
+        p = Path(b)
+        rp = p / "report.json" if p.is_dir() else p
+        try:
+            r = json.loads(rp.read_text())
+        except FileNotFoundError:
+            raise BundleError(f"{rp} does not exist") from None
+        except json.JSONDecodeError as exc:
+            raise BundleError(f"{rp} is not valid JSON ({exc.msg} at line {exc.lineno})") from None
+        for key in ("name", "accuracy", "size", "sparsity"):
+            if key not in r:
+                raise BundleError(f"{rp} is not a model report (no {key!r})")
+        bj = rp.with_name("bundle.json")
+        if bj.is_file():
+            with contextlib.suppress(json.JSONDecodeError):
+                r["_bundle_hash"] = json.loads(bj.read_text()).get("bundle_hash")
+        r["_path"] = str(p)
+        out.append(r)
+    if not out:
+        raise BundleError("no reports given")
+    return out
+
+
+def markdown_table(reports: list[dict[str, Any]], cols: list[Column]) -> str:
+    lines = ["| " + " | ".join(c.header for c in cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
+    for r in reports:
+        lines.append("| " + " | ".join(c.cell(r) for c in cols) + " |")
+    return "\n".join(lines)
+
+
+def html_table(reports: list[dict[str, Any]], cols: list[Column]) -> str:
+    head = "".join(f"<th>{html.escape(c.header)}</th>" for c in cols)
+    rows = "".join("<tr>" + "".join(f"<td>{html.escape(c.cell(r))}</td>" for c in cols) + "</tr>" for r in reports)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+
+
+def _timings_lines(reports: list[dict[str, Any]]) -> list[str]:
+    lines = []
+    for r in reports:
+        t = r.get("timings") or {}
+        if t:
+            parts = ", ".join(f"{k.removesuffix('_s')} {v:.1f} s" for k, v in t.items() if isinstance(v, (int, float)))
+            lines.append(f"- **{r['name']}**: {parts}")
+    return lines
+
+
+def _findings(reports: list[dict[str, Any]]) -> list[str]:
+    """One sentence per model: the int8-vs-float gap and the drop against the dense model."""
+    out = []
+    for r in reports:
+        acc = r["accuracy"]
+        s = (f"- **{r['name']}**: float {acc['float'] * 100:.2f} %, int8 {acc['int8'] * 100:.2f} % "
+             f"({acc['int8_minus_float'] * 100:+.2f} pts vs float)")
+        if r.get("accuracy_drop"):
+            s += (f"; drop vs dense {r['baseline'].get('name', 'baseline')}: "
+                  f"{r['accuracy_drop']['int8'] * 100:+.2f} pts int8, {r['accuracy_drop']['float'] * 100:+.2f} pts float "
+                  f"at {r['sparsity'] * 100:.1f} % weight sparsity, {r['size']['macs']:,} MACs")
+        out.append(s)
+    return out
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+CSS = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px;color:#222}
+table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:3px 7px;text-align:right}
+th{background:#f0f0f0}td:first-child,td:nth-child(2){text-align:left}img{max-width:100%;margin:6px 0}
+h2{border-bottom:1px solid #ddd;padding-bottom:3px}code{background:#f5f5f5;padding:1px 3px}"""
+
+
+def write_report(bundles: list[str | Path], out_dir: str | Path, title: str = "edgekws model comparison",
+                 ) -> dict[str, Path]:
+    """Write report.md (+ figures/*.png), report.html (self-contained) and comparison.json to ``out_dir``."""
+    reports = load_reports(bundles)
+    out = Path(out_dir)
+    (out / "figures").mkdir(parents=True, exist_ok=True)
+    cols = columns_for(reports)
+    figs: list[tuple[str, str, bytes]] = [
+        ("accuracy_vs_sparsity", "Accuracy vs sparsity per granularity", figures.accuracy_vs_sparsity(reports)),
+        ("size_vs_sparsity", "Size and MACs vs sparsity", figures.size_vs_sparsity(reports)),
+        ("int8_vs_float", "int8 (TFLite Micro) vs float accuracy", figures.int8_vs_float(reports)),
+    ]
+    per_model: list[tuple[str, list[tuple[str, str, bytes]]]] = []
+    for i, r in enumerate(reports):
+        items = []
+        curves = figures.training_curves(r)
+        if curves is not None:
+            items.append((f"model{i}_training", "training curves", curves))
+        if "confusion" in r:
+            items.append((f"model{i}_confusion", "confusion matrix (int8, test)", figures.confusion(r)))
+        per_model.append((r["name"], items))
+
+    for stem, _, png in figs + [it for _, items in per_model for it in items]:
+        _write_atomic(out / "figures" / f"{stem}.png", png)
+
+    md = [f"# {title}", "", f"{len(reports)} model(s). Accuracy on the test split; int8 measured with TFLite Micro.",
+          "Sizes: `weights KiB sparse fmt` estimates the storage of the sparse format matching each granularity;",
+          "a filter-pruned model is dense and smaller.", "", "## Comparison", "", markdown_table(reports, cols), "",
+          "## Findings", "", *_findings(reports), ""]
+    for stem, caption, _ in figs:
+        md += [f"### {caption}", "", f"![{caption}](figures/{stem}.png)", ""]
+    timing = _timings_lines(reports)
+    if timing:
+        md += ["## Timings", "", *timing, ""]
+    for name, items in per_model:
+        if items:
+            md += [f"## {name}", ""] + [f"![{name} {c}](figures/{s}.png)" for s, c, _ in items] + [""]
+    md += ["## Sources", ""] + [f"- `{r['_path']}` bundle_hash `{r.get('_bundle_hash') or '-'}`" for r in reports]
+    _write_atomic(out / "report.md", ("\n".join(md) + "\n").encode())
+
+    def img(png: bytes, alt: str) -> str:
+        return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
+
+    body = [f"<h1>{html.escape(title)}</h1>", "<h2>Comparison</h2>", html_table(reports, cols),
+            "<h2>Findings</h2><ul>"
+            + "".join(f"<li>{html.escape(s[2:]).replace('**', '')}</li>" for s in _findings(reports)) + "</ul>"]
+    for _, caption, png in figs:
+        body.append(f"<h3>{html.escape(caption)}</h3>{img(png, caption)}")
+    if timing:
+        body.append("<h2>Timings</h2><ul>" + "".join(f"<li>{html.escape(t[2:]).replace('**', '')}</li>"
+                                                       for t in timing) + "</ul>")
+    for name, items in per_model:
+        if items:
+            body.append(f"<h2>{html.escape(name)}</h2>" + "".join(img(p, c) for _, c, p in items))
+    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+            f"<style>{CSS}</style></head><body>{''.join(body)}</body></html>\n")
+    _write_atomic(out / "report.html", page.encode())
+    summary = [{c.header: c.cell(r) for c in cols} | {"path": r["_path"], "bundle_hash": r.get("_bundle_hash")}
+               for r in reports]
+    _write_atomic(out / "comparison.json", (json.dumps(summary, indent=2) + "\n").encode())
+    return {"markdown": out / "report.md", "html": out / "report.html", "json": out / "comparison.json"}

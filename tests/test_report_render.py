@@ -1,0 +1,89 @@
+"""Reports: Markdown + self-contained HTML + JSON from hand-made report.json files (no training needed)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edgekws.errors import BundleError
+from edgekws.report import load_reports, write_report
+
+LABELS = ["_silence_", "_unknown_", "yes", "no"]
+
+
+def _report(name: str, gran: str, sparsity: float, f: float, q: float, device: dict | None = None) -> dict:
+    cm = np.diag([5, 5, 5, 5]).tolist()
+    r = {
+        "name": name, "granularity": gran, "target_sparsity": sparsity, "labels": LABELS,
+        "accuracy": {"float": f, "int8": q, "int8_minus_float": q - f, "n_test": 20},
+        "size": {"weights": 1000, "nonzero_weights": int(1000 * (1 - sparsity)), "macs": 50000,
+                 "weight_bytes_dense": 1100, "weight_bytes_compressed": int(1100 * (1 - sparsity / 2)),
+                 "tflite_bytes": 4000, "params": 1100, "sparsity": sparsity},
+        "sparsity": sparsity,
+        "confusion": {"float": cm, "int8": cm},
+        "history": {"train": {"loss": [2.0, 1.0, 0.5], "val_loss": [2.1, 1.2, 0.7],
+                              "accuracy": [0.3, 0.6, 0.9], "val_accuracy": [0.3, 0.5, 0.8]}},
+        "timings": {"train_s": 12.5, "quantize_s": 1.25},
+    }
+    if gran != "none":
+        r["baseline"] = {"name": "dense", "float": 0.9, "int8": 0.89, "weights": 1000}
+        r["accuracy_drop"] = {"float": 0.9 - f, "int8": 0.89 - q}
+    if device:
+        r["device"] = device
+    return r
+
+
+def _write(tmp_path: Path, reports: list[dict]) -> list[Path]:
+    dirs = []
+    for r in reports:
+        d = tmp_path / r["name"]
+        d.mkdir()
+        (d / "report.json").write_text(json.dumps(r))
+        dirs.append(d)
+    return dirs
+
+
+def test_report_files_and_table(tmp_path: Path) -> None:
+    dirs = _write(tmp_path, [_report("dense", "none", 0.0, 0.90, 0.89),
+                             _report("el80", "element", 0.8, 0.88, 0.875),
+                             _report("el50", "element", 0.5, 0.895, 0.89),
+                             _report("f50", "filter", 0.5, 0.86, 0.85)])
+    paths = write_report(dirs, tmp_path / "out")
+    md = paths["markdown"].read_text()
+    assert md.count("\n| ") >= 5  # header + 4 rows
+    assert "| el80 | element | 80 | 80.0 | 88.00 | 87.50 | -0.50 | +1.50 |" in md
+    for fig in ("accuracy_vs_sparsity", "size_vs_sparsity", "int8_vs_float", "model0_training", "model3_confusion"):
+        png = tmp_path / "out" / "figures" / f"{fig}.png"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", fig
+        assert f"figures/{fig}.png" in md
+    page = paths["html"].read_text()
+    assert page.count("data:image/png;base64,") >= 5
+    assert 'src="figures/' not in page  # self-contained
+    assert "train 12.5 s" in md
+    summary = json.loads(paths["json"].read_text())
+    assert [row["model"] for row in summary] == ["dense", "el80", "el50", "f50"]
+
+
+def test_device_figures_become_columns(tmp_path: Path) -> None:
+    dirs = _write(tmp_path, [_report("a", "none", 0.0, 0.9, 0.9, device={"latency": {"instructions": 123456}}),
+                             _report("b", "filter", 0.5, 0.9, 0.9)])
+    md = write_report(dirs, tmp_path / "out")["markdown"].read_text()
+    assert "device latency.instructions" in md
+    assert "123,456" in md
+    row_b = next(line for line in md.splitlines() if line.startswith("| b |"))
+    assert row_b.rstrip().endswith("| - |")
+
+
+def test_bad_report_inputs(tmp_path: Path) -> None:
+    with pytest.raises(BundleError, match="does not exist"):
+        load_reports([tmp_path / "nope"])
+    (tmp_path / "x").mkdir()
+    (tmp_path / "x" / "report.json").write_text("{oops")
+    with pytest.raises(BundleError, match="not valid JSON"):
+        load_reports([tmp_path / "x"])
+    (tmp_path / "x" / "report.json").write_text('{"name": "n"}')
+    with pytest.raises(BundleError, match="not a model report"):
+        load_reports([tmp_path / "x"])
