@@ -33,5 +33,8 @@ firmware: setup
 bench: setup
 	@$(PY) benchmarks/run_all.py --out $(BUILD)/bench
 
+fuzz: setup
+	@$(PY) tools/fuzz.py run --seconds $${FUZZ_SECONDS:-60} --out $(BUILD)/fuzz
+
 clean:
 	rm -rf $(BUILD)

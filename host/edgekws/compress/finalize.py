@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 import edgekws  # noqa: F401  (TF_USE_LEGACY_KERAS before TensorFlow)
+from edgekws.audio import float_to_pcm16
 from edgekws.compress.quantize import calibration_set, evaluate_int8, quantize_int8, to_float_tflite
 from edgekws.compress.stats import size_figures
 from edgekws.export.bundle import Bundle, write_bundle
@@ -41,7 +42,7 @@ def _testset(data: FeatureData, x_int8: np.ndarray, max_items: int, seed: int) -
 
         audio, y, _ = load_audio_split(data.root, "testing")
         if len(y) == n and np.array_equal(y, data.y_test):
-            out["audio_int16"] = np.clip(np.round(audio[idx] * 32767.0), -32768, 32767).astype(np.int16)
+            out["audio_int16"] = float_to_pcm16(audio[idx])
     return out
 
 
