@@ -1,0 +1,367 @@
+#!/usr/bin/env python3
+"""The one list of firmware sources, include dirs, defines and flags per board.
+
+Why one file: the firmware is built two ways (CMake for CI and ``edgekws
+firmware build``; PlatformIO for users who flash with ``pio run -t upload``),
+and two hand-kept lists drift. Both builds ask this script instead:
+
+* CMake: ``python3 firmware/build_config.py cmake --board B --model-dir D``
+  prints ``set(...)`` lines that firmware/CMakeLists.txt includes;
+* PlatformIO: ``build_flags = !python3 firmware/build_config.py pio-flags ...``
+  gives the compile flags, and ``extra_scripts = pre:firmware/build_config.py``
+  runs this same file inside PlatformIO's SCons to add the sources (the model
+  C lives outside ``src_dir``), the string defines and the link flags;
+* ``json`` prints everything for tests and tools.
+
+Standard library only: PlatformIO and CMake run it with whatever python3 they
+find, outside the project's virtual environment.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import types
+from dataclasses import dataclass
+from pathlib import Path
+
+if __name__ not in sys.modules:
+    # Executed by SCons as a PlatformIO extra script: dataclasses look their
+    # defining module up in sys.modules, so give this namespace an entry.
+    sys.modules[__name__] = types.ModuleType(__name__)
+
+BOARDS_HELP = "mps2_an500 (QEMU Cortex-M7), nucleo_f767zi (STM32F767ZI), host (x86)"
+
+# Cortex-M7 with the double-precision FPU; DSP (SIMD) instructions are part of armv7e-m.
+CPU_FLAGS = ("-mcpu=cortex-m7", "-mthumb", "-mfpu=fpv5-d16", "-mfloat-abi=hard")
+C_FLAGS = (
+    "-std=c11",
+    "-O2",
+    "-g",
+    "-Wall",
+    "-Wextra",
+    "-Werror",
+    "-ffunction-sections",
+    "-fdata-sections",
+    "-fno-common",
+)
+# Own startup code (no crt0); newlib-nano only for memcpy/memset-style helpers.
+LINK_FLAGS = ("-nostartfiles", "--specs=nano.specs", "-Wl,--gc-sections")
+LINK_LIBS = ("-lm", "-lc", "-lgcc")
+
+STACK_SIZE = 16 * 1024
+
+
+@dataclass(frozen=True)
+class Region:
+    """One memory region of a board: what the fit check compares against."""
+
+    name: str
+    origin: int
+    length: int
+    kind: str  # "flash" or "ram"
+
+
+@dataclass(frozen=True)
+class Board:
+    """Everything board-specific the build needs."""
+
+    name: str
+    description: str
+    sources: tuple[str, ...]  # relative to firmware/src
+    linker_script: str | None  # relative to firmware/src; None: the host's default
+    defines: tuple[str, ...]
+    regions: tuple[Region, ...]
+    fast_ram: str | None  # region that holds stack, .data/.bss and a fitting arena
+    slow_ram: str | None  # region for an arena too big for fast_ram (None: no such region)
+    counter_unit: str
+    emulated: bool = False
+    cross: bool = True  # built with arm-none-eabi (False: the host compiler)
+    cpu_flags: tuple[str, ...] = CPU_FLAGS
+    link_flags: tuple[str, ...] = LINK_FLAGS
+    link_libs: tuple[str, ...] = LINK_LIBS
+
+
+BOARDS: dict[str, Board] = {
+    "mps2_an500": Board(
+        name="mps2_an500",
+        description="QEMU mps2-an500 (ARM AN500, Cortex-M7), the emulated board CI runs",
+        sources=("board/mps2_an500/startup.c", "board/mps2_an500/board.c"),
+        linker_script="board/mps2_an500/mps2_an500.ld",
+        defines=("EDGEKWS_BOARD_MPS2_AN500=1", "EDGEKWS_ICOUNT_SHIFT=0"),
+        regions=(
+            Region("FLASH", 0x00000000, 4 * 1024 * 1024, "flash"),
+            Region("RAM", 0x20000000, 4 * 1024 * 1024, "ram"),
+        ),
+        fast_ram="RAM",
+        slow_ram=None,
+        counter_unit="instructions",
+        emulated=True,
+    ),
+    "nucleo_f767zi": Board(
+        name="nucleo_f767zi",
+        description="ST Nucleo-F767ZI (STM32F767ZI, Cortex-M7 @ 216 MHz, 2 MB flash, 512 KB SRAM)",
+        sources=("board/nucleo_f767zi/startup.c", "board/nucleo_f767zi/board.c"),
+        linker_script="board/nucleo_f767zi/nucleo_f767zi.ld",
+        defines=("EDGEKWS_BOARD_NUCLEO_F767ZI=1", "STM32F767xx=1"),
+        regions=(
+            Region("FLASH", 0x08000000, 2 * 1024 * 1024, "flash"),
+            Region("DTCM", 0x20000000, 128 * 1024, "ram"),
+            Region("SRAM", 0x20020000, 384 * 1024, "ram"),
+        ),
+        fast_ram="DTCM",
+        slow_ram="SRAM",
+        counter_unit="cycles",
+    ),
+    # x86/POSIX: the same app on the host compiler (PlatformIO env "native");
+    # board/host/board_host.c serves the line on stdin/stdout or TCP.
+    "host": Board(
+        name="host",
+        description="x86/POSIX host program (board/host), for PlatformIO's native env and tests",
+        sources=("board/host/board_host.c",),
+        linker_script=None,
+        defines=("EDGEKWS_BOARD_HOST=1",),
+        regions=(),
+        fast_ram=None,
+        slow_ram=None,
+        counter_unit="ns",
+        cross=False,
+        cpu_flags=(),
+        link_flags=(),
+        link_libs=("-lm",),
+    ),
+}
+
+# What the application consists of. "selftest": boot self-test, exit status
+# to QEMU (needs only the nn runner). "full": the serial server (protocol,
+# frontend) as well; it is the default once src/app/server.c exists.
+APPS = ("selftest", "full")
+
+
+def firmware_dir() -> Path:
+    """firmware/ (this file's directory)."""
+    return Path(os.environ.get("EDGEKWS_FIRMWARE_DIR") or _HERE)
+
+
+def default_model_dir() -> Path:
+    """models/default/c: the committed default model's generated C."""
+    return firmware_dir().parent / "models" / "default" / "c"
+
+
+def default_app() -> str:
+    """'full' when the serial server is in the tree, else 'selftest'."""
+    return "full" if (firmware_dir() / "src" / "app" / "server.c").is_file() else "selftest"
+
+
+def _glob_c(root: Path, pattern: str) -> list[str]:
+    return sorted(p.relative_to(root).as_posix() for p in root.glob(pattern) if p.is_file())
+
+
+def app_sources(app: str) -> list[str]:
+    """Portable sources (relative to firmware/src) of an app variant; globbed so new kernels join."""
+    src = firmware_dir() / "src"
+    files = ["app/main.c", "app/selftest.c"]
+    files += _glob_c(src, "nn/*.c") + _glob_c(src, "nn/ref/*.c")
+    for backend in ("simd", "sparse"):
+        files += _glob_c(src, f"nn/{backend}/*.c")
+    if app == "full":
+        files += [f for f in _glob_c(src, "app/*.c") if f not in files]
+        files += _glob_c(src, "protocol/*.c") + _glob_c(src, "frontend/*.c")
+    return files
+
+
+def model_header(model_dir: Path) -> Path:
+    return Path(model_dir) / "edgekws_model.h"
+
+
+def model_sources(model_dir: Path) -> list[Path]:
+    """The generated model C files (edgekws_model.c, edgekws_selftest.c, ...)."""
+    return sorted(Path(model_dir).resolve().glob("*.c"))
+
+
+def arena_size(model_dir: Path) -> int:
+    """EDGEKWS_ARENA_SIZE from the generated header (bytes)."""
+    header = model_header(model_dir)
+    match = re.search(r"#define\s+EDGEKWS_ARENA_SIZE\s+\(?\s*(\d+)", header.read_text())
+    if match is None:
+        raise ValueError(f"{header}: no '#define EDGEKWS_ARENA_SIZE <bytes>'")
+    return int(match.group(1))
+
+
+def arena_section(board: Board, arena_bytes: int) -> str:
+    """Linker input section for the arena: fast RAM (DTCM) when it fits beside the stack.
+
+    On the Nucleo only the stack and the arena live in DTCM (.data/.bss go to
+    SRAM), so the test is exact: arena + stack <= 128 KB.
+    """
+    if board.fast_ram is None:
+        return ".bss.edgekws_arena"  # host: an ordinary .bss section
+    fast = next(r for r in board.regions if r.name == board.fast_ram)
+    if board.slow_ram is None or arena_bytes + STACK_SIZE <= fast.length:
+        return ".dtcm_bss"
+    return ".sram_bss"
+
+
+@dataclass(frozen=True)
+class BuildConfig:
+    """The resolved configuration of one firmware image."""
+
+    board: str
+    app: str
+    model_dir: str
+    sources: list[str]  # absolute paths
+    include_dirs: list[str]  # absolute paths
+    defines: list[str]  # NAME=VALUE without string values
+    string_defines: dict[str, str]  # NAME -> C string contents (quoted by each build system)
+    c_flags: list[str]  # CPU + C flags
+    link_flags: list[str]  # CPU + link flags (without the linker script)
+    link_libs: list[str]
+    linker_script: str | None  # absolute path; None on the host
+    stack_size: int
+    arena_bytes: int
+
+
+def resolve(board_name: str, model_dir: str | Path | None = None, app: str | None = None,
+            extra_defines: tuple[str, ...] = ()) -> BuildConfig:
+    """Resolve the full build configuration of (board, model, app)."""
+    if board_name not in BOARDS:
+        raise KeyError(f"unknown board '{board_name}'; boards: {', '.join(BOARDS)}")
+    board = BOARDS[board_name]
+    app = app or default_app()
+    if app not in APPS:
+        raise KeyError(f"unknown app '{app}'; apps: {', '.join(APPS)}")
+    mdir = Path(model_dir) if model_dir is not None else default_model_dir()
+    mdir = mdir.resolve()
+    if not model_header(mdir).is_file():
+        raise FileNotFoundError(f"{mdir} has no edgekws_model.h (run `edgekws export c BUNDLE {mdir}`)")
+    fw = firmware_dir().resolve()
+    arena = arena_size(mdir)
+    sources = [str(fw / "src" / s) for s in (*board.sources, *app_sources(app))]
+    sources += [str(p) for p in model_sources(mdir)]
+    defines = list(board.defines)
+    if app == "selftest":
+        defines.append("EDGEKWS_SELFTEST_ONLY=1")
+    defines += list(extra_defines)
+    return BuildConfig(
+        board=board.name,
+        app=app,
+        model_dir=str(mdir),
+        sources=sources,
+        include_dirs=[str(fw / "include"), str(mdir)],
+        defines=defines,
+        string_defines={"EDGEKWS_ARENA_SECTION": arena_section(board, arena)},
+        c_flags=[*board.cpu_flags, *C_FLAGS],
+        link_flags=[*board.cpu_flags, *board.link_flags,
+                    *([f"-Wl,--defsym=EDGEKWS_STACK_SIZE={STACK_SIZE}"] if board.cross else [])],
+        link_libs=list(board.link_libs),
+        linker_script=str(fw / "src" / board.linker_script) if board.linker_script else None,
+        stack_size=STACK_SIZE,
+        arena_bytes=arena,
+    )
+
+
+# ---------------------------------------------------------------- emitters
+
+
+def _cmake_list(name: str, items: list[str]) -> str:
+    body = "\n".join(f"  [=[{item}]=]" for item in items)
+    return f"set({name}\n{body}\n)"
+
+
+def to_cmake(cfg: BuildConfig) -> str:
+    """CMake ``set()`` statements for firmware/CMakeLists.txt."""
+    defines = cfg.defines + [f'{k}="{v}"' for k, v in cfg.string_defines.items()]
+    lines = [
+        "# generated by firmware/build_config.py - do not edit",
+        f"set(EDGEKWS_APP [=[{cfg.app}]=])",
+        _cmake_list("EDGEKWS_SOURCES", cfg.sources),
+        _cmake_list("EDGEKWS_INCLUDE_DIRS", cfg.include_dirs),
+        _cmake_list("EDGEKWS_DEFINES", defines),
+        _cmake_list("EDGEKWS_C_FLAGS", cfg.c_flags),
+        _cmake_list("EDGEKWS_LINK_FLAGS", cfg.link_flags),
+        _cmake_list("EDGEKWS_LINK_LIBS", cfg.link_libs),
+        f"set(EDGEKWS_LINKER_SCRIPT [=[{cfg.linker_script or ''}]=])",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def pio_build_flags(cfg: BuildConfig) -> list[str]:
+    """What ``build_flags = !python3 firmware/build_config.py pio-flags`` prints.
+
+    Compile flags, include dirs and plain defines; string defines and link
+    flags go through the extra script (SCons quotes them correctly there).
+    """
+    return [*cfg.c_flags, *(f"-I{d}" for d in cfg.include_dirs), *(f"-D{d}" for d in cfg.defines)]
+
+
+def _parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("format", choices=("cmake", "json", "pio-flags", "boards"))
+    parser.add_argument("--board", default="nucleo_f767zi", help=BOARDS_HELP)
+    parser.add_argument("--model-dir", default=os.environ.get("EDGEKWS_MODEL_DIR") or None)
+    parser.add_argument("--app", choices=APPS, default=os.environ.get("EDGEKWS_APP") or None)
+    parser.add_argument("--define", action="append", default=[], help="extra NAME=VALUE define")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse_args(sys.argv[1:] if argv is None else argv)
+    if args.format == "boards":
+        print(json.dumps({n: {"description": b.description, "counter_unit": b.counter_unit,
+                              "emulated": b.emulated,
+                              "regions": [vars(r) for r in b.regions]} for n, b in BOARDS.items()}))
+        return 0
+    try:
+        cfg = resolve(args.board, args.model_dir, args.app, tuple(args.define))
+    except (KeyError, ValueError, FileNotFoundError) as exc:
+        print(f"build_config: error: {exc.args[0]}", file=sys.stderr)
+        return 2
+    if args.format == "cmake":
+        sys.stdout.write(to_cmake(cfg))
+    elif args.format == "json":
+        print(json.dumps(vars(cfg), indent=1))
+    else:
+        print(" ".join(pio_build_flags(cfg)))
+    return 0
+
+
+# ---------------------------------------------------------------- PlatformIO
+
+
+def pio_extra_script(env) -> None:  # pragma: no cover - runs inside PlatformIO's SCons
+    """Configure a PlatformIO environment from this file (``extra_scripts = pre:...``).
+
+    build_flags already carries the compile flags (pio-flags); here: the board's
+    sources and the model C (outside src_dir), string defines, link flags and
+    the linker script. platformio.ini sets ``build_src_filter = -<*>`` so that
+    nothing is compiled that this file does not list.
+    """
+    board_name = env.GetProjectOption("custom_edgekws_board", env.subst("$PIOENV"))
+    app = env.GetProjectOption("custom_edgekws_app", "") or None
+    model_dir = env.GetProjectOption("custom_edgekws_model_dir", "") or None
+    if model_dir and not os.path.isabs(model_dir):
+        model_dir = os.path.join(env.subst("$PROJECT_DIR"), model_dir)
+    cfg = resolve(board_name, model_dir, app)
+    by_dir: dict[str, list[str]] = {}
+    for src in cfg.sources:
+        by_dir.setdefault(os.path.dirname(src), []).append(os.path.basename(src))
+    for i, (directory, names) in enumerate(sorted(by_dir.items())):
+        env.BuildSources(os.path.join("$BUILD_DIR", "edgekws", str(i)), directory,
+                         src_filter=["-<*>", *(f"+<{n}>" for n in names)])
+    env.Append(CPPDEFINES=[(k, env.StringifyMacro(v)) for k, v in cfg.string_defines.items()])
+    env.Append(LINKFLAGS=cfg.link_flags, LIBS=[lib[2:] for lib in cfg.link_libs])
+    if cfg.linker_script:
+        env.Replace(LDSCRIPT_PATH=cfg.linker_script)
+
+
+_HERE = Path(__file__).resolve().parent if "__file__" in globals() else None
+
+if __name__ == "__main__":
+    sys.exit(main())
+elif "Import" in globals():  # pragma: no cover - executed by PlatformIO as an extra script
+    Import("env")  # noqa: F821 - provided by SCons
+    _HERE = Path(env.subst("$PROJECT_DIR")) / "firmware"  # noqa: F821
+    pio_extra_script(env)  # noqa: F821

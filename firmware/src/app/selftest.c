@@ -1,0 +1,209 @@
+/*
+ * selftest.c - the boot self-test: run every test vector the exporter
+ * embedded (inputs and the outputs TFLite Micro gave for them) and compare
+ * byte for byte.
+ *
+ * The report is plain text, one fact per line, `key=value` fields, so the
+ * host (edgekws.device.emulator.parse_selftest) parses it without guessing:
+ *
+ *   selftest begin model=kws board=mps2_an500 unit=instructions vectors=4 layers=7 ...
+ *   layer 0 CONV_2D ref instructions=123440 name=conv2d_0
+ *   selftest vector 0 pass instructions=812360
+ *   selftest vector 1 fail instructions=812360 mismatched=2 first=5 got=-12 want=-10
+ *   memory arena_bytes=23040 arena_high_water=23040 stack_high_water=1184 stack_size=16384 weights_bytes=51234
+ *   selftest result fail vectors=4 mismatches=1 instructions=812360
+ *
+ * The counter key is board_counter_unit(): "instructions" in QEMU, "cycles" on
+ * a board; the two never share a line. Per-layer counts are those of vector 0
+ * (the ref/simd kernels take the same path for every input).
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "edgekws/app.h"
+#include "edgekws/board.h"
+#include "edgekws/nn.h"
+#include "edgekws_model.h"
+
+#ifndef EDGEKWS_SELFTEST_MAX_LAYERS
+#define EDGEKWS_SELFTEST_MAX_LAYERS 128u
+#endif
+
+/* Byte written over the whole arena before the first vector; the highest
+ * byte that no longer holds it is the arena's high-water mark (a check of the
+ * host's plan: it should be close to EDGEKWS_ARENA_SIZE, never above). */
+#define ARENA_PAINT 0xA5u
+
+static uint32_t layer_ticks[EDGEKWS_SELFTEST_MAX_LAYERS];
+
+static uint32_t arena_high_water(const nn_model_t *m)
+{
+    uint32_t n = m->arena_size;
+    while (n > 0u && m->arena[n - 1u] == ARENA_PAINT) {
+        n--;
+    }
+    return n;
+}
+
+static void put(const char *s)
+{
+    board_uart_write((const uint8_t *)s, strlen(s));
+}
+
+static void put_u32(uint32_t v)
+{
+    char buf[11];
+    size_t i = sizeof buf;
+    do {
+        buf[--i] = (char)('0' + v % 10u);
+        v /= 10u;
+    } while (v != 0u);
+    board_uart_write((const uint8_t *)&buf[i], sizeof buf - i);
+}
+
+static void put_i32(int32_t v)
+{
+    if (v < 0) {
+        put("-");
+        put_u32((uint32_t)0 - (uint32_t)v);
+    } else {
+        put_u32((uint32_t)v);
+    }
+}
+
+/* " key=value" */
+static void put_kv(const char *key, uint32_t value)
+{
+    put(" ");
+    put(key);
+    put("=");
+    put_u32(value);
+}
+
+static void put_ks(const char *key, const char *value)
+{
+    put(" ");
+    put(key);
+    put("=");
+    put(value != NULL ? value : "?");
+}
+
+static void report_layers(const nn_model_t *m, uint32_t n, const char *unit)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        put("layer ");
+        put_u32(i);
+        put(" ");
+        put(nn_layer_op(m, i));
+        put(" ");
+        put(nn_layer_backend(m, i));
+        put_kv(unit, layer_ticks[i]);
+        put_ks("name", nn_layer_name(m, i));
+        put("\r\n");
+    }
+}
+
+app_selftest_result_t app_selftest(int verbose)
+{
+    const nn_model_t *m = &edgekws_model;
+    const char *unit = board_counter_unit();
+    const uint32_t n_layers = nn_num_layers(m);
+    app_selftest_result_t result = {0u, 0u, 0u};
+
+    if (verbose) {
+        put("selftest begin");
+        put_ks("model", EDGEKWS_MODEL_NAME);
+        put_ks("bundle", EDGEKWS_BUNDLE_HASH);
+        put_ks("board", board_name());
+        put_ks("unit", unit);
+        put_kv("clock_hz", board_clock_hz());
+        put_kv("vectors", (uint32_t)EDGEKWS_SELFTEST_COUNT);
+        put_kv("layers", n_layers);
+        put("\r\n");
+    }
+
+    /* A table that disagrees with the generated constants is a build error,
+     * not a passing test: every vector counts as a mismatch. */
+    if (n_layers > EDGEKWS_SELFTEST_MAX_LAYERS || nn_input_size(m) != EDGEKWS_INPUT_SIZE ||
+        nn_output_size(m) != EDGEKWS_OUTPUT_SIZE || EDGEKWS_SELFTEST_COUNT == 0) {
+        if (verbose) {
+            put("selftest error layers_or_sizes_or_vectors");
+            put_kv("layers", n_layers);
+            put_kv("input_size", nn_input_size(m));
+            put_kv("output_size", nn_output_size(m));
+            put("\r\nselftest result fail");
+            put_kv("vectors", 0u);
+            put_kv("mismatches", 1u);
+            put("\r\n");
+        }
+        result.mismatches = 1u;
+        return result;
+    }
+
+    memset(m->arena, ARENA_PAINT, m->arena_size);
+    for (uint32_t v = 0; v < (uint32_t)EDGEKWS_SELFTEST_COUNT; v++) {
+        board_watchdog_kick();
+        memcpy(nn_input(m), edgekws_selftest_input[v], EDGEKWS_INPUT_SIZE);
+        const uint32_t t0 = board_counter();
+        const int rc = nn_invoke(m, board_counter, layer_ticks);
+        const uint32_t ticks = board_counter() - t0;
+
+        const int8_t *out = nn_output(m);
+        const int8_t *want = edgekws_selftest_expected[v];
+        uint32_t mismatched = 0u, first = 0u;
+        for (uint32_t i = 0; i < (uint32_t)EDGEKWS_OUTPUT_SIZE; i++) {
+            if (out[i] != want[i]) {
+                if (mismatched == 0u) {
+                    first = i;
+                }
+                mismatched++;
+            }
+        }
+        const int ok = (rc == NN_OK) && (mismatched == 0u);
+        result.vectors++;
+        result.total_count = ticks;
+        if (!ok) {
+            result.mismatches++;
+        }
+        if (!verbose) {
+            continue;
+        }
+        if (v == 0u) {
+            report_layers(m, n_layers, unit);
+        }
+        put("selftest vector ");
+        put_u32(v);
+        put(ok ? " pass" : " fail");
+        put_kv(unit, ticks);
+        if (rc != NN_OK) {
+            put(" rc=");
+            put_i32(rc);
+        }
+        if (mismatched != 0u) {
+            put_kv("mismatched", mismatched);
+            put_kv("first", first);
+            put(" got=");
+            put_i32(out[first]);
+            put(" want=");
+            put_i32(want[first]);
+        }
+        put("\r\n");
+    }
+
+    if (verbose) {
+        put("memory");
+        put_kv("arena_bytes", (uint32_t)EDGEKWS_ARENA_SIZE);
+        put_kv("arena_high_water", arena_high_water(m));
+        put_kv("stack_high_water", (uint32_t)board_stack_used());
+        put_kv("stack_size", (uint32_t)board_stack_size());
+        put_kv("weights_bytes", (uint32_t)EDGEKWS_WEIGHTS_BYTES);
+        put("\r\nselftest result ");
+        put(result.mismatches == 0u ? "pass" : "fail");
+        put_kv("vectors", result.vectors);
+        put_kv("mismatches", result.mismatches);
+        put_kv(unit, result.total_count);
+        put("\r\n");
+    }
+    return result;
+}
