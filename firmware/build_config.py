@@ -169,7 +169,7 @@ def app_sources(app: str) -> list[str]:
         files += _glob_c(src, f"nn/{backend}/*.c")
     if app == "full":
         files += [f for f in _glob_c(src, "app/*.c") if f not in files]
-        files += _glob_c(src, "protocol/*.c") + _glob_c(src, "frontend/*.c")
+        files += _glob_c(src, "protocol/*.c") + _glob_c(src, "frontend/*.c") + _glob_c(src, "stream/*.c")
     return files
 
 
@@ -245,6 +245,11 @@ def resolve(board_name: str, model_dir: str | Path | None = None, app: str | Non
     if app == "selftest":
         defines.append("EDGEKWS_SELFTEST_ONLY=1")
     defines += list(extra_defines)
+    # Streaming KWS needs the device frontend, whose tables the exporter writes
+    # only for models whose input is one clip of the bundle's frontend frames.
+    if (app == "full" and (mdir / "edgekws_frontend_tables.h").is_file()
+            and not any(d.startswith("EDGEKWS_HAS_STREAM") for d in defines)):
+        defines.append("EDGEKWS_HAS_STREAM=1")
     return BuildConfig(
         board=board.name,
         app=app,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 import time
@@ -68,15 +69,19 @@ def main() -> None:
             [edgekws, "prune", str(dense), "--granularity", gran, "--sparsity", sp, "--out", str(dst),
              "--epochs", str(args.finetune_epochs)], log)
     all_bundles = [str(dense)] + [str(p[2]) for p in pruned]
+    shutil.rmtree(out / "bench", ignore_errors=True)  # fresh per-item logs (no --resume in the demo)
+    (out / "bench").mkdir(parents=True)
     for b in all_bundles:
         name = Path(b).name
         run(f"export C ({name})", [edgekws, "export", "c", b, str(out / "c" / name)], log)
-        run(f"firmware + QEMU self-test ({name})",
-            [edgekws, "firmware", "selftest", "--bundle", b, "--out", str(out / "fw" / name)], log)
-        run(f"bench in the emulator ({name})",
-            [str(BIN / "python"), str(ROOT / "tools" / "bench.py"), "--emulate", "--bundle", b,
-             "--mode", "latency", "--mode", "accuracy", "--runs", "3", "--out", str(Path(b) / "report.json"),
-             "--build-dir", str(out / "fw" / name)], log)
+        run(f"firmware + QEMU self-test ({name}): per-layer instructions",
+            [edgekws, "firmware", "selftest", "--bundle", b, "--out", str(out / "fw-selftest" / name)], log)
+        for mode in ("latency", "accuracy"):
+            run(f"bench {mode} in the emulator ({name})",
+                [str(BIN / "python"), str(ROOT / "tools" / "bench.py"), "--emulate", "--bundle", b,
+                 "--mode", mode, "--runs", "5", "--out", str(Path(b) / "report.json"),
+                 "--jsonl", str(out / "bench" / f"{name}-{mode}.jsonl"),
+                 "--build-dir", str(out / "fw" / name), "--no-progress"], log)
     run("comparison report", [edgekws, "report", *all_bundles, "--out", str(out / "report")], log)
 
     total = time.perf_counter() - t0

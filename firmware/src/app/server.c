@@ -677,6 +677,12 @@ static void server_mlperf_command(const mlperf_cmd_t *cmd)
         break;
     case ML_BINARY:
         ml_line("m-mode-binary", NULL, NULL);
+        {
+            /* A frame delimiter ends the text, so the host's frame receiver
+             * drops it as garbage instead of gluing it to the first reply. */
+            static const uint8_t delim = 0x00;
+            board_uart_write(&delim, 1);
+        }
         g_mode = PROTO_MODE_BINARY;
         proto_rx_init(&g_rx);
         return; /* no m-ready: the line now speaks frames */

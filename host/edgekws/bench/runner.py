@@ -117,6 +117,7 @@ def run_bench(cfg: BenchConfig, note: Callable[[str], None] = print) -> dict[str
             figures["retries"] = client.retries_used
         except (EdgeKwsError, KeyboardInterrupt) as exc:
             error = exc
+    merged = False
     if hello is not None:
         figures[cfg.mode] = summarize(log, cfg.mode, hello, data, layers)
         figures.update({
@@ -135,10 +136,11 @@ def run_bench(cfg: BenchConfig, note: Callable[[str], None] = print) -> dict[str
         measured = bool(log.of_kind(cfg.mode))
         if cfg.out is not None and (measured or error is None):
             merge_device_figures(cfg.out, hello.board, figures)
+            merged = True
     if error is not None:
         if isinstance(error, KeyboardInterrupt):
             raise error
-        saved = [str(p) for p in (cfg.jsonl, cfg.out) if p is not None]
+        saved = [str(p) for p in (cfg.jsonl, cfg.out if merged else None) if p is not None]
         if isinstance(error, DeviceError) and saved and hello is not None:
             hint = "; rerun with --resume" if cfg.jsonl is not None else ""
             raise DeviceError(f"{error} (partial results in {', '.join(saved)}{hint})") from error
