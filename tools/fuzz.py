@@ -279,9 +279,7 @@ def build(flavor: str, out: Path, only: list[str] | None = None, progress: Calla
                 progress(f"link {t.name}")
             objs = [obj_for(s) for s in _sources(t.kind, gen)]
             harness_obj = objdir / f"harness_{t.name}.o"
-            # libFuzzer steers around known findings (kept as corpus crash-* files); replay does not
-            known = ["-DFUZZ_SKIP_KNOWN_BUGS=1"] if flavor == "fuzz" else []
-            _run_cc([cc, *san, *WARN, *inc, *known, *[f"-D{d}" for d in t.defines], "-c", str(FUZZ_DIR / t.harness),
+            _run_cc([cc, *san, *WARN, *inc, *[f"-D{d}" for d in t.defines], "-c", str(FUZZ_DIR / t.harness),
                      "-o", str(harness_obj)])
             extra = [str(replay_obj)] if replay_obj else []
             _run_cc([cc, *link_san, *map(str, objs), str(harness_obj), *extra, "-lm", "-o", str(exe)])

@@ -33,9 +33,6 @@
 #ifndef FUZZ_CMD_ANY
 #define FUZZ_CMD_ANY 0
 #endif
-#ifndef FUZZ_SKIP_KNOWN_BUGS
-#define FUZZ_SKIP_KNOWN_BUGS 0
-#endif
 #ifndef FUZZ_CMD_STREAM
 #define FUZZ_CMD_STREAM 0 /* sel picks one of the streaming range 0x20..0x2F */
 #endif
@@ -120,7 +117,9 @@ static const fuzz_reply_t *check_reply(uint8_t cmd, uint16_t seq)
     if (replies != 1 || n > FUZZ_MAX_REPLIES) {
         fuzz_fail(replies == 0 ? "request got no reply" : "request got more than one reply");
     }
-    uint8_t want = (cmd & PROTO_RESPONSE_BIT) ? RSP_NACK : (uint8_t)(cmd | PROTO_RESPONSE_BIT);
+    /* Device-to-host ids and the reserved request ids (whose cmd|0x80 would be an event id) get a NACK. */
+    uint8_t want = ((cmd & PROTO_RESPONSE_BIT) || cmd >= PROTO_CMD_RESERVED_FIRST)
+                       ? RSP_NACK : (uint8_t)(cmd | PROTO_RESPONSE_BIT);
     if (reply->cmd != want || reply->seq != seq) {
         fuzz_fail("reply has the wrong id or sequence number");
     }
@@ -201,14 +200,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         } else {
             cmd = FUZZ_CMD_ANY ? sel : FUZZ_CMD_STREAM ? (uint8_t)(CMD_STREAM_FIRST + (sel & 0x0Fu)) : (uint8_t)(FUZZ_CMD);
         }
-#if FUZZ_SKIP_KNOWN_BUGS
-        /* Known finding (corpus/server_cmd_any/crash-*): request ids 0x70..0x7E are answered with
-         * id cmd|0x80 = 0xF0..0xFE, the unsolicited event ids. The libFuzzer build steers around
-         * it so the rest of the id space keeps being fuzzed; the replay build does not. */
-        if (cmd >= (EVT_BOOT & 0x7Fu) && cmd < (RSP_NACK & 0x7Fu)) {
-            cmd = (uint8_t)(cmd - 0x10u);
-        }
-#endif
         if (!send_one(cmd, seq++, data + pos, len)) {
             break;
         }

@@ -64,6 +64,9 @@ enum {
 };
 
 #define PROTO_RESPONSE_BIT 0x80u
+/* Request ids 0x70..0x7F are reserved: their reply ids would collide with the
+ * event ids below, so the device answers them with RSP_NACK. */
+#define PROTO_CMD_RESERVED_FIRST 0x70u
 #define EVT_BOOT 0xF0u       /* sent once after every reset: payload = hello record */
 #define EVT_LOG 0xF1u        /* free text from the device (debug) */
 #define EVT_DETECTION 0xF2u  /* reserved for streaming detections (issue 7) */

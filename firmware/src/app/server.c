@@ -440,6 +440,11 @@ static void dispatch(const proto_frame_t *f)
         reply_status(RSP_NACK, f->seq, ST_UNKNOWN_CMD, "device-to-host command id sent to the device");
         return;
     }
+    if (f->cmd >= PROTO_CMD_RESERVED_FIRST) {
+        /* Their reply ids (cmd | 0x80 = 0xF0..0xFF) are the event ids: never answer with one. */
+        reply_status(RSP_NACK, f->seq, ST_UNKNOWN_CMD, "reserved command id");
+        return;
+    }
     switch (f->cmd) {
     case CMD_HELLO: {
         proto_writer_t w;

@@ -50,7 +50,9 @@ def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
     app = build_app()
     try:
-        app(args=argv, prog_name="edgekws")
+        rv = app(args=argv, prog_name="edgekws", standalone_mode=False)
+        if isinstance(rv, int) and rv != 0:  # typer.Exit(code) in non-standalone mode
+            sys.exit(rv)
     except EdgeKwsError as exc:
         if os.environ.get("EDGEKWS_DEBUG"):
             raise
@@ -64,6 +66,14 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:  # noqa: BLE001 - last line of defence, still one line
         if os.environ.get("EDGEKWS_DEBUG"):
             raise
+        if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):
+            # click-style usage error (bad option, missing argument): one line, exit 2
+            msg = " ".join(str(exc.format_message()).split())
+            print(f"error: {msg} (see 'edgekws --help')", file=sys.stderr)
+            sys.exit(int(exc.exit_code) or 2)
+        if type(exc).__name__ == "Abort":
+            print("error: aborted", file=sys.stderr)
+            sys.exit(1)
         print(f"error: internal error ({type(exc).__name__}: {exc}); rerun with EDGEKWS_DEBUG=1 for a traceback",
               file=sys.stderr)
         sys.exit(1)

@@ -171,13 +171,13 @@ def train_model(recipe: Recipe, data_root: str | Path | None, out_dir: str | Pat
     """
     recipe = recipe.replace_train(epochs=epochs, seed=seed)
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    if data is None:
+    if data is None:  # load (and so validate) the dataset before creating anything on disk
         if data_root is None:
             raise ValueError("train_model needs data_root or data")
         data = load_feature_data(data_root, recipe.frontend, augment=recipe.train.augment,
                                  seed=recipe.train.seed, cache_dir=cache_dir)
+    out.mkdir(parents=True, exist_ok=True)
     t_data = time.perf_counter() - t0
     set_seed(recipe.train.seed)
     model = build_model(recipe.model, data.input_shape, len(data.labels), name=recipe.name.replace("-", "_"))
