@@ -44,4 +44,7 @@ def register(app: typer.Typer) -> None:
             table.add_row("wrote", str(f))
         Console().print(table)
 
+    from edgekws.cli.autotune import add_to
+
+    add_to(export_app)
     app.add_typer(export_app, name="export")

@@ -21,6 +21,9 @@ from edgekws.report.figures import _plt, _png
 
 GRAN_ORDER = ("none", "element", "block", "nm", "kernel", "filter")
 BACKEND_STYLE = {"ref": ":", "simd": "-", "cmsisnn": "-.", "skipzero": "--", "wp": "--", "block": "--", "auto": "-"}
+# One colour per backend in every panel and every report, so a line is recognisable without its legend.
+BACKEND_COLOR = {"ref": "tab:gray", "simd": "tab:blue", "cmsisnn": "tab:cyan", "skipzero": "tab:red",
+                 "wp": "tab:orange", "block": "tab:purple", "auto": "tab:green"}
 
 
 def _models(rows: list[dict[str, Any]]) -> list[str]:
@@ -49,13 +52,19 @@ def instructions_vs_sparsity(rows: list[dict[str, Any]], model: str) -> bytes:
                 continue
             xs, ys = zip(*pts, strict=True)
             ax.plot(xs, ys, BACKEND_STYLE.get(backend, "-"), marker="o", label=backend,
-                    linewidth=2.5 if backend == "auto" else 1.2)
+                    color=BACKEND_COLOR.get(backend), linewidth=2.5 if backend == "auto" else 1.2)
         ax.set_title(f"{model}: {gran}")
         ax.set_xlabel("target sparsity (%)")
         ax.set_yscale("log")
         ax.grid(True, alpha=0.3)
     axes[0][0].set_ylabel("instructions per inference (QEMU)")
-    axes[0][-1].legend(fontsize=8)
+    handles: dict[str, Any] = {}
+    for ax in axes[0]:
+        for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
+            handles.setdefault(lab, h)
+    if handles:
+        fig.legend(list(handles.values()), list(handles), loc="upper center", ncol=len(handles), fontsize=8,
+                   bbox_to_anchor=(0.5, 1.06))
     return _png(fig)
 
 
@@ -162,6 +171,11 @@ def findings(doc: dict[str, Any]) -> list[str]:
             out.append(f"{model} {point}: best sparse backend {a['best_backend']} is {a['speedup_vs_dense_simd']}x "
                        f"faster than dense simd, int8 accuracy drop {a['accuracy_drop_points']} points "
                        f"({'meets' if ok else 'misses'} the 1.5x / 2-point target).")
+            if a.get("sparse_layers_speedup"):
+                out.append(f"{model} {point}: the {len(a['sparse_layers'])} layers on sparse kernels "
+                           f"({a['sparse_layers_share_of_dense_simd'] * 100:.0f} % of the dense simd instructions) "
+                           f"run {a['sparse_layers_speedup']}x faster; even at zero cost for them the whole model "
+                           f"could gain at most {a['bound_if_sparse_layers_free']}x.")
     return out
 
 
