@@ -37,12 +37,17 @@ def run(title: str, argv: list[str], log: list[tuple[str, float]]) -> None:
         sys.exit(proc.returncode)
 
 
+def epochs(n: int | None) -> list[str]:
+    """``--epochs N`` when overridden, else nothing (the recipe decides)."""
+    return [] if n is None else ["--epochs", str(n)]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=ROOT / "build" / "demo")
-    ap.add_argument("--per-word", type=int, default=int(os.environ.get("DEMO_PER_WORD", "120")))
-    ap.add_argument("--epochs", type=int, default=int(os.environ.get("DEMO_EPOCHS", "12")))
-    ap.add_argument("--finetune-epochs", type=int, default=int(os.environ.get("DEMO_FINETUNE_EPOCHS", "4")))
+    ap.add_argument("--per-word", type=int, default=int(os.environ.get("DEMO_PER_WORD", "200")))
+    ap.add_argument("--epochs", type=int, default=None, help="training epochs (default: the recipe's)")
+    ap.add_argument("--finetune-epochs", type=int, default=None, help="fine-tuning epochs (default: the recipe's)")
     ap.add_argument("--recipe", default="ds-cnn-s")
     args = ap.parse_args()
 
@@ -63,11 +68,11 @@ def main() -> None:
         [edgekws, "data", "synth", "--out", str(data), "--per-word", str(args.per_word), "--seed", "0"], log)
     run("dataset summary", [edgekws, "data", "summary", str(data), "--preset", "kws-mfcc-49x10", *env_cache], log)
     run(f"train {args.recipe} (float) + int8", [edgekws, "train", args.recipe, "--data", str(data), "--out", str(dense),
-                                                "--epochs", str(args.epochs), "--seed", "0"], log)
+                                                "--seed", "0", *epochs(args.epochs)], log)
     for gran, sp, dst in pruned:
         run(f"prune {gran} {float(sp):.0%} + int8",
             [edgekws, "prune", str(dense), "--granularity", gran, "--sparsity", sp, "--out", str(dst),
-             "--epochs", str(args.finetune_epochs)], log)
+             *epochs(args.finetune_epochs)], log)
     all_bundles = [str(dense)] + [str(p[2]) for p in pruned]
     shutil.rmtree(out / "bench", ignore_errors=True)  # fresh per-item logs (no --resume in the demo)
     (out / "bench").mkdir(parents=True)
