@@ -68,13 +68,25 @@ def test_report_files_and_table(tmp_path: Path) -> None:
 
 
 def test_device_figures_become_columns(tmp_path: Path) -> None:
-    dirs = _write(tmp_path, [_report("a", "none", 0.0, 0.9, 0.9, device={"latency": {"instructions": 123456}}),
+    """Per board: latency with its counter unit in the header, memory, on-device accuracy, plus the two plots."""
+    dev = {"mps2_an500": {"counter_unit": "instructions",
+                          "latency": {"frame": {"median": 4553760}},
+                          "firmware": {"backends": "simd"},
+                          "memory": {"flash_bytes": 69104, "ram_bytes": 88256, "arena_bytes": 16000},
+                          "accuracy": {"device_accuracy": 0.95, "bit_exact_agreement": 1.0}}}
+    dirs = _write(tmp_path, [_report("a", "none", 0.0, 0.9, 0.9, device=dev),
                              _report("b", "filter", 0.5, 0.9, 0.9)])
-    md = write_report(dirs, tmp_path / "out")["markdown"].read_text()
-    assert "device latency.instructions" in md
-    assert "123,456" in md
+    out = write_report(dirs, tmp_path / "out")
+    md = out["markdown"].read_text()
+    assert "mps2_an500 instructions/inference (median)" in md
+    assert "estimate, 1 instr/cycle" in md and "cycles" not in md.split("## Findings")[0]
+    row_a = next(line for line in md.splitlines() if line.startswith("| a |"))
+    assert "4,553,760" in row_a and "69,104" in row_a and "95.00" in row_a and "100.0" in row_a
+    assert f"{4553760 / 216e3:.1f}" in row_a
     row_b = next(line for line in md.splitlines() if line.startswith("| b |"))
     assert row_b.rstrip().endswith("| - |")
+    assert (tmp_path / "out" / "figures" / "accuracy_vs_latency.png").is_file()
+    assert (tmp_path / "out" / "figures" / "latency_vs_sparsity.png").is_file()
 
 
 def test_bad_report_inputs(tmp_path: Path) -> None:

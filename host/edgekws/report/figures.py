@@ -163,3 +163,59 @@ def confusion(report: dict[str, Any], kind: str = "int8") -> bytes:
     ax.set_ylabel("true")
     ax.set_title(f"{report['name']} ({kind})")
     return _png(fig)
+
+
+def device_frame(r: dict[str, Any]) -> tuple[str, float, str] | None:
+    """(board, median counter ticks per inference, unit) of a report's first device with latency figures."""
+    for board, dev in sorted((r.get("device") or {}).items()):
+        try:
+            return board, float(dev["latency"]["frame"]["median"]), str(dev.get("counter_unit", "ticks"))
+        except (KeyError, TypeError):
+            continue
+    return None
+
+
+def _device_reports(reports: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [r for r in reports if device_frame(r) is not None]
+
+
+def has_device_figures(reports: list[dict[str, Any]]) -> bool:
+    return bool(_device_reports(reports))
+
+
+def _unit_label(reports: list[dict[str, Any]]) -> str:
+    units = sorted({device_frame(r)[2] for r in _device_reports(reports)})  # type: ignore[index]
+    return " / ".join(units)
+
+
+def accuracy_vs_latency(reports: list[dict[str, Any]]) -> bytes:
+    """int8 accuracy against on-device latency per inference (instructions in the emulator, cycles on a board)."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for r in _device_reports(reports):
+        _, ticks, _ = device_frame(r)  # type: ignore[misc]
+        gran = r.get("granularity", "none")
+        ax.scatter([ticks / 1e6], [100 * r["accuracy"]["int8"]], marker=MARKERS.get(gran, "o"), s=50, label=r["name"])
+    ax.set_xlabel(f"M {_unit_label(reports)} per inference (median)")
+    ax.set_ylabel("int8 test accuracy (%)")
+    ax.set_title("Accuracy vs on-device latency")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    return _png(fig)
+
+
+def latency_vs_sparsity(reports: list[dict[str, Any]]) -> bytes:
+    """On-device latency per inference against sparsity, one line per granularity."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    dev = _device_reports(reports)
+    for gran, rs in _with_dense_start(dev).items():
+        xs = [100 * _x_sparsity(r) for r in rs]
+        ax.plot(xs, [device_frame(r)[1] / 1e6 for r in rs], marker=MARKERS.get(gran, "o"),  # type: ignore[index]
+                label=gran)
+    ax.set_xlabel("weight sparsity / removed weights (%)")
+    ax.set_ylabel(f"M {_unit_label(reports)} per inference (median)")
+    ax.set_title("On-device latency vs sparsity (per granularity)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    return _png(fig)

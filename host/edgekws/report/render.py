@@ -2,8 +2,9 @@
 
 The table is built from a list of columns (header, getter, format) so later
 stages (device latency, RAM/flash) add columns by adding figures to report.json:
-every numeric entry under a report's ``device`` key becomes a column
-automatically, with the unit in its name (cycles vs instructions never share one).
+each board under a report's ``device`` key adds latency, memory and on-device
+accuracy columns, with the counter unit in the header (cycles vs instructions
+never share one).
 """
 
 from __future__ import annotations
@@ -64,33 +65,51 @@ BASE_COLUMNS = [
 ]
 
 
-def _flatten_numbers(prefix: str, obj: Any, out: dict[str, float]) -> None:
-    if isinstance(obj, dict):
-        for k, v in obj.items():
-            _flatten_numbers(f"{prefix}.{k}" if prefix else str(k), v, out)
-    elif isinstance(obj, (int, float)) and not isinstance(obj, bool):
-        out[prefix] = obj
+def _device(r: dict[str, Any], board: str) -> dict[str, Any]:
+    return (r.get("device") or {}).get(board) or {}
+
+
+def _ms_at_216(dev: dict[str, Any]) -> float | None:
+    """Milliseconds per inference at 216 MHz: cycles / 216 MHz on a board; on the emulator an
+    estimate at one instruction per cycle (labelled as such in the column header)."""
+    try:
+        median = float(dev["latency"]["frame"]["median"])
+    except (KeyError, TypeError):
+        return None
+    return median / 216e6 * 1e3
+
+
+def _device_columns(board: str, unit: str) -> list[Column]:
+    """The figures a user compares across models for one board; the unit is in every header."""
+    est = " (estimate, 1 instr/cycle)" if unit == "instructions" else ""
+    return [
+        Column(f"{board} {unit}/inference (median)",
+               lambda r: _device(r, board)["latency"]["frame"]["median"], "{:,.0f}"),
+        Column(f"{board} ms @216 MHz{est}", lambda r: _ms_at_216(_device(r, board)), "{:.1f}"),
+        Column(f"{board} backends", lambda r: _device(r, board)["firmware"]["backends"]),
+        Column(f"{board} flash B", lambda r: _device(r, board)["memory"]["flash_bytes"], "{:,}"),
+        Column(f"{board} RAM B", lambda r: _device(r, board)["memory"]["ram_bytes"], "{:,}"),
+        Column(f"{board} arena B", lambda r: _device(r, board)["memory"]["arena_bytes"], "{:,}"),
+        Column(f"{board} on-device acc %", lambda r: _pct(_device(r, board)["accuracy"]["device_accuracy"]),
+               "{:.2f}"),
+        Column(f"{board} bit-exact vs TFLM %",
+               lambda r: _pct(_device(r, board)["accuracy"]["bit_exact_agreement"]), "{:.1f}"),
+    ]
 
 
 def columns_for(reports: list[dict[str, Any]]) -> list[Column]:
-    """Base columns plus one per numeric ``device`` figure found in any report."""
-    keys: list[str] = []
+    """Base columns plus, per board found under any report's ``device`` key, its latency
+    (with its counter unit: cycles on a board, instructions in the emulator), memory and
+    on-device accuracy columns. The full device figures stay in report.json / comparison.json."""
+    boards: dict[str, str] = {}
     for r in reports:
-        flat: dict[str, float] = {}
-        _flatten_numbers("", r.get("device") or {}, flat)
-        keys += [k for k in flat if k not in keys]
-
-    def getter(key: str) -> Callable[[dict[str, Any]], Any]:
-        def get(r: dict[str, Any]) -> Any:
-            flat: dict[str, float] = {}
-            _flatten_numbers("", r.get("device") or {}, flat)
-            v = flat.get(key)
-            if v is None:
-                return None
-            return f"{v:,}" if isinstance(v, int) else f"{v:.4g}"
-        return get
-
-    return BASE_COLUMNS + [Column(f"device {k}", getter(k)) for k in keys]
+        for board, dev in sorted((r.get("device") or {}).items()):
+            if isinstance(dev, dict):
+                boards.setdefault(board, str(dev.get("counter_unit", "ticks")))
+    cols = list(BASE_COLUMNS)
+    for board, unit in boards.items():
+        cols += _device_columns(board, unit)
+    return cols
 
 
 def load_reports(bundles: list[str | Path]) -> list[dict[str, Any]]:
@@ -181,6 +200,12 @@ def write_report(bundles: list[str | Path], out_dir: str | Path, title: str = "e
         ("size_vs_sparsity", "Size and MACs vs sparsity", figures.size_vs_sparsity(reports)),
         ("int8_vs_float", "int8 (TFLite Micro) vs float accuracy", figures.int8_vs_float(reports)),
     ]
+    if figures.has_device_figures(reports):
+        figs += [
+            ("accuracy_vs_latency", "Accuracy vs on-device latency", figures.accuracy_vs_latency(reports)),
+            ("latency_vs_sparsity", "On-device latency vs sparsity per granularity",
+             figures.latency_vs_sparsity(reports)),
+        ]
     per_model: list[tuple[str, list[tuple[str, str, bytes]]]] = []
     for i, r in enumerate(reports):
         items = []
