@@ -2,7 +2,7 @@
 """`make demo`: the whole edgekws flow, end to end, on synthetic data.
 
 synthetic data -> train DS-CNN-S -> prune (two granularities) -> int8 ->
-export C -> firmware -> emulator (self-test, per-layer instructions) ->
+autotune kernel backends -> export C -> firmware -> emulator (self-test, per-layer instructions) ->
 bench (latency, on-device accuracy) -> comparison report.
 
 Each stage is the user-facing CLI command, run as a subprocess, so the demo
@@ -78,6 +78,9 @@ def main() -> None:
     (out / "bench").mkdir(parents=True)
     for b in all_bundles:
         name = Path(b).name
+        run(f"autotune kernel backends per layer ({name})",
+            [edgekws, "export", "autotune", b, "-b", "ref", "-b", "simd", "-b", "wp", "-b", "block",
+             "--work", str(out / "autotune")], log)
         run(f"export C ({name})", [edgekws, "export", "c", b, str(out / "c" / name)], log)
         run(f"firmware + QEMU self-test ({name}): per-layer instructions",
             [edgekws, "firmware", "selftest", "--bundle", b, "--out", str(out / "fw-selftest" / name)], log)
