@@ -51,8 +51,8 @@ def main(argv: list[str] | None = None) -> None:
     app = build_app()
     try:
         rv = app(args=argv, prog_name="edgekws", standalone_mode=False)
-        if isinstance(rv, int) and rv != 0:  # typer.Exit(code) in non-standalone mode
-            sys.exit(rv)
+        # like standalone mode: always end with SystemExit (typer.Exit(code) comes back as rv)
+        sys.exit(rv if isinstance(rv, int) else 0)
     except EdgeKwsError as exc:
         if os.environ.get("EDGEKWS_DEBUG"):
             raise
