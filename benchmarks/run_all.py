@@ -42,6 +42,8 @@ BENCHES = (
     Bench("kernels", "kernels.py", "kernels.json", quick_args=("--quick",)),
     Bench("cmsisnn", "cmsisnn_compare.py", "cmsisnn_compare.json", needs_env="EDGEKWS_CMSISNN_DIR"),
     Bench("study", "pruning_study.py", "pruning_study.json", quick_args=("--quick",)),
+    Bench("robustness", "robustness.py", "robustness.json",
+          quick_args=("--fuzz-seconds", "2", "--soak-frames", "500", "--no-sweep")),
 )
 
 
