@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -149,6 +150,8 @@ def device_cmd(
     refractory_ms: float | None = _REFRACTORY,
     config: Path | None = _CONFIG,
     compare: bool = typer.Option(True, "--compare/--no-compare", help="Also run the host twin and compare."),
+    report: Path | None = typer.Option(None, "--report", help="Merge the per-hop / per-classification cost "
+                                       "into this report.json (e.g. BUNDLE/report.json) under device.<board>.stream."),
 ) -> None:
     """Stream a WAV through a device's streaming commands; write its detections and per-frame cost."""
     from rich.progress import Progress
@@ -174,11 +177,41 @@ def device_cmd(
     typer.echo(f"{len(dets)} detection(s) from {hello.board}; frontend max {status.fe_ticks_max} "
                f"{hello.counter_unit}/hop, inference max {status.nn_ticks_max}, classification max "
                f"{status.classify_ticks_max} -> {out}")
+    identical = None
     if compare:
         host = run_stream(wav, bundle, cfg)
-        if host != dets:
+        identical = host == dets
+        if not identical:
             raise DeviceError(f"device detections differ from the host twin's ({len(dets)} vs {len(host)})")
         typer.echo("identical to the host streaming mode")
+    if report is not None:
+        from edgekws.bench.report import merge_device_figures
+
+        merge_device_figures(report, hello.board, {"stream": _stream_cost(status, session, hello.counter_unit,
+                                                                          len(dets), identical)})
+        typer.echo(f"stream cost merged into {report}")
+
+
+def _stream_cost(status: Any, session: Any, unit: str, detections: int, identical: bool | None) -> dict[str, Any]:
+    """Per-hop and per-classification cost with the real-time margin at 216 MHz.
+
+    On the emulator the counter is instructions, so the milliseconds are an estimate at one
+    instruction per cycle; on a board they are DWT cycles. The unit travels with the figures."""
+    hop_ms = 1000.0 * session.frontend.hop_length / session.frontend.sample_rate
+    per_class_ms = session.params.k_hops * hop_ms
+    fe, nn, cls = int(status.fe_ticks_max), int(status.nn_ticks_max), int(status.classify_ticks_max)
+    return {
+        "counter_unit": unit,
+        "k_hops": int(session.params.k_hops),
+        "frontend_per_hop_max": fe,
+        "inference_max": nn,
+        "classification_max": cls,
+        "frontend_share_of_hop_at_216mhz": fe / 216e6 * 1e3 / hop_ms,
+        "classification_ms_at_216mhz": cls / 216e6 * 1e3,
+        "realtime_margin_at_216mhz": 1.0 - (cls / 216e6 * 1e3) / per_class_ms,
+        "detections": detections,
+        "identical_to_host": identical,
+    }
 
 
 @stream_app.command("score")

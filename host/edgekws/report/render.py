@@ -94,6 +94,10 @@ def _device_columns(board: str, unit: str) -> list[Column]:
                "{:.2f}"),
         Column(f"{board} bit-exact vs TFLM %",
                lambda r: _pct(_device(r, board)["accuracy"]["bit_exact_agreement"]), "{:.1f}"),
+        Column(f"{board} stream frontend {unit}/hop (max)",
+               lambda r: _device(r, board)["stream"]["frontend_per_hop_max"], "{:,}"),
+        Column(f"{board} stream {unit}/classification (max)",
+               lambda r: _device(r, board)["stream"]["classification_max"], "{:,}"),
     ]
 
 
