@@ -34,7 +34,7 @@ bench: setup
 	@$(PY) benchmarks/run_all.py --out $(BUILD)/bench
 
 fuzz: setup
-	@$(PY) tools/fuzz.py run --seconds $${FUZZ_SECONDS:-60} --out $(BUILD)/fuzz
+	@$(PY) tools/fuzz.py run --time $${FUZZ_SECONDS:-30} --build-dir $(BUILD)/fuzz --out $(BUILD)/fuzz/fuzz.json
 
 clean:
 	rm -rf $(BUILD)
