@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Install what edgekws needs on a fresh Debian machine; a second run only checks.
-#   Debian packages: cross toolchain, newlib, QEMU, espeak-ng, cmake, clang (fuzzing)
+#   Debian packages: cross toolchain, newlib, QEMU, espeak-ng, cmake, clang and its
+#   sanitizer/libFuzzer runtimes (libclang-rt-dev: installs are --no-install-recommends,
+#   so nothing may come in as a recommendation)
 #   .venv with the package in editable mode and its dev extras
+#   then proves that what the tests link against really links (sanitizer runtimes)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PKGS="gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm espeak-ng cmake clang"
+APT_PKGS="gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm espeak-ng cmake clang libclang-rt-dev"
 PY="${PYTHON:-python3}"
 
 missing=""
@@ -40,3 +43,7 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
 else
   echo "setup: .venv up to date"
 fi
+
+# clang without its runtime libraries compiles but cannot link -fsanitize=...: find out
+# here, in one line, rather than as 19 failing fuzz builds in the test suite.
+./tools/check_toolchain.sh
