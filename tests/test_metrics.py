@@ -1,0 +1,64 @@
+"""Wilson and Newcombe intervals against published worked examples (Newcombe 1998)."""
+
+from __future__ import annotations
+
+import pytest
+
+from edgekws.metrics import (
+    accuracy,
+    accuracy_drop,
+    accuracy_from_fraction,
+    difference_interval,
+    wilson_interval,
+)
+
+
+@pytest.mark.parametrize(("k", "n", "low", "high"), [
+    (81, 263, 0.2553, 0.3662),   # Newcombe (1998a), Statist. Med. 17:857, table I example
+    (15, 148, 0.0624, 0.1605),   # same table
+    (0, 20, 0.0, 0.1611),        # same table: zero successes gives an exact 0 lower end
+    (1, 29, 0.0061, 0.1718),     # same table
+    (5, 10, 0.2366, 0.7634),
+])
+def test_wilson_matches_published_values(k: int, n: int, low: float, high: float) -> None:
+    lo, hi = wilson_interval(k, n)
+    assert lo == pytest.approx(low, abs=1e-4)
+    assert hi == pytest.approx(high, abs=1e-4)
+
+
+def test_wilson_edges_and_bad_input() -> None:
+    assert wilson_interval(0, 0) == (0.0, 1.0)
+    assert wilson_interval(10, 10)[1] == 1.0
+    with pytest.raises(ValueError):
+        wilson_interval(11, 10)
+    with pytest.raises(ValueError):
+        wilson_interval(1, 10, confidence=1.5)
+
+
+def test_newcombe_difference_matches_published_values() -> None:
+    # Newcombe (1998b), Statist. Med. 17:873, example (a): 56/70 - 48/80, method 10 -> 0.0524 to 0.3339.
+    lo, hi = difference_interval(accuracy(56, 70), accuracy(48, 80))
+    assert lo == pytest.approx(0.0524, abs=1e-4)
+    assert hi == pytest.approx(0.3339, abs=1e-4)
+
+
+def test_one_clip_drop_on_250_is_not_a_finding() -> None:
+    d = accuracy_drop(accuracy(230, 250), accuracy(229, 250))
+    assert d.points == pytest.approx(0.4)
+    assert not d.significant
+    assert "within the" in d.format() and "not significant" in d.format()
+
+
+def test_large_drop_is_a_finding() -> None:
+    d = accuracy_drop(accuracy(230, 250), accuracy(180, 250))
+    assert d.significant
+    assert d.format().startswith("drop 20.0 pts [")
+
+
+def test_format_and_fraction_roundtrip() -> None:
+    a = accuracy_from_fraction(115 / 120, 120)
+    assert (a.correct, a.n) == (115, 120)
+    assert a.format() == "95.8 % [90.6, 98.2] (115/120)"
+    assert a.cell() == "95.8 [90.6-98.2]"
+    with pytest.raises(ValueError):
+        accuracy_from_fraction(0.5, 7)
