@@ -200,13 +200,17 @@ def conv_params(p: dict[str, Any]) -> ConvParams:
 
 
 def run_kernel(lib: ctypes.CDLL, case: Case, backend: str, *, scratch_delta: int = 0,
-               drop_aux: bool = False, scratch_size: int | None = None) -> tuple[int, np.ndarray]:
-    """Run ``case`` on ``backend``: (return code, int8 output). ``scratch_size`` overrides the registry's."""
+               drop_aux: bool = False, scratch_size: int | None = None,
+               aux_override: np.ndarray | None = None) -> tuple[int, np.ndarray]:
+    """Run ``case`` on ``backend``: (return code, int8 output). ``scratch_size`` overrides the registry's,
+    ``aux_override`` the exporter's ctx->aux bytes (to plant a corrupted blob)."""
     prep = kernels.prepare(case.layer(), backend)
     if scratch_size is not None:
         prep = dataclasses.replace(prep, scratch_size=scratch_size)
     fn = getattr(lib, prep.function)
     w = aligned(prep.weights if prep.weights is not None else np.zeros(4, np.int8))
+    if aux_override is not None:
+        prep = dataclasses.replace(prep, aux=np.asarray(aux_override).view(np.uint8))
     aux = None if prep.aux is None or drop_aux else aligned(prep.aux)
     size = max(prep.scratch_size + scratch_delta, 0)
     scratch = aligned(np.zeros(max(size, 4), np.uint8)) if prep.scratch_size else None

@@ -15,7 +15,8 @@
  *             output pixels (conv, FC).
  *
  * "wp" / "block": filter = the records (4-byte aligned), ctx->aux = uint32
- * row_ptr[out_c + 1], scratch = NN_CONV2D_S8_SPARSE_SCRATCH(K4, out_c) bytes with
+ * row_ptr[out_c + 1] then uint32 n_words (record words stored, == row_ptr[out_c];
+ * a blob that is not exactly that is rejected with NN_ERR_ARG), scratch = NN_CONV2D_S8_SPARSE_SCRATCH(K4, out_c) bytes with
  * K4 = round_up(f_h * f_w * f_c, 4) (FC: round_up(depth, 4)), K4 <= NN_SPARSE_MAX_K4.
  */
 #ifndef EDGEKWS_NN_SPARSE_H

@@ -197,8 +197,16 @@ def _u32_bytes(words: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.asarray(words, dtype="<u4")).view(np.uint8).copy()
 
 
-def _row_ptr(counts: list[int], per_item: int) -> np.ndarray:
-    return _u32_bytes(np.concatenate([[0], np.cumsum(np.asarray(counts, dtype=np.int64) * per_item)]))
+def _row_ptr(counts: list[int], per_item: int, stored_words: int) -> np.ndarray:
+    """ctx->aux: uint32 row_ptr[out_c + 1] (in record words), then the stored word count.
+
+    The trailing count lets the kernel bound row_ptr[out_c] by what was really stored
+    (nn_sparse_check_aux rejects a blob whose pointers and count disagree).
+    """
+    rp = np.concatenate([[0], np.cumsum(np.asarray(counts, dtype=np.int64) * per_item)])
+    if int(rp[-1]) != stored_words:
+        raise AssertionError(f"row pointers cover {int(rp[-1])} record words, {stored_words} stored")
+    return _u32_bytes(np.concatenate([rp, [stored_words]]))
 
 
 def wp_records(weights: np.ndarray, layer: LayerLike) -> tuple[np.ndarray, np.ndarray]:
@@ -212,7 +220,7 @@ def wp_records(weights: np.ndarray, layer: LayerLike) -> tuple[np.ndarray, np.nd
         recs.append(off | (row[k].astype(np.int16).view(np.uint16).astype(np.uint32)))
         counts.append(k.size)
     words = np.concatenate(recs) if recs else np.zeros(0, np.uint32)
-    return _u32_bytes(words).view(np.int8), _row_ptr(counts, 1)
+    return _u32_bytes(words).view(np.int8), _row_ptr(counts, 1, words.size)
 
 
 def block_records(weights: np.ndarray, layer: LayerLike) -> tuple[np.ndarray, np.ndarray]:
@@ -229,7 +237,7 @@ def block_records(weights: np.ndarray, layer: LayerLike) -> tuple[np.ndarray, np
         words.append(np.stack([packed.astype(np.uint32), off], axis=1).reshape(-1))
         counts.append(kb.size)
     flat = np.concatenate(words) if words else np.zeros(0, np.uint32)
-    return _u32_bytes(flat).view(np.int8), _row_ptr(counts, 2)
+    return _u32_bytes(flat).view(np.int8), _row_ptr(counts, 2, flat.size)
 
 
 DEPTHWISE_WP_PAD_LIMIT = 64 * 1024
@@ -258,7 +266,7 @@ def dw_wp_records(weights: np.ndarray, layer: LayerLike) -> tuple[np.ndarray, np
         recs.append((toff[t] << 16) | w[t, ch].astype(np.int16).view(np.uint16).astype(np.uint32))
         counts.append(t.size)
     words = np.concatenate(recs) if recs else np.zeros(0, np.uint32)
-    return _u32_bytes(words).view(np.int8), _row_ptr(counts, 1)
+    return _u32_bytes(words).view(np.int8), _row_ptr(counts, 1, words.size)
 
 
 def _dw_wp_ok(layer: LayerLike) -> bool:

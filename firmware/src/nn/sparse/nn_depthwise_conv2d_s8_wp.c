@@ -116,7 +116,8 @@ int nn_depthwise_conv2d_s8_wp(const nn_context_t *ctx, const nn_conv_params_t *p
     const int32_t hp = (out_h - 1) * p->stride.h + (f_h - 1) * p->dilation.h + 1;
     const int32_t wp = (out_w - 1) * p->stride.w + (f_w - 1) * p->dilation.w + 1;
     if (!ctx->scratch || ctx->scratch_size < NN_DEPTHWISE_S8_WP_SCRATCH(ch, hp, wp) ||
-        ((uintptr_t)ctx->scratch & 3u) != 0 || ((uintptr_t)filter & 3u) != 0 || !nn_sparse_check_aux(ctx, ch)) {
+        ((uintptr_t)ctx->scratch & 3u) != 0 || ((uintptr_t)filter & 3u) != 0 ||
+        !nn_sparse_check_aux(ctx, ch, (uint32_t)(f_h * f_w), 1u)) {
         return NN_ERR_ARG;
     }
     const uint32_t *row_ptr = (const uint32_t *)ctx->aux;

@@ -3,7 +3,8 @@
  *
  * Compressed format (written by host/edgekws/export/kernels.py):
  *   aux     = uint32 row_ptr[out_c + 1]: records of output channel oc are
- *             records[row_ptr[oc] .. row_ptr[oc + 1]).
+ *             records[row_ptr[oc] .. row_ptr[oc + 1]) (in uint32 words), then
+ *             uint32 n_words, the number of record words stored (== row_ptr[out_c]).
  *   weights = the records, 4-byte aligned:
  *     "wp"    one uint32 per nonzero weight: (byte offset of its tap in the
  *             4-pixel column block) << 16 | (uint16)(int16)weight, so SMLABB /
@@ -18,15 +19,29 @@
 #include "../simd/nn_simd_common.h"
 #include "edgekws/nn_sparse.h"
 
-/* row_ptr must cover out_c + 1 entries and be non-decreasing. */
-static inline int nn_sparse_check_aux(const nn_context_t *ctx, int32_t out_c)
+/*
+ * The aux blob must describe exactly the records array it travels with:
+ *   aux_size == (out_c + 2) * 4, row_ptr[0] == 0, row_ptr non-decreasing,
+ *   each channel's span <= max_per_ch words and a multiple of `step` words
+ *   ("block" records are 2 words), and row_ptr[out_c] == n_words, the
+ *   exporter's count of stored record words (the trailer after row_ptr).
+ * max_per_ch comes from the layer's dense shape (wp: f_h*f_w*c taps, block:
+ * 2 * K4/4 words, depthwise: f_h*f_w taps), so even a self-consistent but
+ * corrupted blob cannot make a kernel read more than the dense layer's worth.
+ */
+static inline int nn_sparse_check_aux(const nn_context_t *ctx, int32_t out_c, uint32_t max_per_ch, uint32_t step)
 {
-    if (!ctx || !ctx->aux || ctx->aux_size < (uint32_t)(out_c + 1) * 4u || ((uintptr_t)ctx->aux & 3u) != 0) {
+    if (!ctx || !ctx->aux || out_c <= 0 || step == 0u || ((uintptr_t)ctx->aux & 3u) != 0 ||
+        ctx->aux_size != ((uint32_t)out_c + 2u) * 4u) {
         return 0;
     }
     const uint32_t *rp = (const uint32_t *)ctx->aux;
+    const uint32_t n_words = rp[out_c + 1];
+    if (rp[0] != 0u || rp[out_c] != n_words || n_words > (uint32_t)out_c * max_per_ch) {
+        return 0;
+    }
     for (int32_t i = 0; i < out_c; ++i) {
-        if (rp[i] > rp[i + 1]) {
+        if (rp[i] > rp[i + 1] || rp[i + 1] - rp[i] > max_per_ch || (rp[i + 1] - rp[i]) % step != 0u) {
             return 0;
         }
     }
@@ -250,7 +265,9 @@ NN_ALWAYS_INLINE int nn_sparse_conv_run(const nn_context_t *ctx, const nn_conv_p
         return NN_ERR_UNSUPPORTED;
     }
     if (!ctx->scratch || ctx->scratch_size < NN_CONV2D_S8_SPARSE_SCRATCH(k4, out_c) || ((uintptr_t)ctx->scratch & 3u) != 0 ||
-        ((uintptr_t)filter & 3u) != 0 || !nn_sparse_check_aux(ctx, out_c)) {
+        ((uintptr_t)filter & 3u) != 0 ||
+        !nn_sparse_check_aux(ctx, out_c, kind == 0 ? (uint32_t)(f_h * f_w * in_dims->c) : (uint32_t)k4 / 2u,
+                             kind == 0 ? 1u : 2u)) {
         return NN_ERR_ARG;
     }
     const uint32_t *row_ptr = (const uint32_t *)ctx->aux;
