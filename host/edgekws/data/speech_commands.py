@@ -12,6 +12,15 @@ dataset's own ``which_set`` rule is used: hash the file name with everything
 from ``_nohash_`` on removed, so all clips of one speaker land in the same
 split and the assignment never changes when files are added.
 
+The official *test-set archive* (``speech_commands_test_set_v0.0X.tar.gz``) has
+another layout: the ten keyword folders plus ready-made ``_silence_/`` and
+``_unknown_/`` folders, and no list files, because every clip in it is a test
+clip. Ready-made filler folders exist only in test-set archives (the full
+dataset has ``_background_noise_/`` instead), so their clips are test clips
+unless a list file names them; without list files such a folder marks the
+whole folder as a test set. ``_silence_/`` clips are labelled silence and
+``_unknown_/`` clips unknown, and the balancing below leaves them as they are.
+
 The 12-class task follows the TensorFlow ``speech_commands`` example: ten
 keywords, every other word folded into ``_unknown_``, and ``_silence_`` clips
 added. Unlike the TF example (which sizes silence/unknown relative to the
@@ -38,6 +47,10 @@ UNKNOWN_LABEL = "_unknown_"
 KEYWORDS: tuple[str, ...] = ("yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go")
 LABELS: tuple[str, ...] = (SILENCE_LABEL, UNKNOWN_LABEL, *KEYWORDS)
 BACKGROUND_NOISE_DIR = "_background_noise_"
+#: Folders of ready-made filler clips, as the official test-set archive ships them.
+READY_MADE_DIRS: tuple[str, ...] = (SILENCE_LABEL, UNKNOWN_LABEL)
+#: ``split`` value of :func:`list_clips` that takes every clip, whatever its split.
+ALL_SPLITS = "all"
 VALIDATION_LIST = "validation_list.txt"
 TESTING_LIST = "testing_list.txt"
 SPLITS: tuple[str, ...] = ("training", "validation", "testing")
@@ -162,6 +175,16 @@ class DatasetIndex:
         """Total clip files over all word folders."""
         return sum(len(v) for v in self.words.values())
 
+    @property
+    def ready_made(self) -> tuple[str, ...]:
+        """The ready-made filler folders (``_silence_``, ``_unknown_``) this dataset has clips in."""
+        return tuple(d for d in READY_MADE_DIRS if d in self.words)
+
+    @property
+    def is_test_archive(self) -> bool:
+        """True for the official test-set archive's layout: ready-made fillers and no list files."""
+        return bool(self.ready_made) and self.validation_list is None
+
     def file_list(self) -> list[str]:
         """Every clip and noise file, sorted: the dataset's identity for cache keys."""
         files = [p for paths in self.words.values() for p in paths]
@@ -233,23 +256,36 @@ def scan_dataset(root: str | Path) -> DatasetIndex:
     return index
 
 
-def assign_splits(index: DatasetIndex, cfg: DatasetConfig) -> dict[str, list[str]]:
-    """Every clip file of the index, grouped by split (sorted within each split)."""
-    use_lists = cfg.split_source == "lists" or (
-        cfg.split_source == "auto" and index.validation_list is not None
-    )
-    if use_lists and index.validation_list is None:
+def split_rule(index: DatasetIndex, cfg: DatasetConfig) -> str:
+    """How clips get their split: ``"lists"``, ``"hash"`` or ``"test-archive"`` (every clip a test clip)."""
+    if cfg.split_source == "lists" and index.validation_list is None:
         raise DatasetError(
             f"{index.root} has no {VALIDATION_LIST} and {TESTING_LIST} (split_source='lists' needs both)"
         )
+    if cfg.split_source == "hash":
+        return "hash"
+    if index.validation_list is not None:
+        return "lists"
+    return "test-archive" if index.is_test_archive else "hash"
+
+
+def assign_splits(index: DatasetIndex, cfg: DatasetConfig) -> dict[str, list[str]]:
+    """Every clip file of the index, grouped by split (sorted within each split).
+
+    Ready-made ``_silence_/`` / ``_unknown_/`` clips that no list file names are
+    test clips (those folders only come with test sets, see the module doc).
+    """
+    rule = split_rule(index, cfg)
     out: dict[str, list[str]] = {s: [] for s in SPLITS}
-    for paths in index.words.values():
+    for word, paths in index.words.items():
         for p in paths:
-            if use_lists:
+            if rule == "test-archive":
+                out["testing"].append(p)
+            elif rule == "lists":
                 assert index.validation_list is not None and index.testing_list is not None
                 if p in index.validation_list:
                     out["validation"].append(p)
-                elif p in index.testing_list:
+                elif p in index.testing_list or word in READY_MADE_DIRS:
                     out["testing"].append(p)
                 else:
                     out["training"].append(p)
@@ -290,23 +326,64 @@ def list_split(
     label_of = {w: i for i, w in enumerate(cfg.labels)}
     keyword_examples: list[Example] = []
     unknown_pool: list[str] = []
+    ready_silence: list[str] = []
+    has_ready_unknown = False
     for p in files:
         word = p.split("/", 1)[0]
-        if word in label_of and word not in (SILENCE_LABEL, UNKNOWN_LABEL):
+        if word == SILENCE_LABEL:
+            ready_silence.append(p)
+        elif word in label_of and word != UNKNOWN_LABEL:
             keyword_examples.append(Example(p, word, label_of[word]))
         else:
+            has_ready_unknown |= word == UNKNOWN_LABEL
             unknown_pool.append(p)
     if not keyword_examples:
         raise DatasetError(
             f"split {split} of {index.root} has no clips of the wanted words ({', '.join(cfg.wanted_words)})"
         )
     n_silence, n_unknown = filler_counts(len(keyword_examples), cfg)
-    rng = np.random.default_rng(_split_seed(cfg, split))
-    order = rng.permutation(len(unknown_pool))[: min(n_unknown, len(unknown_pool))]
-    unknown = sorted(unknown_pool[i] for i in order)
+    if has_ready_unknown:
+        unknown = list(unknown_pool)  # a test set's own balance: keep every clip
+    else:
+        rng = np.random.default_rng(_split_seed(cfg, split))
+        order = rng.permutation(len(unknown_pool))[: min(n_unknown, len(unknown_pool))]
+        unknown = sorted(unknown_pool[i] for i in order)
     examples = keyword_examples + [Example(p, p.split("/", 1)[0], 1) for p in unknown]
-    examples += [Example(None, SILENCE_LABEL, 0) for _ in range(n_silence)]
+    if ready_silence:
+        examples += [Example(p, SILENCE_LABEL, 0) for p in ready_silence]
+    else:
+        examples += [Example(None, SILENCE_LABEL, 0) for _ in range(n_silence)]
     return examples
+
+
+def list_clips(
+    root: str | Path | DatasetIndex, split: str = "testing", cfg: DatasetConfig | None = None
+) -> list[Example]:
+    """Every clip file of ``split`` (or of all splits with ``split="all"``), labelled as it is.
+
+    Unlike :func:`list_split` nothing is balanced, sampled or synthesised: each
+    clip is one example, labelled by its folder (a wanted word, ``_silence_``,
+    or ``_unknown_`` for every other folder). This is what an evaluation on a
+    fixed set of real clips needs: the figure counts the clips that are there.
+    Sorted by path. Raises :class:`DatasetError` when the selection is empty.
+    """
+    cfg = cfg or DatasetConfig()
+    index = root if isinstance(root, DatasetIndex) else scan_dataset(root)
+    if split == ALL_SPLITS:
+        files = sorted(p for paths in index.words.values() for p in paths)
+    else:
+        split = normalize_split(split)
+        files = assign_splits(index, cfg)[split]
+    if not files:
+        rule = split_rule(index, cfg)
+        raise DatasetError(f"split {split} of {index.root} has no clips (splits from {rule}; "
+                           f"try --split all or another split)")
+    label_of = {w: i for i, w in enumerate(cfg.labels)}
+    out = []
+    for p in files:
+        word = p.split("/", 1)[0]
+        out.append(Example(p, word, label_of.get(word, label_of[UNKNOWN_LABEL])))
+    return out
 
 
 def class_counts(examples: list[Example], labels: tuple[str, ...] | list[str]) -> dict[str, int]:

@@ -10,8 +10,24 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from edgekws.data.features import FeatureStats, ProgressFn, feature_stats, load_feature_split
-from edgekws.data.speech_commands import SPLITS, DatasetConfig, class_counts, list_split, scan_dataset
+import numpy as np
+
+from edgekws.data.features import (
+    FeatureStats,
+    ProgressFn,
+    compute_split_features,
+    feature_stats,
+    load_feature_split,
+)
+from edgekws.data.speech_commands import (
+    SPLITS,
+    DatasetConfig,
+    assign_splits,
+    class_counts,
+    list_split,
+    scan_dataset,
+    split_rule,
+)
 
 
 @dataclass
@@ -70,15 +86,27 @@ def summarize_dataset(
     use_cache: bool = True,
     progress: ProgressFn | None = None,
 ) -> DatasetSummary:
-    """Class counts for all three splits; feature stats too when ``frontend_cfg`` is given."""
+    """Class counts for all three splits; feature stats too when ``frontend_cfg`` is given.
+
+    A split without any clip (the training and validation splits of a test-set
+    archive) is reported with zero counts rather than as an error; a split that
+    has clips but none of the wanted words is still an error.
+    """
     cfg = dataset_cfg or DatasetConfig()
     index = scan_dataset(root)
-    uses_lists = cfg.split_source == "lists" or (cfg.split_source == "auto" and index.validation_list is not None)
     summary = DatasetSummary(
         root=Path(root), labels=list(cfg.labels), num_clips=index.num_clips,
-        num_noise_files=len(index.noise_files), split_source="lists" if uses_lists else "hash",
+        num_noise_files=len(index.noise_files), split_source=split_rule(index, cfg),
     )
+    files = assign_splits(index, cfg)
     for split in SPLITS:
+        if not files[split]:
+            empty = None
+            if frontend_cfg is not None:
+                empty = feature_stats(compute_split_features(np.zeros((0, cfg.clip_samples), np.float32),
+                                                             frontend_cfg))
+            summary.splits.append(SplitSummary(split, dict.fromkeys(cfg.labels, 0), empty))
+            continue
         examples = list_split(index, split, cfg)
         stats = None
         if frontend_cfg is not None:
