@@ -62,12 +62,15 @@ def summarize(log: ResultLog, mode: str, hello: Hello, data: BenchData,
     return stats.summarize_audio(log.of_kind("audio"))
 
 
-def run_bench(cfg: BenchConfig, note: Callable[[str], None] = print) -> dict[str, Any]:
+def run_bench(cfg: BenchConfig, note: Callable[[str], None] = print, *,
+              data: BenchData | None = None) -> dict[str, Any]:
     """Run ``cfg.mode`` against the device (or QEMU with ``cfg.emulate``); returns the figures.
 
+    ``data`` replaces the bundle's own test items (``edgekws evaluate`` sends the clips of any
+    dataset this way); by default they come from the bundle's testset.npz.
     Raises EdgeKwsError (one line) on any fault, after saving what was measured.
     """
-    data = load_bench_data(cfg.bundle)
+    data = data if data is not None else load_bench_data(cfg.bundle)
     log = ResultLog(cfg.jsonl)
     figures: dict[str, Any] = {}
     hello: Hello | None = None
