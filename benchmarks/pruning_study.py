@@ -34,6 +34,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "host"))
 
 from edgekws.errors import EdgeKwsError  # noqa: E402
+from edgekws.metrics import Accuracy, accuracy_drop, accuracy_from_fraction  # noqa: E402
 
 MODELS = ("ds-cnn-s", "paper-cnn")
 GRANULARITIES = ("element", "block", "nm", "kernel", "filter")
@@ -200,6 +201,9 @@ def measure_point(cfg: StudyConfig, model: str, bundle_dir: Path, point: Point) 
         rows.append({**base, "backend": backend, "assignment": m.backends, "total": m.total,
                      "layer_counts": m.layer_counts, "passed": m.passed, "flash_bytes": m.flash_bytes,
                      "ram_bytes": m.ram_bytes, "arena_bytes": m.arena_bytes, "unit": m.unit})
+    # An image whose self-test failed computed something else than TFLite Micro: its counts are not figures
+    # of this model, so the autotuner never picks from it (the row stays in the JSON, marked passed=false).
+    table = {b: m for b, m in table.items() if m.passed}
     if table:
         chosen, per_layer = fastest(layers, table)
         ref_m = next(iter(table.values()))
@@ -212,7 +216,7 @@ def measure_point(cfg: StudyConfig, model: str, bundle_dir: Path, point: Point) 
         rows.append({**base, "backend": "auto", "assignment": chosen,
                      "total": same.total if same else estimate, "estimated_total": estimate,
                      "layer_counts": same.layer_counts if same else counts,
-                     "passed": all(r["passed"] for r in rows) and (same is None or same.passed),
+                     "passed": same is None or same.passed,
                      "flash_bytes": same.flash_bytes if same else None, "ram_bytes": same.ram_bytes if same else None,
                      "arena_bytes": same.arena_bytes if same else None, "unit": ref_m.unit,
                      "derived": same is None})
@@ -228,6 +232,19 @@ def measure_point(cfg: StudyConfig, model: str, bundle_dir: Path, point: Point) 
 
 def _row(rows: list[dict[str, Any]], **match: Any) -> dict[str, Any] | None:
     return next((r for r in rows if all(r.get(k) == v for k, v in match.items())), None)
+
+
+def failed_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Measurements whose self-test did not pass: never valid figures (a missing verdict counts as failed)."""
+    return [r for r in rows if r.get("passed") is not True]
+
+
+def row_accuracy(r: dict[str, Any]) -> Accuracy | None:
+    """The row's int8 accuracy with its Wilson interval (None without accuracy or test-set size)."""
+    acc, n = r.get("accuracy_int8"), r.get("n_test")
+    if acc is None or not n:
+        return None
+    return accuracy_from_fraction(float(acc), int(n))
 
 
 def _sparse_layer_figures(dense_simd: dict[str, Any], r: dict[str, Any]) -> dict[str, Any]:
@@ -251,10 +268,12 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """The issue's targets, per model: simd vs ref dense, and the best sparse kernel at 80 % vs dense simd."""
     out: dict[str, Any] = {}
     for model in dict.fromkeys(r["model"] for r in rows):
-        mrows = [r for r in rows if r["model"] == model]
+        # failed self-tests are listed, never compared: their counts belong to a wrong computation
+        mrows = [r for r in rows if r["model"] == model and r.get("passed") is True]
         ref = _row(mrows, point="dense", backend="ref")
         simd = _row(mrows, point="dense", backend="simd")
-        s: dict[str, Any] = {}
+        s: dict[str, Any] = {"failed": [f"{r['point']}/{r['backend']}" for r in failed_rows(rows)
+                                        if r["model"] == model]}
         if ref and simd and simd["total"]:
             s["dense_ref"] = ref["total"]
             s["dense_simd"] = simd["total"]
@@ -275,11 +294,18 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
         for label, r in by_point.items():
             speedup = simd["total"] / r["total"]
             drop = (simd["accuracy_int8"] - r["accuracy_int8"]) * 100 if simd["accuracy_int8"] is not None else None
+            base_acc, acc = row_accuracy(simd), row_accuracy(r)
+            d = accuracy_drop(base_acc, acc) if base_acc and acc else None
             s["at_80"][label] = {"best_backend": r["backend"], "total": r["total"],
                                  "speedup_vs_dense_simd": round(speedup, 2),
                                  **_sparse_layer_figures(simd, r),
                                  "accuracy_int8": r["accuracy_int8"],
                                  "accuracy_drop_points": None if drop is None else round(drop, 2),
+                                 # Newcombe 95 % interval of the drop; inside it the drop is not a finding
+                                 "accuracy_drop_interval_points": None if d is None else
+                                 [round(d.low_points, 2), round(d.high_points, 2)],
+                                 "accuracy_drop_significant": None if d is None else d.significant,
+                                 "accuracy_drop_text": None if d is None else d.format(),
                                  "speed_target_1p5x_met": speedup >= 1.5,
                                  "accuracy_target_met": drop is not None and drop <= 2.0}
         out[model] = s
@@ -336,6 +362,15 @@ def write_json_atomic(path: Path, doc: Any) -> None:
     os.replace(tmp, path)
 
 
+def _total_cell(r: dict[str, Any] | None) -> str:
+    """A total, or FAILED for an image whose self-test failed (its count is not a figure)."""
+    if r is None:
+        return "-"
+    if r.get("passed") is not True:
+        return "FAILED"
+    return str(r["total"]) if r.get("total") is not None else "-"
+
+
 def print_headline(doc: dict[str, Any]) -> None:
     """Totals per point and backend, and the targets."""
     from rich.console import Console
@@ -346,16 +381,18 @@ def print_headline(doc: dict[str, Any]) -> None:
     backends = list(dict.fromkeys(r["backend"] for r in rows))
     for model in dict.fromkeys(r["model"] for r in rows):
         t = Table(title=f"{model}: {doc['unit']} per inference ({doc['board']}, QEMU)")
-        for col in ("point", "sparsity", "int8 acc", *backends, "flash (auto)", "RAM (auto)"):
+        for col in ("point", "sparsity", "int8 acc % [95 % CI]", *backends, "flash (auto)", "RAM (auto)"):
             t.add_column(col, justify="right", no_wrap=True)
         for point in dict.fromkeys(r["point"] for r in rows if r["model"] == model):
             prow = [r for r in rows if r["model"] == model and r["point"] == point]
             first = prow[0]
             auto = _row(prow, backend="auto") or {}
-            cells = [str(_row(prow, backend=b)["total"]) if _row(prow, backend=b) else "-" for b in backends]
+            cells = [_total_cell(_row(prow, backend=b)) for b in backends]
             sp = first["sparsity"]
+            acc = row_accuracy(first)
             t.add_row(point, f"{sp:.2f}" if isinstance(sp, float) else "-",
-                      f"{first['accuracy_int8'] * 100:.1f}" if first["accuracy_int8"] is not None else "-",
+                      acc.cell() if acc else (f"{first['accuracy_int8'] * 100:.1f}"
+                                              if first["accuracy_int8"] is not None else "-"),
                       *cells, str(auto.get("flash_bytes") or "-"), str(auto.get("ram_bytes") or "-"))
         console.print(t)
     console.print_json(json.dumps(doc["summary"]))
@@ -401,6 +438,12 @@ def main(argv: list[str] | None = None) -> int:
 
         for path in write_study_report(doc, args.out):
             print(f"saved {path}")
+    failed = failed_rows(doc["rows"])
+    if failed:
+        names = ", ".join(f"{r['model']} {r['point']}/{r['backend']}" for r in failed)
+        print(f"error: {len(failed)} image(s) failed their self-test (marked FAILED, not tabulated as figures): "
+              f"{names}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -30,7 +30,8 @@ def _row(point: str, gran: str, sp: float, backend: str, total: int, acc: float)
     return {"model": "m", "point": point, "granularity": gran, "target_sparsity": sp, "sparsity": sp,
             "backend": backend, "total": total, "accuracy_int8": acc, "assignment": [backend, backend],
             "layer_counts": [total // 2, total - total // 2], "layer_names": ["a", "b"],
-            "layer_ops": ["CONV_2D", "FULLY_CONNECTED"], "passed": True, "flash_bytes": 10, "ram_bytes": 5}
+            "layer_ops": ["CONV_2D", "FULLY_CONNECTED"], "passed": True, "flash_bytes": 10, "ram_bytes": 5,
+            "n_test": 100}
 
 
 ROWS = [_row("dense", "none", 0.0, "ref", 9000, 0.80), _row("dense", "none", 0.0, "simd", 2000, 0.80),
@@ -71,6 +72,45 @@ def test_summary_states_the_targets() -> None:
     assert e["speed_target_1p5x_met"] and e["accuracy_target_met"] and e["accuracy_drop_points"] == 1.0
     b = s["at_80"]["block-80"]
     assert not b["speed_target_1p5x_met"] and not b["accuracy_target_met"]
+
+
+def test_accuracy_drops_carry_their_interval() -> None:
+    s = study.summarize(ROWS)["m"]
+    e, b = s["at_80"]["element-80"], s["at_80"]["block-80"]
+    assert not e["accuracy_drop_significant"] and "within the" in e["accuracy_drop_text"]  # 80/100 vs 79/100
+    lo, hi = e["accuracy_drop_interval_points"]
+    assert lo < 0 < hi
+    doc = {"unit": "instructions", "board": "mps2_an500", "rows": ROWS, "summary": study.summarize(ROWS)}
+    assert any("drop 1.0 pts (within the" in f for f in findings(doc))
+    assert b["accuracy_drop_points"] == 10.0
+
+
+def test_failed_selftest_is_never_a_figure(tmp_path: Path) -> None:
+    """A wp image whose self-test failed but counted fewest instructions: listed as FAILED, never best."""
+    bad = {**_row("element-80", "element", 0.8, "wp", 500, 0.79), "passed": False}
+    rows = [r for r in ROWS if not (r["point"] == "element-80" and r["backend"] == "wp")] + [bad]
+    s = study.summarize(rows)["m"]
+    assert s["failed"] == ["element-80/wp"]
+    assert s["at_80"]["element-80"]["best_backend"] == "auto"
+    doc = {"unit": "instructions", "board": "mps2_an500", "rows": rows, "summary": study.summarize(rows)}
+    write_study_report(doc, tmp_path)
+    md = (tmp_path / "pruning_study.md").read_text()
+    assert "FAILED" in md and "| 500 |" not in md and " 500 " not in md
+    assert any("FAILED their self-test" in f for f in findings(doc))
+
+
+def test_study_exits_nonzero_when_a_selftest_failed(tmp_path: Path, monkeypatch, capsys) -> None:
+    """The driver's verdict on a recorded study document with one failed image (the measuring itself is
+    test_quick_study_end_to_end's job): one error line, exit 1, the JSON still written."""
+    bad = {**_row("element-80", "element", 0.8, "wp", 500, 0.79), "passed": False}
+    doc = {"unit": "instructions", "board": "mps2_an500", "rows": [*ROWS, bad], "summary": {}}
+    monkeypatch.setattr(study, "run_study", lambda cfg, progress=True: doc)
+    assert study.main(["--quick", "--no-report", "--out", str(tmp_path), "--work", str(tmp_path / "w")]) == 1
+    err = capsys.readouterr().err
+    assert "error: 1 image(s) failed their self-test" in err and "m element-80/wp" in err
+    assert (tmp_path / "pruning_study.json").is_file()
+    doc["rows"] = ROWS
+    assert study.main(["--quick", "--no-report", "--out", str(tmp_path), "--work", str(tmp_path / "w")]) == 0
 
 
 def test_pareto_front_keeps_only_undominated_points() -> None:

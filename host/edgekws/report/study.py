@@ -17,6 +17,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from edgekws.metrics import accuracy_from_fraction
 from edgekws.report.figures import _plt, _png
 
 GRAN_ORDER = ("none", "element", "block", "nm", "kernel", "filter")
@@ -30,6 +31,21 @@ def _models(rows: list[dict[str, Any]]) -> list[str]:
     return list(dict.fromkeys(r["model"] for r in rows))
 
 
+def _valid(r: dict[str, Any]) -> bool:
+    """A measured total that is a figure: its image passed the self-test (bit-exact with TFLite Micro)."""
+    return r.get("passed") is True and bool(r.get("total"))
+
+
+def _acc_cell(r: dict[str, Any]) -> str:
+    """int8 accuracy in percent with its Wilson 95 % interval when the test-set size is known."""
+    acc, n = r.get("accuracy_int8"), r.get("n_test")
+    if acc is None:
+        return "-"
+    if not n:
+        return f"{acc * 100:.1f} (n?)"
+    return accuracy_from_fraction(float(acc), int(n)).cell()
+
+
 def _x(r: dict[str, Any]) -> float:
     return float(r["target_sparsity"]) * 100
 
@@ -39,7 +55,7 @@ def instructions_vs_sparsity(rows: list[dict[str, Any]], model: str) -> bytes:
 
     The dense point (0 %) starts every panel, so each line shows the gain over the same base model."""
     plt = _plt()
-    mrows = [r for r in rows if r["model"] == model and r.get("total")]
+    mrows = [r for r in rows if r["model"] == model and _valid(r)]
     grans = [g for g in GRAN_ORDER if g != "none" and any(r["granularity"] == g for r in mrows)]
     fig, axes = plt.subplots(1, max(1, len(grans)), figsize=(4.2 * max(1, len(grans)), 3.6), squeeze=False,
                              sharey=True)
@@ -85,7 +101,7 @@ def accuracy_vs_instructions(rows: list[dict[str, Any]]) -> bytes:
     fig, ax = plt.subplots(figsize=(7, 4.5))
     markers = {"none": "*", "element": "o", "block": "s", "nm": "D", "filter": "^", "kernel": "v"}
     for model in _models(rows):
-        mrows = [r for r in rows if r["model"] == model and r.get("total") and r.get("accuracy_int8") is not None]
+        mrows = [r for r in rows if r["model"] == model and _valid(r) and r.get("accuracy_int8") is not None]
         for gran in dict.fromkeys(r["granularity"] for r in mrows):
             g = [r for r in mrows if r["granularity"] == gran]
             ax.scatter([r["total"] for r in g], [r["accuracy_int8"] * 100 for r in g], s=18, alpha=0.6,
@@ -106,7 +122,7 @@ def headline_rows(rows: list[dict[str, Any]], model: str) -> tuple[list[str], li
     """Per point: sparsity, accuracy, instructions per backend, flash/RAM of the autotuned image."""
     mrows = [r for r in rows if r["model"] == model]
     backends = list(dict.fromkeys(r["backend"] for r in mrows))
-    header = ["point", "sparsity", "int8 acc %", *backends, "flash B (auto)", "RAM B (auto)"]
+    header = ["point", "sparsity", "int8 acc % [95 % CI]", *backends, "flash B (auto)", "RAM B (auto)"]
     body = []
     for point in dict.fromkeys(r["point"] for r in mrows):
         prow = [r for r in mrows if r["point"] == point]
@@ -114,10 +130,9 @@ def headline_rows(rows: list[dict[str, Any]], model: str) -> tuple[list[str], li
         first = prow[0]
         auto = by_b.get("auto") or by_b.get("simd") or first
         sp = first.get("sparsity")
-        acc = first.get("accuracy_int8")
-        body.append([point, f"{sp:.2f}" if isinstance(sp, (int, float)) else "-",
-                     f"{acc * 100:.1f}" if acc is not None else "-",
-                     *[str(by_b[b]["total"]) if b in by_b and by_b[b]["total"] is not None else "-"
+        body.append([point, f"{sp:.2f}" if isinstance(sp, (int, float)) else "-", _acc_cell(first),
+                     *[("FAILED" if by_b[b].get("passed") is not True else
+                        str(by_b[b]["total"]) if by_b[b]["total"] is not None else "-") if b in by_b else "-"
                        for b in backends],
                      str(auto.get("flash_bytes") or "-"), str(auto.get("ram_bytes") or "-")])
     return header, body
@@ -141,7 +156,10 @@ def layer_rows(rows: list[dict[str, Any]], model: str, point: str) -> tuple[list
                 continue
             ran = r["assignment"][i] == r["backend"]
             c = r["layer_counts"][i]
-            cells.append(str(c) if ran and c is not None else "-")
+            if r.get("passed") is not True:
+                cells.append("FAILED")
+            else:
+                cells.append(str(c) if ran and c is not None else "-")
         body.append([name, ops[i], *cells, auto["assignment"][i] if auto else "-"])
     return header, body
 
@@ -162,15 +180,19 @@ def findings(doc: dict[str, Any]) -> list[str]:
     """Sentences stating the targets from the summary (the figures, not opinions)."""
     out = []
     for model, s in doc.get("summary", {}).items():
+        if s.get("failed"):
+            out.append(f"{model}: {len(s['failed'])} image(s) FAILED their self-test and are not figures: "
+                       f"{', '.join(s['failed'])}.")
         if "simd_speedup_vs_ref" in s:
             verdict = "meets" if s["simd_target_3x_met"] else "misses"
             out.append(f"{model}: dense simd runs {s['simd_speedup_vs_ref']}x fewer instructions than ref "
                        f"({s['dense_simd']} vs {s['dense_ref']}); {verdict} the 3x target.")
         for point, a in s.get("at_80", {}).items():
             ok = a["speed_target_1p5x_met"] and a["accuracy_target_met"]
+            drop = a.get("accuracy_drop_text") or f"drop {a['accuracy_drop_points']} points (no interval: n unknown)"
             out.append(f"{model} {point}: best sparse backend {a['best_backend']} is {a['speedup_vs_dense_simd']}x "
-                       f"faster than dense simd, int8 accuracy drop {a['accuracy_drop_points']} points "
-                       f"({'meets' if ok else 'misses'} the 1.5x / 2-point target).")
+                       f"faster than dense simd, int8 accuracy {drop} "
+                       f"({'meets' if ok else 'misses'} the 1.5x / 2-point target on the point estimate).")
             if a.get("sparse_layers_speedup"):
                 out.append(f"{model} {point}: the {len(a['sparse_layers'])} layers on sparse kernels "
                            f"({a['sparse_layers_share_of_dense_simd'] * 100:.0f} % of the dense simd instructions) "
@@ -202,7 +224,9 @@ def write_study_report(doc: dict[str, Any], out_dir: str | Path, stem: str = "pr
     unit = doc.get("unit", "instructions")
     md = [f"# Pruning study ({unit} per inference, {doc.get('board')}, QEMU -icount)", "",
           "Instructions are exact QEMU instruction counts, not cycles. Accuracy is int8 on TFLite Micro "
-          f"over each bundle's test split. Figures from `{stem}.json`.", "", "## Findings", ""]
+          "over each bundle's test split, with its Wilson 95 % interval; a drop inside the Newcombe 95 % "
+          "interval of the difference is not significant. FAILED: the image's self-test failed, no figure. "
+          f"Figures from `{stem}.json`.", "", "## Findings", ""]
     md += [f"- {f}" for f in findings(doc)]
     page = [f"<h1>Pruning study ({html.escape(unit)} per inference, {html.escape(str(doc.get('board')))})</h1>",
             "<h2>Findings</h2><ul>" + "".join(f"<li>{html.escape(f)}</li>" for f in findings(doc)) + "</ul>"]
