@@ -163,13 +163,15 @@ def _glob_c(root: Path, pattern: str) -> list[str]:
 def app_sources(app: str) -> list[str]:
     """Portable sources (relative to firmware/src) of an app variant; globbed so new kernels join."""
     src = firmware_dir() / "src"
-    files = ["app/main.c", "app/selftest.c"]
+    # The self-test checks every layer's CRC-32 with the project's one CRC (protocol/crc32.c).
+    files = ["app/main.c", "app/selftest.c", "protocol/crc32.c"]
     files += _glob_c(src, "nn/*.c") + _glob_c(src, "nn/ref/*.c")
     for backend in ("simd", "sparse"):
         files += _glob_c(src, f"nn/{backend}/*.c")
     if app == "full":
         files += [f for f in _glob_c(src, "app/*.c") if f not in files]
-        files += _glob_c(src, "protocol/*.c") + _glob_c(src, "frontend/*.c") + _glob_c(src, "stream/*.c")
+        files += [f for f in _glob_c(src, "protocol/*.c") if f not in files]
+        files += _glob_c(src, "frontend/*.c") + _glob_c(src, "stream/*.c")
     return files
 
 

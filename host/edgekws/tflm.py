@@ -60,7 +60,9 @@ class TflmModel:
         """An intermediate tensor (needs preserve_all_tensors=True)."""
         raw = self._interp.GetTensor(index, 0)
         if isinstance(raw, (list, tuple)) and raw and isinstance(raw[0], dict):
-            raw = raw[0]["tensor_data"]
+            raw = raw[0]
+        if isinstance(raw, dict):  # the runtime answers {'dtype', 'shape', 'tensor_data'}
+            raw = raw["tensor_data"]
         return np.asarray(raw).copy()
 
 

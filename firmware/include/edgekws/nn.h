@@ -17,6 +17,7 @@
 #ifndef EDGEKWS_NN_H
 #define EDGEKWS_NN_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -200,6 +201,29 @@ const char *nn_layer_backend(const nn_model_t *m, uint32_t i);
 /* Run every layer. layer_ticks: NULL, or num_layers entries receiving counter()
  * deltas per layer (counter may be NULL, then ticks are 0). Returns NN_OK (0) on success. */
 int nn_invoke(const nn_model_t *m, nn_counter_fn counter, uint32_t *layer_ticks);
+
+/* ---- layer-by-layer check (self-test, protocol CMD_LAYER_CHECK) ----
+ * The runner does not link a checksum of its own: the caller passes the
+ * project's one CRC-32 (proto_crc32, src/protocol/crc32.c, = zlib.crc32), so
+ * the nn module stays free of dependencies and the host reproduces the value
+ * with zlib.crc32 over TFLite Micro's preserved tensors. */
+typedef uint32_t (*nn_crc_fn)(uint32_t crc, const uint8_t *data, size_t len);
+
+typedef struct {
+    nn_crc_fn crc;          /* required */
+    uint32_t *layer_crc;    /* NULL, or num_layers entries: crc(0, output tensor of layer i) */
+    int8_t *logits;         /* NULL, or nn_logits_size() bytes: the pre-softmax logits */
+    uint32_t logits_size;   /* capacity of logits */
+} nn_check_t;
+
+/* The logits: the input tensor of a final SOFTMAX layer, else the last layer's output. */
+uint32_t nn_logits_size(const nn_model_t *m);
+uint32_t nn_layer_output_size(const nn_model_t *m, uint32_t i); /* bytes of layer i's output tensor */
+/* nn_invoke plus, when check != NULL, the CRC-32 of every layer's output tensor and a copy of the
+ * logits. Both are taken after the layer's second counter() read, so layer_ticks are the same as
+ * nn_invoke's (the total around the call is not: time a plain nn_invoke for that).
+ * nn_invoke(m, c, t) is nn_invoke_checked(m, c, t, NULL). */
+int nn_invoke_checked(const nn_model_t *m, nn_counter_fn counter, uint32_t *layer_ticks, const nn_check_t *check);
 
 #ifdef __cplusplus
 }

@@ -1,18 +1,30 @@
 /*
  * selftest.c - the boot self-test: run every test vector the exporter
- * embedded (inputs and the outputs TFLite Micro gave for them) and compare
- * byte for byte.
+ * embedded and compare, layer by layer, with what TFLite Micro computed for it
+ * on the host (preserve-all-tensors): the CRC-32 of every layer's output
+ * tensor, the pre-softmax logits and the final output, byte for byte.
+ *
+ * Why per layer: a trained model's softmax is saturated for most inputs
+ * (eleven -128s and one 127), so an output-only comparison lets an off-by-one
+ * in an inner layer pass. The CRCs are taken after each layer's counter read
+ * (nn_invoke_checked), and the timed figures come from a separate plain
+ * nn_invoke of the same vector, so the counts are those of an ordinary
+ * inference.
  *
  * The report is plain text, one fact per line, `key=value` fields, so the
  * host (edgekws.device.emulator.parse_selftest) parses it without guessing:
  *
- *   selftest begin model=kws board=mps2_an500 unit=instructions vectors=4 layers=7 ...
+ *   selftest begin model=kws board=mps2_an500 unit=instructions vectors=16 layers=7 check=layers ...
  *   layer 0 CONV_2D ref instructions=123440 name=conv2d_0
  *   selftest vector 0 pass instructions=812360
- *   selftest vector 1 fail instructions=812360 mismatched=2 first=5 got=-12 want=-10
+ *   selftest vector 3 fail instructions=812360 layer=5 name=conv2d_2 op=CONV_2D backend=simd crc=0x1c4604aa want=0x9894eaca
+ *   selftest vector 4 fail instructions=812360 logit=3 got=-12 want=-10
  *   memory arena_bytes=23040 arena_high_water=23040 stack_high_water=1184 stack_size=16384 weights_bytes=51234
- *   selftest result fail vectors=4 mismatches=1 instructions=812360
+ *   selftest result fail vectors=16 mismatches=2 layer_mismatches=1 instructions=812360
  *
+ * A vector that fails prints one line: the first mismatching layer (name, op,
+ * backend, CRC got/want) when a layer differs, else the first differing logit
+ * (`logit=k got= want=`), else the first differing output as before.
  * The counter key is board_counter_unit(): "instructions" in QEMU, "cycles" on
  * a board; the two never share a line. Per-layer counts are those of vector 0
  * (the ref/simd kernels take the same path for every input).
@@ -24,7 +36,14 @@
 #include "edgekws/app.h"
 #include "edgekws/board.h"
 #include "edgekws/nn.h"
+#include "edgekws/protocol.h"
 #include "edgekws_model.h"
+
+/* A model C exported before the layer check (or written by hand) has no per-layer data: its
+ * self-test fails, saying so, instead of quietly comparing the outputs alone. */
+#ifndef EDGEKWS_SELFTEST_LAYER_CHECK
+#define EDGEKWS_SELFTEST_LAYER_CHECK 0
+#endif
 
 #ifndef EDGEKWS_SELFTEST_MAX_LAYERS
 #define EDGEKWS_SELFTEST_MAX_LAYERS 128u
@@ -36,6 +55,10 @@
 #define ARENA_PAINT 0xA5u
 
 static uint32_t layer_ticks[EDGEKWS_SELFTEST_MAX_LAYERS];
+#if EDGEKWS_SELFTEST_LAYER_CHECK
+static uint32_t layer_crc[EDGEKWS_SELFTEST_MAX_LAYERS];
+static int8_t logits[EDGEKWS_LOGITS_SIZE];
+#endif
 
 static uint32_t arena_high_water(const nn_model_t *m)
 {
@@ -89,6 +112,18 @@ static void put_ks(const char *key, const char *value)
     put(value != NULL ? value : "?");
 }
 
+#if EDGEKWS_SELFTEST_LAYER_CHECK
+static void put_hex(uint32_t v)
+{
+    static const char digits[] = "0123456789abcdef";
+    char buf[10] = {'0', 'x'};
+    for (int i = 0; i < 8; i++) {
+        buf[2 + i] = digits[(v >> (28 - 4 * i)) & 0xFu];
+    }
+    board_uart_write((const uint8_t *)buf, sizeof buf);
+}
+#endif
+
 static void report_layers(const nn_model_t *m, uint32_t n, const char *unit)
 {
     for (uint32_t i = 0; i < n; i++) {
@@ -120,6 +155,7 @@ app_selftest_result_t app_selftest(int verbose)
         put_kv("clock_hz", board_clock_hz());
         put_kv("vectors", (uint32_t)EDGEKWS_SELFTEST_COUNT);
         put_kv("layers", n_layers);
+        put_ks("check", EDGEKWS_SELFTEST_LAYER_CHECK ? "layers" : "none");
         put("\r\n");
     }
 
@@ -142,12 +178,44 @@ app_selftest_result_t app_selftest(int verbose)
     }
 
     memset(m->arena, ARENA_PAINT, m->arena_size);
+    uint32_t layer_mismatches = 0u;
     for (uint32_t v = 0; v < (uint32_t)EDGEKWS_SELFTEST_COUNT; v++) {
         board_watchdog_kick();
+        /* 1. the timed run: a plain inference, exactly what the figures describe */
         memcpy(nn_input(m), edgekws_selftest_input[v], EDGEKWS_INPUT_SIZE);
         const uint32_t t0 = board_counter();
-        const int rc = nn_invoke(m, board_counter, layer_ticks);
+        int rc = nn_invoke(m, board_counter, layer_ticks);
         const uint32_t ticks = board_counter() - t0;
+        const uint32_t timed_crc = proto_crc32(0u, (const uint8_t *)nn_output(m), EDGEKWS_OUTPUT_SIZE);
+
+        /* 2. the checked run of the same vector: every layer's CRC and the logits */
+        uint32_t bad_layer = n_layers, bad_logit = 0u;
+        int no_layer_data = 0;
+#if EDGEKWS_SELFTEST_LAYER_CHECK
+        int bad_logits = 0;
+        if (rc == NN_OK) {
+            const nn_check_t check = {proto_crc32, layer_crc, logits, (uint32_t)sizeof logits};
+            memcpy(nn_input(m), edgekws_selftest_input[v], EDGEKWS_INPUT_SIZE);
+            rc = nn_invoke_checked(m, NULL, NULL, &check);
+        }
+        if (rc == NN_OK) {
+            for (uint32_t i = 0; i < n_layers && bad_layer == n_layers; i++) {
+                if (layer_crc[i] != edgekws_selftest_layer_crc[v][i]) {
+                    bad_layer = i;
+                }
+            }
+            for (uint32_t i = 0; i < (uint32_t)EDGEKWS_LOGITS_SIZE && !bad_logits; i++) {
+                if (logits[i] != edgekws_selftest_logits[v][i]) {
+                    bad_logits = 1;
+                    bad_logit = i;
+                }
+            }
+        }
+#else
+        const int bad_logits = 0;
+        no_layer_data = 1;
+        (void)bad_logit;
+#endif
 
         const int8_t *out = nn_output(m);
         const int8_t *want = edgekws_selftest_expected[v];
@@ -160,11 +228,18 @@ app_selftest_result_t app_selftest(int verbose)
                 mismatched++;
             }
         }
-        const int ok = (rc == NN_OK) && (mismatched == 0u);
+        /* the timed and the checked run must agree too (a kernel that reads stale memory would not) */
+        const int runs_differ = rc == NN_OK &&
+                                proto_crc32(0u, (const uint8_t *)out, EDGEKWS_OUTPUT_SIZE) != timed_crc;
+        const int ok = (rc == NN_OK) && (mismatched == 0u) && bad_layer == n_layers && !bad_logits &&
+                       !runs_differ && !no_layer_data;
         result.vectors++;
         result.total_count = ticks;
         if (!ok) {
             result.mismatches++;
+        }
+        if (bad_layer != n_layers) {
+            layer_mismatches++;
         }
         if (!verbose) {
             continue;
@@ -179,8 +254,33 @@ app_selftest_result_t app_selftest(int verbose)
         if (rc != NN_OK) {
             put(" rc=");
             put_i32(rc);
+        } else if (no_layer_data) {
+            put(" error=no_layer_check_data");
+        } else if (bad_layer != n_layers) {
+#if EDGEKWS_SELFTEST_LAYER_CHECK
+            put_kv("layer", bad_layer);
+            put_ks("name", nn_layer_name(m, bad_layer));
+            put_ks("op", nn_layer_op(m, bad_layer));
+            put_ks("backend", nn_layer_backend(m, bad_layer));
+            put(" crc=");
+            put_hex(layer_crc[bad_layer]);
+            put(" want=");
+            put_hex(edgekws_selftest_layer_crc[v][bad_layer]);
+#endif
+        } else if (bad_logits) {
+#if EDGEKWS_SELFTEST_LAYER_CHECK
+            put_kv("logit", bad_logit);
+            put(" got=");
+            put_i32(logits[bad_logit]);
+            put(" want=");
+            put_i32(edgekws_selftest_logits[v][bad_logit]);
+#endif
+        } else if (runs_differ) {
+            put(" error=timed_and_checked_runs_differ");
         }
-        if (mismatched != 0u) {
+        if (mismatched != 0u && (bad_layer != n_layers || bad_logits)) {
+            put_kv("mismatched", mismatched); /* got/want above name the layer or logit */
+        } else if (mismatched != 0u) {
             put_kv("mismatched", mismatched);
             put_kv("first", first);
             put(" got=");
@@ -202,6 +302,7 @@ app_selftest_result_t app_selftest(int verbose)
         put(result.mismatches == 0u ? "pass" : "fail");
         put_kv("vectors", result.vectors);
         put_kv("mismatches", result.mismatches);
+        put_kv("layer_mismatches", layer_mismatches);
         put_kv(unit, result.total_count);
         put("\r\n");
     }

@@ -1,5 +1,6 @@
 /* runner.c - walks the generated layer table; all shapes, offsets and kernels were chosen on the host. */
 #include <stddef.h>
+#include <string.h>
 
 #include "edgekws/nn.h"
 
@@ -78,14 +79,86 @@ static int run_layer(const nn_model_t *m, const nn_layer_t *l)
     }
 }
 
-int nn_invoke(const nn_model_t *m, nn_counter_fn counter, uint32_t *layer_ticks)
+static uint32_t dims_count(const nn_dims_t *d)
+{
+    return (uint32_t)d->n * (uint32_t)d->h * (uint32_t)d->w * (uint32_t)d->c;
+}
+
+/* Index of the layer whose input tensor holds the logits: a final SOFTMAX; none (num_layers) otherwise. */
+static uint32_t softmax_layer(const nn_model_t *m)
+{
+    if (m->num_layers == 0u) {
+        return 0u;
+    }
+    const uint32_t last = m->num_layers - 1u;
+    return m->layers[last].op == NN_OP_SOFTMAX ? last : m->num_layers;
+}
+
+uint32_t nn_logits_size(const nn_model_t *m)
+{
+    if (!m || !m->layers || m->num_layers == 0u) {
+        return 0u;
+    }
+    const uint32_t s = softmax_layer(m);
+    return s < m->num_layers ? dims_count(&m->layers[s].in1_dims) : dims_count(&m->layers[m->num_layers - 1u].out_dims);
+}
+
+uint32_t nn_layer_output_size(const nn_model_t *m, uint32_t i)
+{
+    const nn_layer_t *l = layer_at(m, i);
+    return l ? dims_count(&l->out_dims) : 0u;
+}
+
+#if defined(EDGEKWS_MUTATE_LAYER)
+/* Test-only fault injection (tests/test_layer_check.py): NEVER part of a normal build. Only an image
+ * compiled with -DEDGEKWS_MUTATE_LAYER=i (and optionally -DEDGEKWS_MUTATE_CHANNEL=c, default 0)
+ * contains it: after layer i's kernel returns, every element of output channel c (NHWC, innermost
+ * axis) is moved by one LSB (+1, or -1 where it is 127), i.e. an off-by-one kernel in one channel.
+ * The self-test must name that layer; the symbol nn_mutation_planted lets a test prove that a
+ * normal image does not carry it. */
+#ifndef EDGEKWS_MUTATE_CHANNEL
+#define EDGEKWS_MUTATE_CHANNEL 0
+#endif
+const uint32_t nn_mutation_planted = (uint32_t)(EDGEKWS_MUTATE_LAYER);
+
+static void mutate_output(const nn_model_t *m, uint32_t i)
+{
+    const nn_layer_t *l = &m->layers[i];
+    if (i != (uint32_t)(EDGEKWS_MUTATE_LAYER) || l->out_dims.c <= (int32_t)(EDGEKWS_MUTATE_CHANNEL)) {
+        return;
+    }
+    int8_t *out = (int8_t *)(m->arena + l->out_offset);
+    const uint32_t n = dims_count(&l->out_dims);
+    for (uint32_t k = (uint32_t)(EDGEKWS_MUTATE_CHANNEL); k < n; k += (uint32_t)l->out_dims.c) {
+        out[k] = (int8_t)(out[k] == 127 ? 126 : out[k] + 1);
+    }
+}
+#endif
+
+int nn_invoke_checked(const nn_model_t *m, nn_counter_fn counter, uint32_t *layer_ticks, const nn_check_t *check)
 {
     if (!m || !m->arena || (m->num_layers && !m->layers)) {
         return NN_ERR_ARG;
     }
+    if (check && (!check->crc || (check->logits && check->logits_size < nn_logits_size(m)))) {
+        return NN_ERR_ARG;
+    }
+    /* The logits are complete once the layer before the softmax has run (a RESHAPE may alias them). */
+    const uint32_t sm = softmax_layer(m);
+    const uint32_t logits_after = sm < m->num_layers ? (sm == 0u ? 0u : sm - 1u) : m->num_layers - 1u;
+    if (check && check->logits && sm == 0u && m->num_layers > 0u) {
+        /* a model that is only a softmax: its input is the logits */
+        const nn_layer_t *l = &m->layers[0];
+        memcpy(check->logits, m->arena + l->in1_offset, dims_count(&l->in1_dims));
+    }
     for (uint32_t i = 0; i < m->num_layers; ++i) {
         const uint32_t t0 = counter ? counter() : 0u;
         const int rc = run_layer(m, &m->layers[i]);
+#if defined(EDGEKWS_MUTATE_LAYER)
+        if (rc == NN_OK) {
+            mutate_output(m, i);
+        }
+#endif
         const uint32_t t1 = counter ? counter() : 0u;
         if (layer_ticks) {
             layer_ticks[i] = t1 - t0;
@@ -93,6 +166,23 @@ int nn_invoke(const nn_model_t *m, nn_counter_fn counter, uint32_t *layer_ticks)
         if (rc != NN_OK) {
             return rc;
         }
+        /* Checks run after t1: the per-layer counts are the same with and without them. */
+        if (check) {
+            const nn_layer_t *l = &m->layers[i];
+            if (check->layer_crc) {
+                check->layer_crc[i] = check->crc(0u, m->arena + l->out_offset, dims_count(&l->out_dims));
+            }
+            if (check->logits && i == logits_after && !(sm == 0u && m->num_layers > 0u)) {
+                const nn_layer_t *src = sm < m->num_layers ? &m->layers[sm] : l;
+                const uint32_t off = sm < m->num_layers ? src->in1_offset : src->out_offset;
+                memcpy(check->logits, m->arena + off, nn_logits_size(m));
+            }
+        }
     }
     return NN_OK;
+}
+
+int nn_invoke(const nn_model_t *m, nn_counter_fn counter, uint32_t *layer_ticks)
+{
+    return nn_invoke_checked(m, counter, layer_ticks, NULL);
 }

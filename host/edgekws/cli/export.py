@@ -23,7 +23,7 @@ def register(app: typer.Typer) -> None:
     def export_c_cmd(
         bundle: Path = typer.Argument(..., help="model bundle directory (bundle.json + model.tflite)"),
         out: Path = typer.Argument(..., help="output directory for edgekws_model.{h,c} and edgekws_selftest.c"),
-        selftest: int = typer.Option(4, "--selftest", min=1, help="number of embedded self-test vectors"),
+        selftest: int = typer.Option(16, "--selftest", min=1, help="number of embedded self-test vectors"),
         max_arena_kb: int = typer.Option(448, "--max-arena-kb", min=1, help="fail if the activation arena is larger"),
         max_weights_kb: int = typer.Option(1792, "--max-weights-kb", min=1, help="fail if the model constants are larger"),
     ) -> None:

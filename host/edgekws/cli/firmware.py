@@ -102,7 +102,15 @@ def print_selftest(report: dict[str, Any]) -> None:
     table.add_row("", "all layers", "", "", f"{sum(layer['count'] or 0 for layer in report['layers']):,}", "100%")
     console.print(table)
     for vec in report["vectors"]:
-        extra = "" if vec["status"] == "pass" else f" (mismatched={vec.get('mismatched')}, first={vec.get('first')})"
+        if vec["status"] == "pass":
+            extra = ""
+        elif "layer" in vec:
+            extra = (f" (first mismatching layer {vec['layer']} {vec.get('name')} {vec.get('op')} "
+                     f"backend={vec.get('backend')} crc={vec.get('crc')} want={vec.get('want')})")
+        elif "logit" in vec:
+            extra = f" (logit {vec['logit']}: got {vec.get('got')}, want {vec.get('want')})"
+        else:
+            extra = f" (mismatched={vec.get('mismatched')}, first={vec.get('first')})"
         print(f"vector {vec['index']}: {vec['status']} {unit}={vec['count']}{extra}")
     mem = report.get("memory") or {}
     if mem:
@@ -140,7 +148,8 @@ def selftest_cmd(
     if not report["passed"]:
         raise FirmwareError(f"self-test failed in QEMU (exit {report['exit_code']}, result {report['result']}, "
                             f"{sum(v['status'] != 'pass' for v in report['vectors'])} vector(s) not identical)")
-    print(f"selftest result pass: {len(report['vectors'])} vectors identical to TFLite Micro, "
+    print(f"selftest result pass: {len(report['vectors'])} vectors identical to TFLite Micro layer by layer "
+          f"({report['n_layers']} layer CRCs, logits and outputs each), "
           f"{report['count']} {report['unit']} per inference")
 
 

@@ -195,18 +195,24 @@ def _kv(text: str) -> dict[str, Any]:
 def parse_selftest(text: str) -> dict[str, Any]:
     """Parse the firmware's self-test report (see firmware/src/app/selftest.c).
 
+    A failing vector names what differed first: ``layer``/``name``/``op``/``backend`` with the CRC-32
+    ``crc``/``want`` (hex strings) of that layer's output tensor, or ``logit``/``got``/``want``, or the
+    output (``mismatched``/``first``/``got``/``want``). ``check`` in the begin line is "layers" when the
+    image compares every layer (an image exported before that says "none" and fails).
+
     Returns ``{"model", "board", "unit", "vectors": [{index, status, count, ...}],
     "layers": [{index, op, backend, name, count}], "memory": {...}, "result": "pass"|"fail"|None,
     "count": total of the last inference, "fault": line or None}``.
     """
     report: dict[str, Any] = {"vectors": [], "layers": [], "memory": {}, "result": None, "fault": None,
-                              "unit": None, "count": None}
+                              "unit": None, "count": None, "check": None, "layer_mismatches": None}
     for raw in text.splitlines():
         line = raw.strip()
         if line.startswith("selftest begin"):
             kv = _kv(line)
             report["n_vectors"] = kv.pop("vectors", None)
             report["n_layers"] = kv.pop("layers", None)
+            report["check"] = kv.pop("check", None)
             report.update(kv)
         elif line.startswith("layer "):
             parts = line.split()
@@ -227,6 +233,7 @@ def parse_selftest(text: str) -> dict[str, Any]:
             report["result"] = line.split()[2]
             kv = _kv(line)
             report["count"] = kv.get(report["unit"] or "")
+            report["layer_mismatches"] = kv.get("layer_mismatches")
         elif line.startswith("fault "):
             report["fault"] = line
     return report
@@ -244,7 +251,8 @@ def run_selftest(elf: str | Path, *, timeout: float = 300.0, icount_shift: int |
         code = emu.wait(timeout)
     report = parse_selftest(emu.output)
     report["exit_code"] = code
-    report["passed"] = code == EXIT_PASS and report["result"] == "pass"
+    # Only an image that compared every layer can pass (check=layers): outputs alone prove little.
+    report["passed"] = code == EXIT_PASS and report["result"] == "pass" and report["check"] == "layers"
     report["icount_shift"] = emu.icount_shift
     report["qemu_command"] = emu.command
     report["output"] = emu.output

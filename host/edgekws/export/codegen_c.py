@@ -41,7 +41,9 @@ OUTPUT_FILES = ("edgekws_model.h", "edgekws_model.c", "edgekws_selftest.c")
 class ExportOptions:
     """Limits and self-test settings; defaults fit the Nucleo-F767ZI (2 MB flash, 512 KB SRAM)."""
 
-    selftest_count: int = 4
+    selftest_count: int = 16
+    # How many of them are random unsaturated inputs (at most a quarter; the rest are test-set clips).
+    selftest_random: int = 4
     seed: int = 0
     max_weights_bytes: int = 1792 * 1024
     max_arena_bytes: int = 448 * 1024
@@ -309,6 +311,7 @@ class _BundleView:
     meta: dict[str, Any]
     tflite: bytes
     x_int8: np.ndarray | None
+    y: np.ndarray | None = None
 
 
 def _read_bundle(bundle_dir: Path) -> _BundleView:
@@ -331,18 +334,22 @@ def _read_bundle(bundle_dir: Path) -> _BundleView:
     tf = bundle_dir / "model.tflite"
     if not tf.is_file():
         raise BundleError(f"bundle file {tf} is missing")
-    x = None
+    x = y = None
     ts = bundle_dir / "testset.npz"
     if ts.is_file():
         try:
             with np.load(ts) as z:
                 if "x_int8" in z.files:
                     x = np.asarray(z["x_int8"])
+                if "y" in z.files:
+                    y = np.asarray(z["y"]).reshape(-1)
         except (OSError, ValueError) as exc:
             raise BundleError(f"{ts} is not a readable npz file ({exc})") from None
         if x is not None and x.dtype != np.int8:
             raise BundleError(f"{ts}: x_int8 has dtype {x.dtype}, int8 expected")
-    return _BundleView(meta, tf.read_bytes(), x)
+        if x is None or y is None or len(y) != len(x) or not np.issubdtype(y.dtype, np.integer):
+            y = None  # labels only steer the choice of vectors; without them the order of the file does
+    return _BundleView(meta, tf.read_bytes(), x, y)
 
 
 def _check_hash(meta: dict[str, Any], tflite: bytes, bundle_dir: Path) -> str:
@@ -374,27 +381,119 @@ def _layer_backends(meta: dict[str, Any], n_ops: int) -> list[str]:
 
 # ----------------------------------------------------------------------------- self-test vectors
 
+@dataclass(frozen=True)
+class SelftestVectors:
+    """The embedded self-test: inputs, where each came from, and TFLite Micro's answer layer by layer."""
+
+    inputs: np.ndarray  # int8 [N, n_in]
+    sources: list[str]  # "testset[17] label 3" or "random seed 0 draw 5"
+    outputs: np.ndarray  # int8 [N, n_out]
+    logits: np.ndarray  # int8 [N, n_logits]
+    layer_crc: np.ndarray  # uint32 [N, n_layers]
+
+
+def _unsaturated(out: np.ndarray) -> bool:
+    """True when the final output is not pinned to its rails: at least two classes above the floor and
+    none at the ceiling. A saturated output (eleven -128s and one 127) hides most inner errors from an
+    output-only comparison and even moves the logits far from where real inputs put them."""
+    o = np.asarray(out).reshape(-1).astype(np.int32)
+    return int((o > -128).sum()) >= 2 and int(o.max()) < 127
+
+
+def _output_score(out: np.ndarray) -> int:
+    """How far from saturated: the number of output values strictly inside (-128, 127)."""
+    o = np.asarray(out).reshape(-1).astype(np.int32)
+    return int(((o > -128) & (o < 127)).sum())
+
+
+def _real_vectors(ref: Any, x: np.ndarray, y: np.ndarray | None, n: int) -> tuple[list[int], list[str]]:
+    """Test-set clips spread over the labels: per label, the least saturated clips first (ties: file
+    order), taken round-robin over the labels so every keyword's feature distribution is represented."""
+    per_label_pool = 64  # bounded work: a few hundred TFLM runs at most for any test set
+    labels = y if y is not None else np.zeros(len(x), np.int64)
+    groups: dict[int, list[int]] = {}
+    for i, lab in enumerate(labels.tolist()):
+        if len(groups.setdefault(int(lab), [])) < per_label_pool:
+            groups[int(lab)].append(i)
+    ranked = {}
+    for lab, idx in groups.items():
+        scores = {i: _output_score(ref.check(x[i]).output) for i in idx}
+        ranked[lab] = sorted(idx, key=lambda i: (-scores[i], i))
+    chosen: list[int] = []
+    depth = 0
+    while len(chosen) < n and any(depth < len(v) for v in ranked.values()):
+        for lab in sorted(ranked):
+            if depth < len(ranked[lab]) and len(chosen) < n:
+                chosen.append(ranked[lab][depth])
+        depth += 1
+    srcs = [f"testset[{i}]" + (f" label {int(y[i])}" if y is not None else "") for i in chosen]
+    return chosen, srcs
+
+
+def _random_vectors(ref: Any, x: np.ndarray | None, n_in: int, n: int, seed: int) -> tuple[list[np.ndarray], list[str]]:
+    """Random inputs whose output is unsaturated (see _unsaturated), drawn per element from a normal
+    distribution with the test set's per-element mean and spread (uniform int8 without a test set).
+
+    Why not plain uniform int8: on a trained model most uniform draws saturate the softmax (one class
+    at 127, the rest at -128), which is the blind spot this check exists to close. Each vector is the
+    first of at most 64 seeded draws that is unsaturated (else the least saturated draw, said in its
+    source string), so the choice is reproducible from the seed.
+    """
+    rng = np.random.default_rng(seed)
+    flat = x.reshape(len(x), -1).astype(np.float64) if x is not None and len(x) else None
+    mu = flat.mean(axis=0) if flat is not None else None
+    sd = flat.std(axis=0) if flat is not None else None
+    out, srcs = [], []
+    for k in range(n):
+        best: tuple[int, np.ndarray, int] | None = None
+        for draw in range(64):
+            if mu is not None:
+                v = np.clip(np.rint(rng.normal(mu, np.maximum(sd, 1.0))), -128, 127).astype(np.int8)
+            else:
+                v = rng.integers(-128, 128, size=n_in, dtype=np.int64).astype(np.int8)
+            res = ref.check(v).output
+            if _unsaturated(res):
+                best = (1 << 30, v, draw)
+                break
+            if best is None or _output_score(res) > best[0]:
+                best = (_output_score(res), v, draw)
+        assert best is not None
+        kind = "unsaturated" if best[0] == 1 << 30 else "least saturated"
+        out.append(best[1])
+        srcs.append(f"random seed {seed} vector {k} draw {best[2]} ({kind})")
+    return out, srcs
+
+
 def selftest_vectors(tflite: bytes, x_int8: np.ndarray | None, count: int, seed: int,
-                     input_shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """N inputs (from the test set, else seeded random) and their TFLite Micro outputs."""
-    from edgekws.tflm import TflmModel
+                     input_shape: tuple[int, ...], y: np.ndarray | None = None,
+                     random_count: int = 4) -> SelftestVectors:
+    """``count`` inputs and TFLite Micro's outputs, logits and per-layer CRCs for each.
+
+    With a test set: ``count - min(random_count, count // 4)`` clips spread over the labels (least
+    saturated first), then random unsaturated inputs; without one, random inputs only.
+    """
+    from edgekws.export.layer_check import LayerReference
 
     n_in = int(np.prod(input_shape))
+    ref = LayerReference(tflite)
+    xs: list[np.ndarray] = []
+    srcs: list[str] = []
+    x = None
     if x_int8 is not None and len(x_int8) > 0:
         if int(np.prod(x_int8.shape[1:])) != n_in:
             raise BundleError(f"testset.npz x_int8 has {int(np.prod(x_int8.shape[1:]))} values per example, "
                               f"the model input needs {n_in}")
-        xs = x_int8[:count].reshape(-1, n_in)
-        if len(xs) < count:
-            rng = np.random.default_rng(seed)
-            extra = rng.integers(-128, 128, size=(count - len(xs), n_in), dtype=np.int64).astype(np.int8)
-            xs = np.concatenate([xs, extra])
-    else:
-        rng = np.random.default_rng(seed)
-        xs = rng.integers(-128, 128, size=(count, n_in), dtype=np.int64).astype(np.int8)
-    model = TflmModel(tflite)
-    ys = np.stack([model.run(x).reshape(-1) for x in xs])
-    return xs.astype(np.int8), ys.astype(np.int8)
+        x = x_int8.reshape(len(x_int8), n_in)
+        n_real = count - min(max(random_count, 0), count // 4)
+        idx, srcs = _real_vectors(ref, x, y, n_real)
+        xs = [x[i] for i in idx]
+    more, more_srcs = _random_vectors(ref, x, n_in, count - len(xs), seed)
+    xs += more
+    srcs += more_srcs
+    checks = [ref.check(v) for v in xs]
+    return SelftestVectors(np.stack(xs).astype(np.int8), srcs, np.stack([c.output for c in checks]),
+                           np.stack([c.logits for c in checks]),
+                           np.array([c.layer_crc for c in checks], dtype=np.uint32))
 
 
 # ----------------------------------------------------------------------------- emitters
@@ -442,7 +541,8 @@ def backend_includes(layers: list[LayerC]) -> list[str]:
 
 
 def _header(meta: dict[str, Any], graph: Graph, plan: ArenaPlan, bundle_hash: str, weights_bytes: int,
-            n_selftest: int, backends: list[str], in_q: tuple[float, int], out_q: tuple[float, int]) -> str:
+            n_selftest: int, backends: list[str], in_q: tuple[float, int], out_q: tuple[float, int],
+            n_logits: int) -> str:
     labels = meta["labels"]
     in_t = graph.tensors[graph.inputs[0]]
     out_t = graph.tensors[graph.outputs[0]]
@@ -476,12 +576,17 @@ def _header(meta: dict[str, Any], graph: Graph, plan: ArenaPlan, bundle_hash: st
         f"#define EDGEKWS_ARENA_SIZE {plan.size}u",
         f"#define EDGEKWS_WEIGHTS_BYTES {weights_bytes}u",
         f"#define EDGEKWS_SELFTEST_COUNT {n_selftest}",
+        f"#define EDGEKWS_LOGITS_SIZE {n_logits}",
+        "/* The self-test data carries the logits and a CRC-32 per layer (app/selftest.c checks them). */",
+        "#define EDGEKWS_SELFTEST_LAYER_CHECK 1",
         "",
         "extern const nn_model_t edgekws_model;",
         "extern uint8_t edgekws_arena[EDGEKWS_ARENA_SIZE];",
         "extern const char *const edgekws_labels[EDGEKWS_NUM_LABELS];",
         "extern const int8_t edgekws_selftest_input[EDGEKWS_SELFTEST_COUNT][EDGEKWS_INPUT_SIZE];",
         "extern const int8_t edgekws_selftest_expected[EDGEKWS_SELFTEST_COUNT][EDGEKWS_OUTPUT_SIZE];",
+        "extern const int8_t edgekws_selftest_logits[EDGEKWS_SELFTEST_COUNT][EDGEKWS_LOGITS_SIZE];",
+        "extern const uint32_t edgekws_selftest_layer_crc[EDGEKWS_SELFTEST_COUNT][EDGEKWS_NUM_LAYERS];",
     ]
     norm = meta.get("input_norm")
     if isinstance(norm, dict) and isinstance(norm.get("mean"), list) and isinstance(norm.get("std"), list) \
@@ -611,17 +716,27 @@ def _source(meta: dict[str, Any], graph: Graph, plan: ArenaPlan, layers: list[La
     return "\n".join(out), weights_bytes
 
 
-def _selftest_source(xs: np.ndarray, ys: np.ndarray) -> str:
-    out = ["/* Generated by `edgekws export c` - do not edit. Expected outputs come from TFLite Micro. */",
-           "#include <stdint.h>", "", '#include "edgekws_model.h"', ""]
-    for name, arr, size in (("input", xs, "EDGEKWS_INPUT_SIZE"), ("expected", ys, "EDGEKWS_OUTPUT_SIZE")):
+def _selftest_source(v: SelftestVectors) -> str:
+    out = ["/* Generated by `edgekws export c` - do not edit.",
+           " * Expected outputs, pre-softmax logits and the CRC-32 (zlib.crc32) of every layer's output",
+           " * tensor come from TFLite Micro with preserve-all-tensors (edgekws.export.layer_check).",
+           " * Vectors:"]
+    out += [f" *   {i}: {src}" for i, src in enumerate(v.sources)]
+    out += [" */", "#include <stdint.h>", "", '#include "edgekws_model.h"', ""]
+    for name, arr, size in (("input", v.inputs, "EDGEKWS_INPUT_SIZE"), ("expected", v.outputs, "EDGEKWS_OUTPUT_SIZE"),
+                            ("logits", v.logits, "EDGEKWS_LOGITS_SIZE")):
         out.append(f"const int8_t edgekws_selftest_{name}[EDGEKWS_SELFTEST_COUNT][{size}] "
                    "__attribute__((aligned(16))) = {")
-        for v in arr:
+        for row in arr:
             out.append("    {")
-            out.append("    " + _c_array_body(v, per_line=20).replace("\n", "\n    "))
+            out.append("    " + _c_array_body(row, per_line=20).replace("\n", "\n    "))
             out.append("    },")
         out += ["};", ""]
+    out.append("const uint32_t edgekws_selftest_layer_crc[EDGEKWS_SELFTEST_COUNT][EDGEKWS_NUM_LAYERS] = {")
+    for row in v.layer_crc:
+        hexes = [f"0x{int(c):08x}u" for c in row]
+        out.append("    {" + ", ".join(hexes) + "},")
+    out += ["};", ""]
     return "\n".join(out)
 
 
@@ -683,11 +798,13 @@ def export_c(bundle_dir: str | Path, out_dir: str | Path, options: ExportOptions
     source, weights_bytes = _source(meta, graph, plan, layers, bundle_hash)
     if weights_bytes > opts.max_weights_bytes:
         raise ModelError(f"model constants need {weights_bytes} bytes, more than the {opts.max_weights_bytes} allowed")
-    xs, ys = selftest_vectors(bv.tflite, bv.x_int8, opts.selftest_count, opts.seed, in_t.shape)
-    header = _header(meta, graph, plan, bundle_hash, weights_bytes, len(xs), backends, in_q, out_q)
+    vecs = selftest_vectors(bv.tflite, bv.x_int8, opts.selftest_count, opts.seed, in_t.shape, bv.y,
+                            opts.selftest_random)
+    header = _header(meta, graph, plan, bundle_hash, weights_bytes, len(vecs.inputs), backends, in_q, out_q,
+                     int(vecs.logits.shape[1]))
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    files = {"edgekws_model.h": header, "edgekws_model.c": source, "edgekws_selftest.c": _selftest_source(xs, ys)}
+    files = {"edgekws_model.h": header, "edgekws_model.c": source, "edgekws_selftest.c": _selftest_source(vecs)}
     files.update(_frontend_files(meta, in_t, in_q))
     written = []
     for name in sorted(files):
