@@ -12,6 +12,12 @@ three checks CI runs, longer, and writes one JSON:
 
 Usage: ``.venv/bin/python benchmarks/robustness.py --out build/bench/robustness.json``
 (``--fuzz-seconds 0`` / ``--soak-frames 0`` / ``--no-sweep`` skip a part).
+
+Verdict: a part that could not measure (fuzz targets that fail to build or link,
+a soak or sweep that raised) is not "ok": the run prints one ``error:`` line per
+such part and exits 1, as it does when a part found a problem (fuzz findings, a
+wrong or missing answer after the soak, a sweep case not handled cleanly). The
+JSON is written either way, with ``verdict`` and ``errors``/``problems`` in it.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +44,11 @@ def run_fuzz(seconds: int, work: Path) -> dict[str, Any]:
     proc = subprocess.run([sys.executable, str(REPO / "tools" / "fuzz.py"), "run", "--time", str(seconds),
                            "--no-progress", "--out", str(out)], capture_output=True, text=True)
     if not out.is_file():
-        return {"error": proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "fuzz run failed"}
+        # tools/fuzz.py prints "error: <first line>" then the compiler's output; keep both for the JSON
+        lines = proc.stderr.strip().splitlines()
+        first = next((ln for ln in lines if ln.startswith("error:")), lines[-1] if lines else "")
+        return {"error": first.removeprefix("error: ") or f"tools/fuzz.py exited {proc.returncode}, no results",
+                "exit_code": proc.returncode, "stderr_tail": "\n".join(lines[-20:])}
     data = json.loads(out.read_text())
     return {"seconds_per_target": seconds,
             "targets": {k: {"module": v["module"], "executions": v["executions"], "findings": v["findings"],
@@ -118,6 +129,37 @@ def run_sweep(work: Path) -> dict[str, Any]:
             "not_clean": [r for r in rows if not r["clean"]], "cases": rows}
 
 
+def run_part(fn: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """Run one part; an exception becomes ``{"error": ...}`` (the part could not measure), not a traceback."""
+    try:
+        return fn()
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - any failure to measure is reported, not raised
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        return {"error": f"{type(exc).__name__}: {first.removeprefix('error: ')}"}
+
+
+def verdict(res: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """(errors, problems): parts that could not measure, and parts whose measurement found a fault."""
+    errors = [f"{part} could not measure: {res[part]['error']}" for part in ("fuzz", "soak", "sweep")
+              if isinstance(res.get(part), dict) and "error" in res[part]]
+    problems = []
+    fuzz, soak, sweep = res.get("fuzz", {}), res.get("soak", {}), res.get("sweep", {})
+    if fuzz.get("total_findings"):
+        bad = [k for k, v in fuzz["targets"].items() if v["findings"]]
+        problems.append(f"fuzz: {fuzz['total_findings']} finding(s) in {', '.join(bad)}")
+    if "frames_sent" in soak:
+        for key in ("device_alive_after", "hello_unchanged_after", "inference_bit_exact_after"):
+            if soak.get(key) is False:
+                problems.append(f"soak: {key} is false")
+        if soak.get("wrong_answers"):
+            problems.append(f"soak: {soak['wrong_answers']} wrong answer(s)")
+    if "tried" in sweep:
+        new = [r["case"] for r in sweep["not_clean"] if not r.get("known_bug")]
+        if new:
+            problems.append(f"sweep: {len(new)} case(s) not handled cleanly: {', '.join(new[:5])}")
+    return errors, problems
+
+
 def _print(res: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -167,11 +209,14 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         if args.fuzz_seconds > 0:
-            res["fuzz"] = run_fuzz(args.fuzz_seconds, work)
+            res["fuzz"] = run_part(lambda: run_fuzz(args.fuzz_seconds, work))
         if args.soak_frames > 0:
-            res["soak"] = run_soak(args.soak_frames, work, args.soak_host)
+            res["soak"] = run_part(lambda: run_soak(args.soak_frames, work, args.soak_host))
         if not args.no_sweep:
-            res["sweep"] = run_sweep(work)
+            res["sweep"] = run_part(lambda: run_sweep(work))
+    errors, problems = verdict(res)
+    res["verdict"] = "could not measure" if errors else "problems found" if problems else "ok"
+    res["errors"], res["problems"] = errors, problems
     _print(res)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=args.out.parent, prefix=f".{args.out.name}.")
@@ -180,6 +225,13 @@ def main(argv: list[str] | None = None) -> int:
         f.write("\n")
     os.replace(tmp_name, args.out)
     print(f"wrote {args.out}")
+    for line in errors:
+        print(f"error: robustness: {line}", file=sys.stderr)
+    for line in problems:
+        print(f"error: robustness: {line}", file=sys.stderr)
+    if errors or problems:
+        return 1
+    print("robustness: ok (every part measured, nothing found)")
     return 0
 
 
