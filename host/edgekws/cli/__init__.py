@@ -16,7 +16,7 @@ import typer
 
 from edgekws.errors import EdgeKwsError
 
-AREAS = ("data", "frontend", "train", "compress", "export", "report", "firmware", "bench", "stream")
+AREAS = ("data", "frontend", "train", "compress", "export", "report", "firmware", "bench", "stream", "evaluate")
 
 
 def build_app() -> typer.Typer:
