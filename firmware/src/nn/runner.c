@@ -124,7 +124,8 @@ const uint32_t nn_mutation_planted = (uint32_t)(EDGEKWS_MUTATE_LAYER);
 static void mutate_output(const nn_model_t *m, uint32_t i)
 {
     const nn_layer_t *l = &m->layers[i];
-    if (i != (uint32_t)(EDGEKWS_MUTATE_LAYER) || l->out_dims.c <= (int32_t)(EDGEKWS_MUTATE_CHANNEL)) {
+    /* read through volatile: the symbol stays in the image (--gc-sections) for the tests to find */
+    if (i != *(const volatile uint32_t *)&nn_mutation_planted || l->out_dims.c <= (int32_t)(EDGEKWS_MUTATE_CHANNEL)) {
         return;
     }
     int8_t *out = (int8_t *)(m->arena + l->out_offset);

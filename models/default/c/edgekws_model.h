@@ -25,13 +25,18 @@ extern "C" {
 #define EDGEKWS_OUTPUT_ZERO_POINT (-128)
 #define EDGEKWS_ARENA_SIZE 25856u
 #define EDGEKWS_WEIGHTS_BYTES 29072u
-#define EDGEKWS_SELFTEST_COUNT 4
+#define EDGEKWS_SELFTEST_COUNT 16
+#define EDGEKWS_LOGITS_SIZE 12
+/* The self-test data carries the logits and a CRC-32 per layer (app/selftest.c checks them). */
+#define EDGEKWS_SELFTEST_LAYER_CHECK 1
 
 extern const nn_model_t edgekws_model;
 extern uint8_t edgekws_arena[EDGEKWS_ARENA_SIZE];
 extern const char *const edgekws_labels[EDGEKWS_NUM_LABELS];
 extern const int8_t edgekws_selftest_input[EDGEKWS_SELFTEST_COUNT][EDGEKWS_INPUT_SIZE];
 extern const int8_t edgekws_selftest_expected[EDGEKWS_SELFTEST_COUNT][EDGEKWS_OUTPUT_SIZE];
+extern const int8_t edgekws_selftest_logits[EDGEKWS_SELFTEST_COUNT][EDGEKWS_LOGITS_SIZE];
+extern const uint32_t edgekws_selftest_layer_crc[EDGEKWS_SELFTEST_COUNT][EDGEKWS_NUM_LAYERS];
 #define EDGEKWS_INPUT_NORM_SIZE 10
 extern const float edgekws_input_norm_mean[EDGEKWS_INPUT_NORM_SIZE];
 extern const float edgekws_input_norm_std[EDGEKWS_INPUT_NORM_SIZE];
