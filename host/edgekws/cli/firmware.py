@@ -162,12 +162,13 @@ def emulate_cmd(
 ) -> None:
     """Run the serial-server firmware in QEMU with its UART on TCP (for `tools/bench.py --port URL`)."""
     from edgekws.device.build import build_firmware
-    from edgekws.device.emulator import Emulator
+    from edgekws.device.emulator import Emulator, exit_cleanly_on_signals
 
     if elf is None:
         elf = _with_progress("building the mps2_an500 firmware", build_firmware, "mps2_an500", bundle, out)
-    with Emulator(elf, serial="tcp", port=port or None) as emu:
-        print(f"emulator UART: {emu.url}   (Ctrl-C stops QEMU)", flush=True)
+    # SIGTERM / SIGHUP (kill, a closed terminal) unwind like Ctrl-C, so QEMU is stopped, never orphaned
+    with exit_cleanly_on_signals(), Emulator(elf, serial="tcp", port=port or None) as emu:
+        print(f"emulator UART: {emu.url}   (Ctrl-C, SIGTERM or SIGHUP stops QEMU)", flush=True)
         try:
             code = emu.wait()
         except KeyboardInterrupt:

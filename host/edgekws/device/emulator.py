@@ -14,13 +14,17 @@ board opens as ``socket://127.0.0.1:PORT``.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from edgekws.errors import DeviceError, FirmwareError
@@ -178,6 +182,31 @@ class Emulator:
         for thread in self._threads:
             thread.join(timeout=30)
         return code
+
+
+@contextlib.contextmanager
+def exit_cleanly_on_signals(signals: tuple[int, ...] = (signal.SIGTERM, signal.SIGHUP)) -> Iterator[None]:
+    """Turn SIGTERM / SIGHUP into ``SystemExit(128 + signum)`` while the block runs.
+
+    Why: Python's default action for these signals ends the process at once, without unwinding, so an
+    ``Emulator`` context never reaches ``stop()`` and QEMU (its own process, busy-looping the guest) keeps
+    running after ``kill``, a closed terminal or a service manager's stop. Raising instead lets every
+    ``with Emulator(...)`` terminate its QEMU on the way out; the exit status is the shell's 128 + signum.
+    Only the main thread can install handlers; elsewhere this is a no-op.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = {sig: signal.signal(sig, handler) for sig in signals}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 # ------------------------------------------------------------------ self-test report
