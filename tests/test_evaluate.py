@@ -267,3 +267,43 @@ def test_default_bundle_on_the_real_speech_dev_set(tmp_path: Path) -> None:
     if committed and committed.get("bundle_hash") == entry["bundle_hash"] \
             and committed["dataset"]["fingerprint"] == entry["dataset"]["fingerprint"]:
         assert committed["accuracy"] == acc and committed["confusion"] == entry["confusion"]
+
+
+# ---- the comparison report shows real-speech accuracy beside the synthetic one --------------------------
+
+
+def test_report_shows_evaluations_beside_synthetic_accuracy(tmp_path: Path) -> None:
+    from edgekws.metrics import accuracy
+    from edgekws.report import write_report
+    from test_report_render import LABELS as R_LABELS
+    from test_report_render import _report, _write
+
+    y = np.array([0] * 10 + [1] * 10 + [2] * 20 + [3] * 20)
+    pred = y.copy()
+    pred[:3] = 2  # 3 silence clips taken for "yes": false accepts
+    pred[20:31] = 1  # 11 "yes" clips missed
+    ev = {**score(y, pred, R_LABELS), "dataset": {"clips": 60, "split": "testing", "split_rule": "lists",
+                                                  "root": "../real"}, "runtime": "tflite-micro"}
+    dev = {**score(y, y, R_LABELS)}
+    with_eval = {**_report("dense", "none", 0.0, 0.90, 0.90),
+                 "evaluations": {"real": {**ev, "device": {"mps2_an500": dev}}}}
+    dirs = _write(tmp_path, [with_eval, _report("el80", "element", 0.8, 0.88, 0.85)])
+    paths = write_report(dirs, tmp_path / "out")
+    md = paths["markdown"].read_text()
+    header = md.split("\n| ", 2)[1]
+    cols = [c.strip() for c in header.split("|")]
+    at = cols.index("int8 acc % (TFLM)")
+    assert cols[at + 1:at + 4] == ["real int8 acc % [95 % CI]", "real keyword acc % [95 % CI]",
+                                   "real false accepts %"]
+    assert "real on mps2_an500 acc % [95 % CI]" in cols
+    want = accuracy(46, 60).cell()
+    kw = accuracy(29, 40).cell()
+    assert f"| 90.00 | {want} | {kw} | 15.0 | {accuracy(60, 60).cell()} |" in md
+    assert "| 85.00 | - | - | - | - |" in md  # a model without the evaluation
+    assert "Warden 2018" in md and "CC BY 4.0" in md
+    for fig in ("synthetic_vs_real", "model0_confusion_eval0"):
+        assert (tmp_path / "out" / "figures" / f"{fig}.png").read_bytes()[:4] == b"\x89PNG"
+        assert f"figures/{fig}.png" in md
+    assert "real (60 clips): 76.7 % [" in md
+    page = paths["html"].read_text()
+    assert want in page and "Warden 2018" in page

@@ -144,10 +144,15 @@ def training_curves(report: dict[str, Any]) -> bytes | None:
     return _png(fig)
 
 
-def confusion(report: dict[str, Any], kind: str = "int8") -> bytes:
-    """Row-normalised confusion matrix (counts written in the cells)."""
+def confusion(report: dict[str, Any], kind: str = "int8", matrix: list[list[int]] | None = None,
+              subtitle: str | None = None) -> bytes:
+    """Row-normalised confusion matrix (counts written in the cells).
+
+    ``matrix`` plots another matrix over the report's labels (an evaluation on real data);
+    ``subtitle`` then says which one.
+    """
     plt = _plt()
-    cm = np.asarray(report["confusion"][kind], dtype=np.float64)
+    cm = np.asarray(report["confusion"][kind] if matrix is None else matrix, dtype=np.float64)
     labels = [s.strip("_") for s in report["labels"]]
     norm = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
     fig, ax = plt.subplots(figsize=(5.6, 5.0))
@@ -161,7 +166,57 @@ def confusion(report: dict[str, Any], kind: str = "int8") -> bytes:
     ax.set_yticks(range(len(labels)), labels, fontsize=7)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
-    ax.set_title(f"{report['name']} ({kind})")
+    ax.set_title(f"{report['name']} ({subtitle or kind})")
+    return _png(fig)
+
+
+def _interval(d: dict[str, Any]) -> tuple[float, float, float]:
+    """(percent, minus, plus) of an edgekws.metrics accuracy dict, for error bars."""
+    v = 100 * d["correct"] / d["n"] if d["n"] else 0.0
+    return v, v - 100 * d["ci_low"], 100 * d["ci_high"] - v
+
+
+def synthetic_vs_real(reports: list[dict[str, Any]]) -> bytes:
+    """Per model: int8 accuracy on the synthetic test split beside each evaluation (12-class and keywords),
+    with 95 % Wilson intervals as error bars. Shows at a glance how far the synthetic figure misleads."""
+    from edgekws.metrics import accuracy_from_fraction
+
+    plt = _plt()
+    names = [r["name"] for r in reports]
+    series: list[tuple[str, list[tuple[float, float, float] | None]]] = []
+    synth = []
+    for r in reports:
+        acc = r["accuracy"]
+        try:
+            synth.append(_interval(accuracy_from_fraction(acc["int8"], int(acc["n_test"])).as_dict()))
+        except (KeyError, TypeError, ValueError):
+            synth.append((100 * acc["int8"], 0.0, 0.0))
+    series.append(("synthetic test (int8)", synth))  # type: ignore[arg-type]
+    evals: list[str] = []
+    for r in reports:
+        evals += [n for n in (r.get("evaluations") or {}) if n not in evals]
+    for name in evals:
+        for key, label in (("accuracy", "12-class"), ("keyword_accuracy", "keywords")):
+            vals: list[tuple[float, float, float] | None] = []
+            for r in reports:
+                ev = (r.get("evaluations") or {}).get(name) or {}
+                vals.append(_interval(ev[key]) if ev.get(key) else None)
+            series.append((f"{name} {label}", vals))
+    fig, ax = plt.subplots(figsize=(max(5.5, 1.4 * len(names) * len(series) / 3 + 2), 4.0))
+    x = np.arange(len(names))
+    width = 0.8 / len(series)
+    for k, (label, vals) in enumerate(series):
+        pos = x - 0.4 + width * (k + 0.5)
+        have = [i for i, v in enumerate(vals) if v is not None]
+        ax.bar(pos[have], [vals[i][0] for i in have], width, label=label,  # type: ignore[index]
+               yerr=np.array([[vals[i][1] for i in have], [vals[i][2] for i in have]]),  # type: ignore[index]
+               capsize=2)
+    ax.set_xticks(x, names, rotation=30, ha="right", fontsize=8)
+    ax.set_ylabel("accuracy (%)")
+    ax.set_ylim(0, 100)
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize=7)
+    ax.set_title("Synthetic test vs real speech (int8, 95 % intervals)")
     return _png(fig)
 
 

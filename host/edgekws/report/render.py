@@ -4,7 +4,10 @@ The table is built from a list of columns (header, getter, format) so later
 stages (device latency, RAM/flash) add columns by adding figures to report.json:
 each board under a report's ``device`` key adds latency, memory and on-device
 accuracy columns, with the counter unit in the header (cycles vs instructions
-never share one).
+never share one). Each dataset under a report's ``evaluations`` key (written by
+``edgekws evaluate``, e.g. real speech) adds its 12-class and keyword accuracy
+with the 95 % interval right beside the synthetic test accuracy, its false
+accepts, its device accuracy where measured, and a confusion matrix per model.
 """
 
 from __future__ import annotations
@@ -20,7 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from edgekws.errors import BundleError
+from edgekws.metrics import Accuracy
 from edgekws.report import figures
+
+#: Credit printed under any table that shows evaluations (the dataset's licence asks for it).
+SPEECH_COMMANDS_CREDIT = ("Real-speech clips: Speech Commands dataset v0.02 (Warden 2018, arXiv:1804.03209), "
+                          "CC BY 4.0.")
 
 
 @dataclass(frozen=True)
@@ -101,6 +109,50 @@ def _device_columns(board: str, unit: str) -> list[Column]:
     ]
 
 
+def evaluation_names(reports: list[dict[str, Any]]) -> list[str]:
+    """Dataset names under any report's ``evaluations``, in order of first appearance."""
+    names: list[str] = []
+    for r in reports:
+        for name, ev in (r.get("evaluations") or {}).items():
+            if isinstance(ev, dict) and name not in names:
+                names.append(name)
+    return names
+
+
+def evaluation_boards(reports: list[dict[str, Any]], name: str) -> list[str]:
+    """Boards with device figures for evaluation ``name`` in any report."""
+    boards: list[str] = []
+    for r in reports:
+        for board in sorted(((r.get("evaluations") or {}).get(name) or {}).get("device") or {}):
+            if board not in boards:
+                boards.append(board)
+    return boards
+
+
+def _ci_cell(d: dict[str, Any] | None) -> str | None:
+    """``45.0 [41.2-48.9]``: an accuracy dict of edgekws.metrics with its 95 % interval (percent)."""
+    if not d:
+        return None
+    return Accuracy(int(d["correct"]), int(d["n"]), float(d["ci_low"]), float(d["ci_high"])).cell()
+
+
+def _evaluation(r: dict[str, Any], name: str) -> dict[str, Any]:
+    return (r.get("evaluations") or {}).get(name) or {}
+
+
+def _evaluation_columns(name: str, boards: list[str]) -> list[Column]:
+    """Real-data accuracy (12-class, keywords) with intervals, false accepts, and per board the device's."""
+    cols = [
+        Column(f"{name} int8 acc % [95 % CI]", lambda r: _ci_cell(_evaluation(r, name)["accuracy"])),
+        Column(f"{name} keyword acc % [95 % CI]", lambda r: _ci_cell(_evaluation(r, name)["keyword_accuracy"])),
+        Column(f"{name} false accepts %", lambda r: _pct(_evaluation(r, name)["false_accepts"]["rate"]), "{:.1f}"),
+    ]
+    for board in boards:
+        cols.append(Column(f"{name} on {board} acc % [95 % CI]",
+                           lambda r, b=board: _ci_cell(_evaluation(r, name)["device"][b]["accuracy"])))
+    return cols
+
+
 def columns_for(reports: list[dict[str, Any]]) -> list[Column]:
     """Base columns plus, per board found under any report's ``device`` key, its latency
     (with its counter unit: cycles on a board, instructions in the emulator), memory and
@@ -111,6 +163,9 @@ def columns_for(reports: list[dict[str, Any]]) -> list[Column]:
             if isinstance(dev, dict):
                 boards.setdefault(board, str(dev.get("counter_unit", "ticks")))
     cols = list(BASE_COLUMNS)
+    at = next(i for i, c in enumerate(cols) if c.header == "int8 acc % (TFLM)") + 1
+    for name in reversed(evaluation_names(reports)):
+        cols[at:at] = _evaluation_columns(name, evaluation_boards(reports, name))
     for board, unit in boards.items():
         cols += _device_columns(board, unit)
     return cols
@@ -176,8 +231,31 @@ def _findings(reports: list[dict[str, Any]]) -> list[str]:
             s += (f"; drop vs dense {r['baseline'].get('name', 'baseline')}: "
                   f"{r['accuracy_drop']['int8'] * 100:+.2f} pts int8, {r['accuracy_drop']['float'] * 100:+.2f} pts float "
                   f"at {r['sparsity'] * 100:.1f} % weight sparsity, {r['size']['macs']:,} MACs")
+        for name, ev in (r.get("evaluations") or {}).items():
+            if isinstance(ev, dict) and ev.get("accuracy"):
+                a, k = ev["accuracy"], ev["keyword_accuracy"]
+                s += (f"; {name} ({ev.get('clips', a['n'])} clips): {_fmt_acc(a)} 12-class, "
+                      f"{_fmt_acc(k)} on keywords, false accepts {ev['false_accepts']['rate'] * 100:.1f} %")
         out.append(s)
     return out
+
+
+def _fmt_acc(d: dict[str, Any]) -> str:
+    return Accuracy(int(d["correct"]), int(d["n"]), float(d["ci_low"]), float(d["ci_high"])).format()
+
+
+def _evaluation_lines(reports: list[dict[str, Any]]) -> list[str]:
+    """What each evaluation column measured (dataset, split, clips, command) and the data's credit."""
+    lines = []
+    for name in evaluation_names(reports):
+        ev = next(_evaluation(r, name) for r in reports if _evaluation(r, name))
+        ds = ev.get("dataset") or {}
+        lines.append(f"- `{name}`: {ds.get('clips', '?')} clips ({ds.get('split', '?')} split from "
+                     f"{ds.get('split_rule', '?')}), int8 on {ev.get('runtime', 'tflite-micro')}, every accuracy with "
+                     f"its 95 % Wilson interval; `edgekws evaluate BUNDLE --data {ds.get('root', 'DIR')}`")
+    if lines:
+        lines.append(f"- {SPEECH_COMMANDS_CREDIT}")
+    return lines
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
@@ -204,6 +282,9 @@ def write_report(bundles: list[str | Path], out_dir: str | Path, title: str = "e
         ("size_vs_sparsity", "Size and MACs vs sparsity", figures.size_vs_sparsity(reports)),
         ("int8_vs_float", "int8 (TFLite Micro) vs float accuracy", figures.int8_vs_float(reports)),
     ]
+    if evaluation_names(reports):
+        figs.append(("synthetic_vs_real", "Synthetic test vs real-speech accuracy (int8, 95 % intervals)",
+                     figures.synthetic_vs_real(reports)))
     if figures.has_device_figures(reports):
         figs += [
             ("accuracy_vs_latency", "Accuracy vs on-device latency", figures.accuracy_vs_latency(reports)),
@@ -218,6 +299,10 @@ def write_report(bundles: list[str | Path], out_dir: str | Path, title: str = "e
             items.append((f"model{i}_training", "training curves", curves))
         if "confusion" in r:
             items.append((f"model{i}_confusion", "confusion matrix (int8, test)", figures.confusion(r)))
+        for k, (name, ev) in enumerate((r.get("evaluations") or {}).items()):
+            if isinstance(ev, dict) and ev.get("confusion"):
+                items.append((f"model{i}_confusion_eval{k}", f"confusion matrix (int8, {name})",
+                              figures.confusion(r, matrix=ev["confusion"], subtitle=f"int8, {name}")))
         per_model.append((r["name"], items))
 
     for stem, _, png in figs + [it for _, items in per_model for it in items]:
@@ -226,7 +311,7 @@ def write_report(bundles: list[str | Path], out_dir: str | Path, title: str = "e
     md = [f"# {title}", "", f"{len(reports)} model(s). Accuracy on the test split; int8 measured with TFLite Micro.",
           "Sizes: `weights KiB sparse fmt` estimates the storage of the sparse format matching each granularity;",
           "a filter-pruned model is dense and smaller.", "", "## Comparison", "", markdown_table(reports, cols), "",
-          "## Findings", "", *_findings(reports), ""]
+          *_evaluation_lines(reports), "", "## Findings", "", *_findings(reports), ""]
     for stem, caption, _ in figs:
         md += [f"### {caption}", "", f"![{caption}](figures/{stem}.png)", ""]
     timing = _timings_lines(reports)
@@ -241,7 +326,10 @@ def write_report(bundles: list[str | Path], out_dir: str | Path, title: str = "e
     def img(png: bytes, alt: str) -> str:
         return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
 
+    evals = _evaluation_lines(reports)
     body = [f"<h1>{html.escape(title)}</h1>", "<h2>Comparison</h2>", html_table(reports, cols),
+            ("<ul>" + "".join(f"<li>{html.escape(t[2:]).replace('`', '')}</li>" for t in evals) + "</ul>")
+            if evals else "",
             "<h2>Findings</h2><ul>"
             + "".join(f"<li>{html.escape(s[2:]).replace('**', '')}</li>" for s in _findings(reports)) + "</ul>"]
     for _, caption, png in figs:
