@@ -47,6 +47,8 @@ fi
 # Arm CMSIS-NN 12.5.1 (Apache-2.0) for the cmsisnn kernel backend, pinned wheel -> ~/.cache (not the repo)
 .venv/bin/python tools/fetch_cmsisnn.py
 
+.venv/bin/python tools/fetch_teacher.py  # real-speech teacher ONNX files (pinned sha256) into ~/.cache/edgekws
+
 # clang without its runtime libraries compiles but cannot link -fsanitize=...: find out
 # here, in one line, rather than as 19 failing fuzz builds in the test suite.
 ./tools/check_toolchain.sh
