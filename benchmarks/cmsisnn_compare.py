@@ -160,7 +160,7 @@ def build_elf(tc: Toolchain, gen: Path, work: Path, cmsisnn: tuple[Path, Path] |
         root, archive = cmsisnn
         sources += [str(p) for p in kc.wrapper_sources(REPO / "firmware")]
         includes += [str(d) for d in kc.include_dirs(root)]
-        defines.append("EDGEKWS_HAS_CMSISNN=1")
+        defines += kc.compile_definitions(root)
         libs.append(str(archive))
     elf = work / f"{gen.name}.elf"
     cmd = [tc.cc, *cfg.c_flags, *(f"-D{d}" for d in defines), *(f"-I{d}" for d in includes), *sources,

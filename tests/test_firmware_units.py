@@ -240,6 +240,7 @@ def test_configure_error_is_one_line(arm_gcc: str, tmp_path: Path, monkeypatch: 
     if shutil.which("cmake") is None:
         pytest.skip("cmake is not installed")
     monkeypatch.delenv("EDGEKWS_CMSISNN_DIR", raising=False)
+    monkeypatch.setenv("EDGEKWS_CMSISNN_CACHE", str(tmp_path / "no_cmsisnn_cache"))  # not the fetched one
     model = tmp_path / "model_c"
     model.mkdir()
     (model / "edgekws_model.h").write_text('#define EDGEKWS_ARENA_SIZE 64u\n#define EDGEKWS_BACKENDS "cmsisnn,ref"\n')

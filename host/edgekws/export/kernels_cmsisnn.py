@@ -14,16 +14,31 @@ agree on random shapes).
 
 CMSIS-NN weights use TFLite's layouts as they are: no re-layout, no aux data.
 
-CMSIS-NN itself is not shipped with edgekws: builds take it from the
-``EDGEKWS_CMSISNN_DIR`` environment variable (CMake: the variable of the same
-name; PlatformIO: ``lib_deps``). :func:`cmsisnn_dir` finds it, or says in one
-line how to provide it.
+CMSIS-NN itself is not shipped with edgekws: tools/setup.sh runs
+tools/fetch_cmsisnn.py, which puts CMSIS-NN 12.5.1 (Apache-2.0, from a pinned
+PyPI wheel) into a cache outside the repository, ``~/.cache/edgekws/cmsis-nn-12.5.1``
+(``EDGEKWS_CMSISNN_CACHE`` moves it). ``EDGEKWS_CMSISNN_DIR`` overrides the cache
+with another checkout (CMake: the variable of the same name), and
+``EDGEKWS_CMSISNN_DIR=off`` turns the backend off. :func:`cmsisnn_dir` finds it,
+or says in one line how to provide it.
+
+Versions differ in what they can do, so nothing here assumes one:
+:func:`features` reads the header's revision and declarations
+(``arm_fully_connected_per_channel_s8`` arrived in V.16.3.0, groups in
+``arm_convolve_s8`` in V.12.6.0, ``arm_vector_sum_s8`` changed its arguments
+twice), :func:`eligible` leaves grouped convolution out where the library cannot
+do it, and :func:`compile_definitions` hands the same findings to the C build
+(firmware/cmake/cmsisnn.cmake reads them the same way) so the wrappers pick
+their path at compile time.
 """
 
 from __future__ import annotations
 
+import functools
 import os
+import re
 from collections.abc import Callable, MutableMapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -32,7 +47,10 @@ from edgekws.errors import FirmwareError
 BACKEND = "cmsisnn"
 SOURCE_DIR = "cmsisnn"  # firmware/src/nn/cmsisnn
 ENV_VAR = "EDGEKWS_CMSISNN_DIR"
-UNAVAILABLE = f"CMSIS-NN not available: set {ENV_VAR}"
+CACHE_ENV = "EDGEKWS_CMSISNN_CACHE"
+CACHE_VERSION = "12.5.1"  # what tools/fetch_cmsisnn.py puts in the cache
+OFF_VALUES = ("off", "none")  # EDGEKWS_CMSISNN_DIR=off: build without CMSIS-NN even when the cache is there
+UNAVAILABLE = f"CMSIS-NN not available: set {ENV_VAR} or run tools/fetch_cmsisnn.py"
 HEADER = "edgekws/nn_cmsisnn.h"
 
 # Cores the exporter plans scratch for. "c": no DSP extension (Cortex-M0/M3, and host builds);
@@ -101,6 +119,8 @@ def eligible(layer: LayerLike) -> bool:
         return False
     if op == "CONV_2D":
         in_c, (f_n, _, _, f_c), out_c = layer.in1_dims[3], layer.filter_dims, layer.out_dims[3]
+        if in_c != f_c and not configured_features().grouped_conv:
+            return False  # arm_convolve_s8 before V.12.6.0 ignores groups: wrong outputs, not an error
         return _dims_ok(layer.filter_dims) and in_c % f_c == 0 and f_n == out_c and out_c % (in_c // f_c) == 0
     if op == "DEPTHWISE_CONV_2D":
         dm = int(layer.params.get("depth_multiplier", 1))
@@ -189,11 +209,26 @@ def _is_cmsisnn(root: Path) -> bool:
     return (root / "Include" / "arm_nnfunctions.h").is_file() and (root / "Source").is_dir()
 
 
+def cache_dir() -> Path:
+    """Where tools/fetch_cmsisnn.py keeps CMSIS-NN: ``$EDGEKWS_CMSISNN_CACHE``, else ~/.cache/edgekws/cmsis-nn-12.5.1
+    (the same rule as the script's ``default_dir``)."""
+    given = os.environ.get(CACHE_ENV)
+    if given:
+        return Path(given).expanduser()
+    return Path.home() / ".cache" / "edgekws" / f"cmsis-nn-{CACHE_VERSION}"
+
+
 def cmsisnn_dir(path: str | Path | None = None) -> Path:
-    """The CMSIS-NN checkout: ``path``, else ``$EDGEKWS_CMSISNN_DIR``; FirmwareError when absent or wrong."""
+    """The CMSIS-NN checkout: ``path``, else ``$EDGEKWS_CMSISNN_DIR``, else the fetched cache; FirmwareError when
+    absent, turned off (``EDGEKWS_CMSISNN_DIR=off``) or not CMSIS-NN."""
     given = path if path is not None else os.environ.get(ENV_VAR) or None
+    if given is not None and str(given).strip().lower() in OFF_VALUES:
+        raise FirmwareError(f"{UNAVAILABLE} (turned off by {ENV_VAR}={given})")
     if given is None:
-        raise FirmwareError(UNAVAILABLE)
+        cached = cache_dir()
+        if not _is_cmsisnn(cached):
+            raise FirmwareError(UNAVAILABLE)
+        return cached.resolve()
     root = Path(given).expanduser()
     if not _is_cmsisnn(root):
         raise FirmwareError(f"{root} is not a CMSIS-NN checkout (no Include/arm_nnfunctions.h); "
@@ -208,6 +243,65 @@ def available(path: str | Path | None = None) -> bool:
     except FirmwareError:
         return False
     return True
+
+
+@dataclass(frozen=True)
+class Features:
+    """What one CMSIS-NN tree offers, read from its public header (never assumed from where it came from)."""
+
+    version: tuple[int, int, int]  # the header's $Revision (V.12.5.1 -> (12, 5, 1))
+    fc_per_channel: bool  # arm_fully_connected_per_channel_s8 is declared
+    grouped_conv: bool  # arm_convolve_s8 takes groups (C_IN = groups * filter C): V.12.6.0 and later
+    vector_sum_args: int  # parameters of arm_vector_sum_s8 (4, 6 or 7; the Helium FC path calls it)
+
+    @property
+    def version_text(self) -> str:
+        return ".".join(map(str, self.version))
+
+
+GROUPED_CONV_SINCE = (12, 6, 0)
+_REVISION = re.compile(r"\$Revision:\s*V\.?(\d+)\.(\d+)\.(\d+)")
+_VECTOR_SUM = re.compile(r"\barm_vector_sum_s8\s*\(([^;{]*)\)\s*;")
+
+
+@functools.lru_cache(maxsize=8)
+def _features_of(header: str) -> Features:
+    text = Path(header).read_text(errors="replace")
+    m = _REVISION.search(text)
+    if m is None:
+        raise FirmwareError(f"{header} names no $Revision: V.x.y.z; cannot tell the CMSIS-NN version")
+    version = (int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    vs = _VECTOR_SUM.search(text)
+    if vs is None:
+        raise FirmwareError(f"{header} declares no arm_vector_sum_s8; not a CMSIS-NN this backend knows")
+    return Features(version=version,
+                    fc_per_channel=re.search(r"\barm_fully_connected_per_channel_s8\s*\(", text) is not None,
+                    grouped_conv=version >= GROUPED_CONV_SINCE,
+                    vector_sum_args=vs.group(1).count(",") + 1)
+
+
+def features(root: str | Path) -> Features:
+    """The :class:`Features` of the CMSIS-NN tree at ``root`` (Include/arm_nnfunctions.h); FirmwareError if unreadable."""
+    return _features_of(str(Path(root).resolve() / "Include" / "arm_nnfunctions.h"))
+
+
+def configured_features() -> Features:
+    """Features of the configured CMSIS-NN (:func:`cmsisnn_dir`); the least capable set when there is none."""
+    try:
+        return features(cmsisnn_dir())
+    except FirmwareError:
+        return Features((0, 0, 0), fc_per_channel=False, grouped_conv=False, vector_sum_args=0)
+
+
+def compile_definitions(root: str | Path) -> list[str]:
+    """The -D definitions (without -D) the wrappers need for the CMSIS-NN at ``root``; the CMake module derives
+    the same ones from the same header (tests/test_nn_cmsisnn.py compares them)."""
+    f = features(root)
+    major, minor, patch = f.version
+    return ["EDGEKWS_HAS_CMSISNN=1", f"EDGEKWS_CMSISNN_VERSION={major * 10000 + minor * 100 + patch}",
+            f"EDGEKWS_CMSISNN_HAS_FC_PER_CHANNEL={int(f.fc_per_channel)}",
+            f"EDGEKWS_CMSISNN_HAS_GROUPED_CONV={int(f.grouped_conv)}",
+            f"EDGEKWS_CMSISNN_VECTOR_SUM_ARGS={f.vector_sum_args}"]
 
 
 def cmsisnn_sources(root: Path) -> list[Path]:

@@ -18,6 +18,14 @@
 #include "arm_nnfunctions.h"
 #include "edgekws/nn_cmsisnn.h"
 
+/* What the CMSIS-NN being compiled against offers, found by the build from its header (revision and
+ * declarations: host/edgekws/export/kernels_cmsisnn.py:compile_definitions, firmware/cmake/cmsisnn.cmake).
+ * No default: a build that did not look must not guess. */
+#if !defined(EDGEKWS_CMSISNN_VERSION) || !defined(EDGEKWS_CMSISNN_HAS_FC_PER_CHANNEL) || \
+    !defined(EDGEKWS_CMSISNN_HAS_GROUPED_CONV) || !defined(EDGEKWS_CMSISNN_VECTOR_SUM_ARGS)
+#error "the build must define EDGEKWS_CMSISNN_VERSION, _HAS_FC_PER_CHANNEL, _HAS_GROUPED_CONV, _VECTOR_SUM_ARGS"
+#endif
+
 /* CMSIS-NN keeps some dimensions in uint16_t internally. */
 #define NN_CMSIS_MAX_DIM 65535
 

@@ -1,6 +1,10 @@
 /* nn_conv2d_s8_cmsisnn.c - int8 2-D convolution through arm_convolve_wrapper_s8, which picks CMSIS-NN's
  * 1x1 / 1xN / im2col kernel from the shape. TFLite weight layout [out_c, kh, kw, in_c / groups].
  *
+ * Grouped convolution needs CMSIS-NN V.12.6.0 or later: before that arm_convolve_s8 ignores groups and
+ * writes wrong outputs, so against such a library (EDGEKWS_CMSISNN_HAS_GROUPED_CONV=0) a grouped layer is
+ * NN_ERR_UNSUPPORTED here and never eligible in the exporter.
+ *
  * Grouped convolution without bias: CMSIS-NN's arm_convolve_s8 (v7.0.0 and later) steps its bias pointer
  * group by group even when it is NULL, then reads through it. Such a layer gets a zeroed bias of out_c
  * int32 in its scratch, after CMSIS-NN's own buffer; the exporter plans those bytes for every grouped
@@ -24,6 +28,11 @@ int nn_conv2d_s8_cmsisnn(const nn_context_t *ctx, const nn_conv_params_t *p, con
     if (in_c % f_c != 0 || filter_dims->n != out_c || out_dims->n != in_dims->n || out_c % (in_c / f_c) != 0) {
         return NN_ERR_ARG;
     }
+#if !EDGEKWS_CMSISNN_HAS_GROUPED_CONV
+    if (in_c != f_c) {
+        return NN_ERR_UNSUPPORTED;
+    }
+#endif
     const cmsis_nn_conv_params cp = {
         .input_offset = p->input_offset,
         .output_offset = p->output_offset,
