@@ -13,6 +13,7 @@ import os
 import re
 import subprocess
 import time
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,6 +56,8 @@ def write_tiny_model_c(model: TinyModel, out_dir: Path, n_vectors: int = 2) -> P
     rng = np.random.default_rng(1)
     xs = rng.integers(-128, 128, (n_vectors, N_IN)).astype(np.int8)
     ys = np.stack([model.run(x) for x in xs])
+    # one FC layer and no softmax: its output is the logits and the one layer CRC (layer check data)
+    crcs = [zlib.crc32(y.tobytes()) & 0xFFFFFFFF for y in ys]
     (out_dir / "edgekws_model.h").write_text(f"""\
 #ifndef EDGEKWS_MODEL_H
 #define EDGEKWS_MODEL_H
@@ -69,10 +72,15 @@ def write_tiny_model_c(model: TinyModel, out_dir: Path, n_vectors: int = 2) -> P
 #define EDGEKWS_WEIGHTS_BYTES {N_IN * N_OUT}u
 #define EDGEKWS_NUM_LABELS {N_OUT}u
 #define EDGEKWS_SELFTEST_COUNT {n_vectors}u
+#define EDGEKWS_NUM_LAYERS 1
+#define EDGEKWS_LOGITS_SIZE {N_OUT}u
+#define EDGEKWS_SELFTEST_LAYER_CHECK 1
 extern const nn_model_t edgekws_model;
 extern const char *const edgekws_labels[EDGEKWS_NUM_LABELS];
 extern const int8_t edgekws_selftest_input[EDGEKWS_SELFTEST_COUNT][EDGEKWS_INPUT_SIZE];
 extern const int8_t edgekws_selftest_expected[EDGEKWS_SELFTEST_COUNT][EDGEKWS_OUTPUT_SIZE];
+extern const int8_t edgekws_selftest_logits[EDGEKWS_SELFTEST_COUNT][EDGEKWS_LOGITS_SIZE];
+extern const uint32_t edgekws_selftest_layer_crc[EDGEKWS_SELFTEST_COUNT][EDGEKWS_NUM_LAYERS];
 #endif
 """)
     vec_in = ", ".join("{" + _c_array(x) + "}" for x in xs)
@@ -97,6 +105,9 @@ const nn_model_t edgekws_model = {{"tiny_fc", "0123456789abcdef", arena, EDGEKWS
 const char *const edgekws_labels[EDGEKWS_NUM_LABELS] = {{"a", "b", "c", "d"}};
 const int8_t edgekws_selftest_input[EDGEKWS_SELFTEST_COUNT][EDGEKWS_INPUT_SIZE] = {{{vec_in}}};
 const int8_t edgekws_selftest_expected[EDGEKWS_SELFTEST_COUNT][EDGEKWS_OUTPUT_SIZE] = {{{vec_out}}};
+const int8_t edgekws_selftest_logits[EDGEKWS_SELFTEST_COUNT][EDGEKWS_LOGITS_SIZE] = {{{vec_out}}};
+const uint32_t edgekws_selftest_layer_crc[EDGEKWS_SELFTEST_COUNT][EDGEKWS_NUM_LAYERS] = {{
+    {", ".join("{" + f"0x{c:08x}u" + "}" for c in crcs)}}};
 """)
     return out_dir
 

@@ -87,7 +87,7 @@ def test_any_single_bit_flip_is_detected(cmd: int, seq: int, payload: bytes, pos
         P.parse_raw(bytes(raw))
 
 
-RECORDS = [P.Hello, P.Results, P.MemoryStats, P.SelftestResult, P.LayerInfo, P.InferReply]
+RECORDS = [P.Hello, P.Results, P.MemoryStats, P.SelftestResult, P.LayerInfo, P.InferReply, P.LayerCheckReply]
 
 
 @PROFILE

@@ -11,6 +11,7 @@ import re
 import socket
 import struct
 import time
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -133,6 +134,32 @@ def test_every_length_from_the_wire_is_checked(client: DeviceClient) -> None:
     x[-2:] = [5, 7]
     client.infer()
     assert np.array_equal(client.results().output, MODEL.run(x))
+
+
+def test_layer_check_reports_logits_and_layer_crcs(client: DeviceClient) -> None:
+    """LAYER_CHECK: the last inference's logits and per-layer CRC-32 (the tiny model's one FC layer has
+    no softmax, so its output is both), refused before an inference and after a new input; lengths checked."""
+    def refused(payload: bytes) -> int:
+        with pytest.raises(DeviceCommandError) as info:
+            client.request(P.Cmd.LAYER_CHECK, payload, retries=0)
+        return info.value.status
+
+    assert refused(b"") == P.Status.BAD_ARG  # no inference yet
+    rng = np.random.default_rng(11)
+    for _ in range(5):
+        x = rng.integers(-128, 128, N_IN).astype(np.int8)
+        client.run(x)
+        chk = client.layer_check()
+        want = MODEL.run(x)
+        assert chk.num_layers == 1 and np.array_equal(chk.logits, want)
+        assert chk.layer_crc == [zlib.crc32(want.tobytes())] and chk.output_crc == zlib.crc32(want.tobytes())
+    assert refused(b"\x02\x00") == P.Status.OUT_OF_RANGE  # first layer past the model
+    assert refused(b"\x00") == P.Status.BAD_ARG
+    assert refused(b"\x00\x00\x00") == P.Status.BAD_ARG
+    page = P.LayerCheckReply.unpack(client.request(P.Cmd.LAYER_CHECK, P.layer_check_payload(1)).payload)
+    assert (page.first, page.layer_crc) == (1, [])  # first == layers: an empty window, still valid
+    client.load_input(np.zeros(N_IN, np.int8))  # a new input without an inference
+    assert refused(b"") == P.Status.BAD_ARG
 
 
 def test_reset_is_detected_by_the_boot_banner(client: DeviceClient) -> None:
@@ -271,3 +298,30 @@ def test_audio_path_with_a_frontend(host_cc: str, tmp_path: Path) -> None:
         c.close()
     finally:
         dev.stop()
+
+
+@pytest.mark.slow
+def test_infer_repeat_sum_is_64_bit(host_cc: str, tmp_path: Path) -> None:
+    """INFER's sum over repeats passes 2^32 ticks without wrapping (it was a u32: ~940 repeats of the
+    4.56 M-instruction default model in QEMU overflowed it). The host board counts nanoseconds, so
+    enough repeats of the real default model take more than 2^32 ns (~4.3 s)."""
+    gen = Path(__file__).resolve().parents[1] / "models" / "default" / "c"
+    if not (gen / "edgekws_model.h").is_file():
+        pytest.skip("models/default/c is not in this checkout")
+    exe = build_host_device(host_cc, gen, tmp_path / "default-host", sanitize=False)
+    x = np.load(gen.parent / "testset.npz")["x_int8"][0]
+    with HostDevice(exe) as dev:
+        c = DeviceClient(dev.url, timeout=2.0, retries=1, infer_timeout=120.0)
+        try:
+            c.connect()
+            c.load_input(x)
+            probe = c.infer(repeat=64)
+            per = probe.sum_ticks / 64
+            repeat = min(0xFFFF, int(1.25 * 2**32 / per) + 1)
+            if repeat * per < 1.05 * 2**32:
+                pytest.skip(f"one inference takes {per:.0f} ns here: 65535 repeats stay under 2^32 ns")
+            r = c.infer(repeat=repeat)
+        finally:
+            c.close()
+    assert r.sum_ticks > 2**32, r
+    assert r.sum_ticks >= repeat * min(r.total_ticks, probe.total_ticks) * 0.25  # really the sum, not a wrap

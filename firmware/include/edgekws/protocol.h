@@ -47,7 +47,7 @@ enum {
     CMD_HELLO = 0x01,       /* -> hello record (versions, board, model, clock, counter unit) */
     CMD_LOAD_INPUT = 0x02,  /* u32 offset | bytes          -> u32 bytes written so far */
     CMD_LOAD_AUDIO = 0x03,  /* u32 sample offset | int16 LE -> u32 samples written so far */
-    CMD_INFER = 0x04,       /* u8 flags (bit0: features from audio) | u8 0 | u16 repeat -> u32 total ticks, u32 frontend ticks */
+    CMD_INFER = 0x04,       /* u8 flags (bit0: features from audio) | u8 0 | u16 repeat -> u32 total ticks, u32 frontend ticks, u64 sum */
     CMD_RESULTS = 0x05,     /* -> results record (output tensor, per-layer ticks, unit) */
     CMD_MEMORY = 0x06,      /* -> memory record */
     CMD_SELFTEST = 0x07,    /* -> u32 vectors, u32 mismatches, u32 ticks */
@@ -57,6 +57,7 @@ enum {
     CMD_ECHO = 0x0B,        /* bytes -> the same bytes (link test) */
     CMD_READ_OUTPUT = 0x0C, /* u32 offset | u16 length -> bytes of the output tensor (large outputs) */
     CMD_READ_INPUT = 0x0D,  /* u32 offset | u16 length -> bytes of the staged input (e.g. device features) */
+    CMD_LAYER_CHECK = 0x0E, /* [u16 first layer] -> logits and CRC-32 of every layer's output, last inference */
     /* 0x20..0x2F reserved for streaming keyword spotting (issue 7):
      * STREAM_START 0x20, STREAM_AUDIO 0x21, STREAM_STOP 0x22, STREAM_STATUS 0x23. */
     CMD_STREAM_FIRST = 0x20,

@@ -80,6 +80,12 @@
 #define SERVER_MAX_LAYERS 128u
 #endif
 
+/* The logits (pre-softmax) have the output's size in every model the exporter writes; a hand-written
+ * model C without the macro gets the output size. */
+#ifndef EDGEKWS_LOGITS_SIZE
+#define EDGEKWS_LOGITS_SIZE EDGEKWS_OUTPUT_SIZE
+#endif
+
 /* Output dequantisation for the MLPerf m-results line. An int8 softmax has
  * scale 1/256 and zero point -128 in TFLite; the generated header may say. */
 #ifndef EDGEKWS_OUTPUT_SCALE
@@ -105,6 +111,12 @@ static uint32_t g_layer_ticks[SERVER_MAX_LAYERS];
 static uint32_t g_total_ticks;
 static uint32_t g_frontend_ticks;
 static uint8_t g_have_results;
+/* CMD_LAYER_CHECK: per-layer CRC-32 and logits of a checked run of the last inference's input. */
+static uint32_t g_layer_crc[SERVER_MAX_LAYERS];
+static int8_t g_logits[EDGEKWS_LOGITS_SIZE];
+static uint32_t g_output_crc;
+static uint8_t g_check_valid;  /* g_layer_crc/g_logits belong to the last inference */
+static uint8_t g_input_changed; /* the staged input was written after the last inference */
 #if EDGEKWS_HAS_FRONTEND
 static int16_t g_audio[EDGEKWS_AUDIO_SAMPLES];
 #endif
@@ -206,6 +218,8 @@ static int run_model(void)
         memset(g_layer_ticks, 0, sizeof(g_layer_ticks));
     }
     g_have_results = (uint8_t)(rc == 0);
+    g_check_valid = 0;
+    g_input_changed = 0;
     return rc;
 }
 
@@ -225,6 +239,7 @@ static void cmd_load_input(const proto_frame_t *f)
         return;
     }
     memcpy((uint8_t *)g_input + offset, &f->payload[r.pos], n);
+    g_input_changed = 1;
     proto_writer_t w;
     pw_init(&w, g_payload, sizeof(g_payload));
     pw_u8(&w, ST_OK);
@@ -298,7 +313,9 @@ static void cmd_infer(const proto_frame_t *f)
         return;
 #endif
     }
-    uint32_t sum = 0;
+    /* 64 bits: 65535 repeats of up to 2^32 - 1 ticks each cannot overflow it (32 bits did after
+     * ~940 repeats of a 4.56 M-instruction model). */
+    uint64_t sum = 0;
     for (uint16_t i = 0; i < repeat; i++) {
         if (run_model() != 0) {
             reply_status(f->cmd | PROTO_RESPONSE_BIT, f->seq, ST_NN_ERROR, "nn_invoke failed");
@@ -312,7 +329,8 @@ static void cmd_infer(const proto_frame_t *f)
     pw_u8(&w, ST_OK);
     pw_u32(&w, g_total_ticks);
     pw_u32(&w, g_frontend_ticks);
-    pw_u32(&w, sum);
+    pw_u32(&w, (uint32_t)sum);         /* u64 little endian: low word, */
+    pw_u32(&w, (uint32_t)(sum >> 32)); /* then high word */
     send_frame(f->cmd | PROTO_RESPONSE_BIT, f->seq, w.buf, w.len);
 }
 
@@ -347,6 +365,72 @@ static void cmd_results(const proto_frame_t *f)
     pw_bytes(&w, nn_output(MODEL), out_inc);
     for (uint32_t i = 0; i < layers_inc; i++) {
         pw_u32(&w, g_layer_ticks[i]);
+    }
+    send_frame(f->cmd | PROTO_RESPONSE_BIT, f->seq, w.buf, w.len);
+}
+
+/* LAYER_CHECK: the last inference, layer by layer. The staged input is run once more through
+ * nn_invoke_checked (CRC-32 of every layer's output after its counter read, and the logits); the
+ * timed inference itself stays a plain nn_invoke, so INFER/RESULTS figures do not change. The checked
+ * run's output must equal the last inference's (same CRC), else the device says so. Request: empty,
+ * or u16 first layer (pages through models whose CRCs do not fit one reply). Reply:
+ *   u8 status | u16 layers | u16 first | u16 count | u16 logits | u16 logits included |
+ *   u32 output crc | int8 logits[included] | u32 crc[count] */
+static void cmd_layer_check(const proto_frame_t *f)
+{
+    proto_reader_t r;
+    pr_init(&r, f->payload, f->len);
+    uint16_t first = f->len >= 2u ? pr_u16(&r) : 0u;
+    if (f->len != 0u && f->len != 2u) {
+        reply_status(f->cmd | PROTO_RESPONSE_BIT, f->seq, ST_BAD_ARG, "layer check takes nothing or u16 first layer");
+        return;
+    }
+    const uint32_t n_layers = nn_num_layers(MODEL);
+    const uint32_t n_logits = nn_logits_size(MODEL);
+    if (n_layers > SERVER_MAX_LAYERS || n_logits > sizeof(g_logits)) {
+        reply_status(f->cmd | PROTO_RESPONSE_BIT, f->seq, ST_UNSUPPORTED, "model too large for the layer check");
+        return;
+    }
+    if (first > n_layers) {
+        reply_status(f->cmd | PROTO_RESPONSE_BIT, f->seq, ST_OUT_OF_RANGE, "first layer");
+        return;
+    }
+    if (!g_have_results || g_input_changed) {
+        reply_status(f->cmd | PROTO_RESPONSE_BIT, f->seq, ST_BAD_ARG, "no inference of the staged input: run infer first");
+        return;
+    }
+    if (!g_check_valid) {
+        const uint32_t want = proto_crc32(0u, (const uint8_t *)nn_output(MODEL), nn_output_size(MODEL));
+        const nn_check_t check = {proto_crc32, g_layer_crc, g_logits, (uint32_t)sizeof(g_logits)};
+        memcpy(nn_input(MODEL), g_input, sizeof(g_input));
+        int rc = nn_invoke_checked(MODEL, NULL, NULL, &check);
+        g_output_crc = proto_crc32(0u, (const uint8_t *)nn_output(MODEL), nn_output_size(MODEL));
+        if (rc != NN_OK || g_output_crc != want) {
+            g_have_results = 0;
+            reply_status(f->cmd | PROTO_RESPONSE_BIT, f->seq, ST_NN_ERROR,
+                         rc != NN_OK ? "checked run failed" : "checked run's output differs from the last inference");
+            return;
+        }
+        g_check_valid = 1;
+    }
+    const size_t fixed = 1u + 2u * 5u + 4u;
+    size_t room = sizeof(g_payload) - fixed;
+    const uint32_t logits_inc = n_logits <= room ? n_logits : (uint32_t)room;
+    room -= logits_inc;
+    const uint32_t left = n_layers - first;
+    const uint32_t count = left <= room / 4u ? left : (uint32_t)(room / 4u);
+    proto_writer_t w;
+    pw_init(&w, g_payload, sizeof(g_payload));
+    pw_u8(&w, ST_OK);
+    pw_u16(&w, (uint16_t)n_layers);
+    pw_u16(&w, first);
+    pw_u16(&w, (uint16_t)count);
+    pw_u16(&w, (uint16_t)n_logits);
+    pw_u16(&w, (uint16_t)logits_inc);
+    pw_u32(&w, g_output_crc);
+    pw_bytes(&w, g_logits, logits_inc);
+    for (uint32_t i = 0; i < count; i++) {
+        pw_u32(&w, g_layer_crc[first + i]);
     }
     send_frame(f->cmd | PROTO_RESPONSE_BIT, f->seq, w.buf, w.len);
 }
@@ -462,6 +546,7 @@ static void dispatch(const proto_frame_t *f)
     case CMD_MEMORY: cmd_memory(f); break;
     case CMD_SELFTEST: cmd_selftest(f); break;
     case CMD_LAYER_INFO: cmd_layer_info(f); break;
+    case CMD_LAYER_CHECK: cmd_layer_check(f); break;
     case CMD_ECHO: {
         g_payload[0] = ST_OK;
         size_t n = f->len < PROTO_MAX_PAYLOAD - 1u ? f->len : PROTO_MAX_PAYLOAD - 1u;
@@ -638,6 +723,7 @@ static void server_mlperf_command(const mlperf_cmd_t *cmd)
         break;
     case ML_DB_HEX: {
         int rc = mlperf_db_hex(&g_db, cmd->hex, cmd->hex_len);
+        g_input_changed = 1; /* the db buffer is the staged input */
         if (rc == 1) {
             ml_line("m-load-done", NULL, NULL);
         } else if (rc == -1) {

@@ -284,6 +284,23 @@ class DeviceClient:
         return P.Results(res.unit, res.total_ticks, res.frontend_ticks, np.frombuffer(bytes(out), np.int8).copy(),
                          res.output_total, res.layers_total, res.layer_ticks)
 
+    def layer_check(self) -> P.LayerCheckReply:
+        """Logits and every layer's CRC-32 of the last inference (LAYER_CHECK, paged until complete).
+
+        DeviceError when the device's logits do not fit one reply (not the case for any KWS model).
+        """
+        first = P.LayerCheckReply.unpack(self.request(P.Cmd.LAYER_CHECK, P.layer_check_payload(0),
+                                                      timeout=self.infer_timeout).payload)
+        if len(first.logits) != first.logits_total:
+            raise DeviceError(f"the device's {first.logits_total} logits do not fit one layer-check reply")
+        crcs = list(first.layer_crc)
+        while len(crcs) < first.num_layers:
+            page = P.LayerCheckReply.unpack(self.request(P.Cmd.LAYER_CHECK, P.layer_check_payload(len(crcs))).payload)
+            if not page.layer_crc:
+                raise DeviceError("the device sent an empty layer-check page")
+            crcs += page.layer_crc
+        return P.LayerCheckReply(first.num_layers, 0, first.logits_total, first.output_crc, first.logits, crcs)
+
     def read_input(self) -> np.ndarray:
         """The staged input tensor (what LOAD_INPUT wrote or the device frontend computed)."""
         n = (self.hello_info or self.hello()).input_size

@@ -55,6 +55,7 @@ class Cmd(IntEnum):
     ECHO = 0x0B
     READ_OUTPUT = 0x0C
     READ_INPUT = 0x0D
+    LAYER_CHECK = 0x0E
     # 0x20..0x2F reserved for streaming keyword spotting (issue 7)
     STREAM_START = 0x20
     STREAM_AUDIO = 0x21
@@ -439,17 +440,69 @@ class LayerInfo:
         return cls(index, count, *strs)
 
 
+_INFER = struct.Struct("<BIIQ")
+
+
 @dataclass(frozen=True)
 class InferReply:
+    """INFER's answer: the last run's ticks, the frontend's, and the sum over all repeats.
+
+    ``sum_ticks`` is a u64 on the wire: a u32 overflowed after ~940 repeats of a 4.56 M-instruction model.
+    """
+
     total_ticks: int
     frontend_ticks: int
     sum_ticks: int
 
     @classmethod
     def unpack(cls, payload: bytes) -> InferReply:
-        if len(payload) != 13:
-            raise FrameError(Status.BAD_ARG, "infer reply has the wrong size")
-        return cls(*struct.unpack_from("<III", payload, 1))
+        if len(payload) != _INFER.size:
+            raise FrameError(Status.BAD_ARG, f"infer reply has {len(payload)} bytes, expected {_INFER.size}")
+        return cls(*_INFER.unpack(payload)[1:])
+
+    def pack(self) -> bytes:
+        return _INFER.pack(0, self.total_ticks, self.frontend_ticks, self.sum_ticks)
+
+
+_LAYER_CHECK_FIXED = struct.Struct("<BHHHHHI")
+
+
+@dataclass(frozen=True)
+class LayerCheckReply:
+    """LAYER_CHECK's answer: logits and a window of per-layer CRC-32s of the last inference.
+
+    The device re-runs the last inference's input with a CRC-32 (zlib.crc32) of every layer's output
+    tensor and a copy of the pre-softmax logits, and refuses if that run's output differs from the
+    last inference's (``output_crc`` is the CRC of the output both runs produced).
+    """
+
+    num_layers: int
+    first: int
+    logits_total: int
+    output_crc: int
+    logits: np.ndarray  # int8 [included]
+    layer_crc: list[int] = field(default_factory=list)  # layers first .. first + len - 1
+
+    @classmethod
+    def unpack(cls, payload: bytes) -> LayerCheckReply:
+        if len(payload) < _LAYER_CHECK_FIXED.size:
+            raise FrameError(Status.BAD_ARG, "layer check record too short")
+        _st, n_layers, first, count, n_logits, logits_inc, out_crc = _LAYER_CHECK_FIXED.unpack_from(payload)
+        need = _LAYER_CHECK_FIXED.size + logits_inc + 4 * count
+        if len(payload) != need:
+            raise FrameError(Status.BAD_ARG, f"layer check record has {len(payload)} bytes, expected {need}")
+        if first + count > n_layers or logits_inc > n_logits:
+            raise FrameError(Status.BAD_ARG, "layer check record: window outside the model")
+        pos = _LAYER_CHECK_FIXED.size
+        logits = np.frombuffer(payload, dtype=np.int8, count=logits_inc, offset=pos).copy()
+        crcs = list(struct.unpack_from(f"<{count}I", payload, pos + logits_inc))
+        return cls(n_layers, first, n_logits, out_crc, logits, crcs)
+
+    def pack(self) -> bytes:
+        lg = np.asarray(self.logits, dtype=np.int8).tobytes()
+        return (_LAYER_CHECK_FIXED.pack(0, self.num_layers, self.first, len(self.layer_crc), self.logits_total,
+                                        len(lg), self.output_crc)
+                + lg + struct.pack(f"<{len(self.layer_crc)}I", *self.layer_crc))
 
 
 # ---------------------------------------------------------------- request payloads
@@ -463,6 +516,10 @@ def load_audio_payload(sample_offset: int, samples: np.ndarray) -> bytes:
 
 def infer_payload(from_audio: bool = False, repeat: int = 1) -> bytes:
     return struct.pack("<BBH", 1 if from_audio else 0, 0, repeat)
+
+
+def layer_check_payload(first: int = 0) -> bytes:
+    return struct.pack("<H", first)
 
 
 def read_output_payload(offset: int, length: int) -> bytes:
