@@ -456,9 +456,11 @@ class InferReply:
 
     @classmethod
     def unpack(cls, payload: bytes) -> InferReply:
-        if len(payload) != _INFER.size:
-            raise FrameError(Status.BAD_ARG, f"infer reply has {len(payload)} bytes, expected {_INFER.size}")
-        return cls(*_INFER.unpack(payload)[1:])
+        if len(payload) < _INFER.size:
+            # 13 bytes: firmware from before the 64-bit sum (its u32 sum wraps), so refuse it
+            raise FrameError(Status.BAD_ARG, f"infer reply has {len(payload)} bytes, expected {_INFER.size} "
+                                             "(firmware older than the 64-bit repeat sum: rebuild it)")
+        return cls(*_INFER.unpack_from(payload)[1:])  # trailing fields of later firmware are ignored
 
     def pack(self) -> bytes:
         return _INFER.pack(0, self.total_ticks, self.frontend_ticks, self.sum_ticks)
