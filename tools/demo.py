@@ -3,7 +3,12 @@
 
 synthetic data -> train DS-CNN-S -> prune (two granularities) -> int8 ->
 autotune kernel backends -> export C -> firmware -> emulator (self-test, per-layer instructions) ->
-bench (latency, on-device accuracy) -> comparison report.
+bench (latency, on-device accuracy) -> real-speech evaluation -> comparison report.
+
+The real-speech stage runs ``edgekws evaluate`` on each bundle when the
+development set ``../shared/data/real_kws_dev`` (or ``--real-data DIR``, e.g.
+the official Speech Commands test set) exists, so the report carries a
+real-speech column beside the synthetic accuracy; otherwise it says it skipped.
 
 Each stage is the user-facing CLI command, run as a subprocess, so the demo
 exercises exactly what users type; every stage reads and writes files under
@@ -23,6 +28,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
+#: Real-speech clips for evaluation only (never trained on); absent on a user's machine.
+REAL_DEV = ROOT.parent / "shared" / "data" / "real_kws_dev"
 
 
 def run(title: str, argv: list[str], log: list[tuple[str, float]]) -> None:
@@ -42,6 +49,17 @@ def epochs(n: int | None) -> list[str]:
     return [] if n is None else ["--epochs", str(n)]
 
 
+def evaluate_real(edgekws: str, bundles: list[str], real: Path | None, log: list[tuple[str, float]]) -> None:
+    """``edgekws evaluate`` on every bundle when the real-speech folder exists; else one line saying why not."""
+    if real is None or not real.is_dir():
+        print(f"\n=== real-speech evaluation skipped: no dataset at {real or REAL_DEV} "
+              "(give --real-data DIR, e.g. the unpacked Speech Commands test set)", flush=True)
+        return
+    for b in bundles:
+        run(f"real-speech evaluation ({Path(b).name} on {real.name})",
+            [edgekws, "evaluate", b, "--data", str(real), "--no-progress"], log)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=ROOT / "build" / "demo")
@@ -49,7 +67,14 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=None, help="training epochs (default: the recipe's)")
     ap.add_argument("--finetune-epochs", type=int, default=None, help="fine-tuning epochs (default: the recipe's)")
     ap.add_argument("--recipe", default="ds-cnn-s")
+    ap.add_argument("--real-data", type=Path, default=REAL_DEV,
+                    help="Speech Commands-layout folder of real speech to evaluate every bundle on (evaluation only)")
+    ap.add_argument("--only-evaluate", nargs="+", metavar="BUNDLE",
+                    help="run only the real-speech evaluation stage on these bundles (then stop)")
     args = ap.parse_args()
+    if args.only_evaluate:
+        evaluate_real(str(BIN / "edgekws"), [str(b) for b in args.only_evaluate], args.real_data, [])
+        return
 
     out: Path = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -90,6 +115,7 @@ def main() -> None:
                  "--mode", mode, "--runs", "5", "--out", str(Path(b) / "report.json"),
                  "--jsonl", str(out / "bench" / f"{name}-{mode}.jsonl"),
                  "--build-dir", str(out / "fw" / name), "--no-progress"], log)
+    evaluate_real(edgekws, all_bundles, args.real_data, log)
     run("comparison report", [edgekws, "report", *all_bundles, "--out", str(out / "report")], log)
 
     total = time.perf_counter() - t0
