@@ -61,6 +61,9 @@ def test_latency_and_accuracy_modes(device: HostDevice, bundle: Path, tmp_path: 
     a = acc["accuracy"]
     assert a["items"] == N_TEST and a["bit_exact_agreement"] == 1.0 and a["mismatched_indices"] == []
     assert a["device_accuracy"] == a["tflm_accuracy"]
+    lc = a["layer_check"]  # every clip compared layer by layer with TFLite Micro's preserved tensors
+    assert (lc["items_checked"], lc["exact_items"], lc["layers"], lc["first_mismatch"]) == (N_TEST, N_TEST, 7, [])
+    assert lc["exact_ci95"][1] == 1.0 and lc["exact_ci95"][0] < 1.0
     rep = json.loads(out.read_text())["device"]["host"]
     assert rep["latency"]["runs"] == 7 and rep["accuracy"]["items"] == N_TEST and rep["status"] == "complete"
     assert rep["firmware"]["bundle_hash"] == json.loads((bundle / "bundle.json").read_text())["bundle_hash"]
@@ -200,3 +203,21 @@ def test_audio_mode_with_the_real_device_frontend(mfcc_device_exe: tuple[Path, P
     a = fig["audio"]
     assert a["items"] == 8 and a["decision_agreement_with_host"] == 1.0 and a["unit"] == "ns"
     assert a["frontend"]["median"] > 0
+
+
+def test_accuracy_mode_names_a_planted_layer_error(bundle: Path, host_cc: str, tmp_path: Path) -> None:
+    """The same bench against a device whose runner adds one LSB to channel 1 of layer 2's output
+    (EDGEKWS_MUTATE_LAYER, a test-only build): no clip is bit-exact layer by layer, and each names layer 2."""
+    from edgekws.export.codegen_c import export_c
+
+    export_c(bundle, tmp_path / "model_c")
+    exe = build_host_device(host_cc, tmp_path / "model_c", tmp_path / "edgekws-host-mutant", sanitize=False,
+                            defines=("EDGEKWS_MUTATE_LAYER=2", "EDGEKWS_MUTATE_CHANNEL=1"))
+    with HostDevice(exe) as dev:
+        fig = run_bench(BenchConfig(bundle=bundle, mode="accuracy", port=dev.url, progress=False),
+                        note=lambda m: None)
+    lc = fig["accuracy"]["layer_check"]
+    assert lc["items_checked"] == N_TEST and lc["exact_items"] == 0
+    (row,) = lc["first_mismatch"]
+    assert (row["layer"], row["what"], row["items"], row["backend"]) == (2, "layer", N_TEST, "ref")
+    assert row["op"] in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from edgekws.errors import BundleError
+from edgekws.export.layer_check import LayerCheck
 
 
 @dataclass
@@ -49,15 +50,24 @@ def load_bench_data(bundle_dir: Path) -> BenchData:
 
 
 class TflmReference:
-    """TFLite Micro outputs of the bundle's int8 model, computed once per item on demand."""
+    """TFLite Micro's answer for the bundle's int8 model, computed once per item on demand: the output,
+    and (preserve-all-tensors) the logits and every firmware layer's CRC-32 for the layer-by-layer
+    comparison of accuracy mode (edgekws.export.layer_check)."""
 
     def __init__(self, tflite_path: Path) -> None:
-        from edgekws.tflm import TflmModel
+        from edgekws.export.layer_check import LayerReference
 
-        self._model = TflmModel(tflite_path)
-        self._cache: dict[int, np.ndarray] = {}
+        self._ref = LayerReference(tflite_path)
+        self._cache: dict[int, LayerCheck] = {}
+
+    @property
+    def num_layers(self) -> int:
+        return self._ref.num_layers
+
+    def check(self, index: int, x: np.ndarray) -> LayerCheck:
+        if index not in self._cache:
+            self._cache[index] = self._ref.check(x)
+        return self._cache[index]
 
     def output(self, index: int, x: np.ndarray) -> np.ndarray:
-        if index not in self._cache:
-            self._cache[index] = self._model.run(x).reshape(-1).astype(np.int8)
-        return self._cache[index]
+        return self.check(index, x).output

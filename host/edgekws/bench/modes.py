@@ -93,18 +93,45 @@ def run_latency(client: DeviceClient, x: np.ndarray, runs: int, warmup: int, log
 
 def run_accuracy(client: DeviceClient, data: BenchData, ref: TflmReference, indices: list[int], log: ResultLog,
                  budget: ResetBudget, progress: bool = True) -> None:
-    """Every test input through the device; output compared with TFLite Micro byte for byte."""
+    """Every test input through the device, compared with TFLite Micro layer by layer: the output byte
+    for byte, and (LAYER_CHECK) the logits and the CRC-32 of every layer's output tensor.
+
+    Why per layer: the softmax output of a trained model is saturated for most clips, so equal outputs
+    say little; one record per clip keeps the first mismatching layer (index, what differed).
+    """
+    from edgekws.device.client import DeviceCommandError
+    from edgekws.device.protocol import Status
+    from edgekws.export.layer_check import first_mismatch
+
     done = log.done("accuracy")
     todo = [i for i in indices if i not in done]
+
+    def one(x: np.ndarray) -> Any:
+        res = client.run(x)
+        try:
+            chk = client.layer_check()
+        except DeviceCommandError as exc:
+            if exc.status == Status.UNKNOWN_CMD:
+                raise DeviceError("the firmware does not answer LAYER_CHECK (built before the layer-by-layer "
+                                  "check): rebuild and flash it") from exc
+            raise
+        return res, chk
+
     with progress_bar(progress, "accuracy", len(indices), len(indices) - len(todo)) as advance:
         for i in todo:
             x = data.x_int8[i]
-            res = budget.call(f"test item {i}", lambda x=x: client.run(x))
-            want = ref.output(i, x)
+            res, chk = budget.call(f"test item {i}", lambda x=x: one(x))
+            want = ref.check(i, x)
             out = np.asarray(res.output, dtype=np.int8)
-            log.append({"kind": "accuracy", "index": i, "label": int(data.y[i]), "pred": int(np.argmax(out)),
-                        "ref_pred": int(np.argmax(want)), "match": bool(np.array_equal(out, want)),
-                        "output": out.tolist(), "total": res.total_ticks, "unit": res.unit})
+            bad = first_mismatch(want, chk.layer_crc, chk.logits, out)
+            rec: dict[str, Any] = {
+                "kind": "accuracy", "index": i, "label": int(data.y[i]), "pred": int(np.argmax(out)),
+                "ref_pred": int(np.argmax(want.output)), "match": bool(np.array_equal(out, want.output)),
+                "layers_exact": bad is None, "layers_checked": len(want.layer_crc),
+                "output": out.tolist(), "total": res.total_ticks, "unit": res.unit}
+            if bad is not None:
+                rec["first_mismatch"] = {"layer": bad.layer, "what": bad.what, "got": bad.got, "want": bad.want}
+            log.append(rec)
             advance()
 
 

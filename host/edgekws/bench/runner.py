@@ -58,7 +58,7 @@ def summarize(log: ResultLog, mode: str, hello: Hello, data: BenchData,
             merged.append({**{k: extra.get(k) for k in ("macs", "sparsity")}, **row})
         return stats.summarize_latency(log.of_kind("latency"), hello.counter_unit, hello.clock_hz, merged)
     if mode == "accuracy":
-        return stats.summarize_accuracy(log.of_kind("accuracy"), data.labels)
+        return stats.summarize_accuracy(log.of_kind("accuracy"), data.labels, layers)
     return stats.summarize_audio(log.of_kind("audio"))
 
 

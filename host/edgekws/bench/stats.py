@@ -58,11 +58,54 @@ def summarize_latency(records: list[dict[str, Any]], unit: str, clock_hz: int,
     return out
 
 
-def summarize_accuracy(records: list[dict[str, Any]], labels: list[str]) -> dict[str, Any]:
-    """On-device accuracy and bit-exact agreement with TFLite Micro.
+def summarize_layer_check(records: list[dict[str, Any]],
+                          layers: list[dict[str, str]] | None = None) -> dict[str, Any]:
+    """How many clips were bit-exact with TFLite Micro at every layer (CRC-32 of each layer's output,
+    logits, output), with the 95 % Wilson interval, and where the others first differed.
+
+    records: accuracy records with ``layers_exact`` and, when false, ``first_mismatch`` {layer, what};
+    records without ``layers_exact`` (logs from before the layer check) count as not checked.
+    layers: the device's name/op/backend per index (LAYER_INFO), to name the first mismatching layer.
+    """
+    from edgekws.metrics import wilson_interval
+
+    checked = [r for r in records if "layers_exact" in r]
+    exact = sum(bool(r["layers_exact"]) for r in checked)
+    low, high = wilson_interval(exact, len(checked))
+    firsts: dict[str, dict[str, Any]] = {}
+    examples = []
+    for r in checked:
+        fm = r.get("first_mismatch")
+        if r["layers_exact"] or not isinstance(fm, dict):
+            continue
+        li = int(fm.get("layer", -1))
+        row: dict[str, Any] = {"layer": li, "what": fm.get("what")}
+        if layers and 0 <= li < len(layers):
+            row.update({k: layers[li].get(k) for k in ("name", "op", "backend")})
+        key = f"{li}:{row.get('name', fm.get('what'))}"
+        agg = firsts.setdefault(key, {**row, "items": 0})
+        agg["items"] += 1
+        if len(examples) < 20:
+            examples.append({"index": int(r["index"]), **row, "got": fm.get("got"), "want": fm.get("want")})
+    return {
+        "items_checked": len(checked),
+        "items_not_checked": len(records) - len(checked),
+        "layers": max((int(r.get("layers_checked", 0)) for r in checked), default=0),
+        "exact_items": exact,
+        "exact_fraction": exact / len(checked) if checked else None,
+        "exact_ci95": [low, high],
+        "first_mismatch": sorted(firsts.values(), key=lambda d: (d["layer"], str(d.get("what")))),
+        "mismatch_examples": examples,
+    }
+
+
+def summarize_accuracy(records: list[dict[str, Any]], labels: list[str],
+                       layers: list[dict[str, str]] | None = None) -> dict[str, Any]:
+    """On-device accuracy and bit-exact agreement with TFLite Micro, output and layer by layer.
 
     records: ``{"index", "label", "pred", "ref_pred", "match"}`` per test item
-    (match: the device's int8 output equals TFLite Micro's, every byte).
+    (match: the device's int8 output equals TFLite Micro's, every byte), plus the layer check
+    (``layers_exact``, ``first_mismatch``; see :func:`summarize_layer_check`).
     """
     n = len(records)
     if n == 0:
@@ -84,6 +127,7 @@ def summarize_accuracy(records: list[dict[str, Any]], labels: list[str]) -> dict
         "bit_exact_items": int(match.sum()),
         "decision_agreement": float((pred == ref).mean()),
         "mismatched_indices": [int(r["index"]) for r in records if not r["match"]][:20],
+        "layer_check": summarize_layer_check(records, layers),
         "confusion": conf.tolist(),
     }
 

@@ -37,7 +37,18 @@ def _print_summary(figures: dict[str, Any], mode: str) -> None:
     elif mode == "accuracy" and s.get("items"):
         console.print(f"{s['items']} items: device accuracy {100 * s['device_accuracy']:.2f}% "
                       f"(TFLite Micro {100 * s['tflm_accuracy']:.2f}%), bit-exact agreement with TFLite Micro "
-                      f"{100 * s['bit_exact_agreement']:.2f}% ({s['bit_exact_items']}/{s['items']})")
+                      f"{100 * s['bit_exact_agreement']:.2f}% ({s['bit_exact_items']}/{s['items']} outputs)")
+        lc = s.get("layer_check") or {}
+        if lc.get("items_checked"):
+            lo, hi = lc["exact_ci95"]
+            console.print(f"layer by layer: {lc['exact_items']}/{lc['items_checked']} clips bit-exact with TFLite Micro "
+                          f"at all {lc['layers']} layers, logits and output (95% CI {100 * lo:.1f}-{100 * hi:.1f}%)")
+            for row in lc["first_mismatch"]:
+                console.print(f"  first mismatch at layer {row['layer']} {row.get('name', '')} {row.get('op', '')} "
+                              f"backend={row.get('backend', '?')} ({row['what']}): {row['items']} clip(s)")
+        if lc.get("items_not_checked"):
+            console.print(f"[yellow]{lc['items_not_checked']} item(s) were not checked layer by layer "
+                          "(logged before the layer check)[/yellow]")
     elif mode == "audio" and s.get("items"):
         console.print(f"{s['items']} clips: device accuracy {100 * s['device_accuracy']:.2f}%, decisions equal "
                       f"to the host pipeline {100 * s['decision_agreement_with_host']:.2f}%, frontend median "
