@@ -307,3 +307,20 @@ def test_report_shows_evaluations_beside_synthetic_accuracy(tmp_path: Path) -> N
     assert "real (60 clips): 76.7 % [" in md
     page = paths["html"].read_text()
     assert want in page and "Warden 2018" in page
+
+
+def test_official_test_archive_unpacks_and_evaluates(tmp_path: Path) -> None:
+    """The user's path: `data speech-commands --archive <test-set tar.gz>` then `evaluate --data`."""
+    import tarfile
+
+    from edgekws.data.download import fetch_speech_commands
+
+    src = tone_archive(tmp_path / "src", per_word=2, words=tuple(KEYWORDS))
+    archive = tmp_path / "speech_commands_test_set_v0.02.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        for p in sorted(src.rglob("*.wav")):
+            tar.add(p, arcname=f"./{p.relative_to(src)}")
+    root = fetch_speech_commands(tmp_path / "sc_test", archive=archive)
+    entry = evaluate_bundle(EvalConfig(bundle=DEFAULT, data=root, merge=False, progress=False), note=lambda m: None)
+    assert entry["clips"] == 24 and entry["dataset"]["split_rule"] == "test-archive"
+    assert entry["dataset"]["counts"]["_silence_"] == 2 and entry["keyword_accuracy"]["n"] == 20
