@@ -16,7 +16,8 @@ import typer
 
 from edgekws.errors import EdgeKwsError
 
-AREAS = ("data", "frontend", "train", "compress", "export", "report", "firmware", "bench", "stream", "evaluate")
+AREAS = ("data", "frontend", "train", "compress", "export", "report", "firmware", "bench", "stream", "evaluate",
+         "teacher")
 
 
 def build_app() -> typer.Typer:

@@ -1,0 +1,96 @@
+"""CLI of the 'teacher' area: ``edgekws teacher train|eval`` and ``edgekws distill``.
+
+A thin layer over :mod:`edgekws.teacher` and :mod:`edgekws.train.distill`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+teacher_app = typer.Typer(help="Real-speech teacher (speech embedding + head) for distillation.",
+                          no_args_is_help=True)
+
+
+@teacher_app.command("train")
+def teacher_train(
+    out: Path = typer.Option(..., "--out", help="Output folder (head.npz, teacher.json)."),
+    data: list[Path] = typer.Option([], "--data", help="Synthetic dataset folder(s); repeat for several engines."),
+    rounds_dir: list[Path] = typer.Option([], "--rounds-dir",
+                                          help="Instead of --data: rounds folders written by 'edgekws distill'."),
+    rounds: int = typer.Option(4, "--rounds", min=0, help="With --rounds-dir: fresh rounds to use."),
+    noise: Path | None = typer.Option(None, "--noise", help="Background-noise recordings for augmentation."),
+    copies: int = typer.Option(2, "--copies", min=0, help="Freshly perturbed copies per training clip."),
+    epochs: int = typer.Option(40, "--epochs", min=1),
+    seed: int = typer.Option(0, "--seed"),
+    threads: int = typer.Option(1, "--threads", min=1, max=16),
+) -> None:
+    """Train the teacher's head on synthetic clips (embedding backbone frozen)."""
+    from edgekws.errors import ConfigError
+    from edgekws.teacher.head import HeadConfig
+    from edgekws.teacher.train import train_teacher, train_teacher_from_rounds
+
+    if bool(data) == bool(rounds_dir):
+        raise ConfigError("give either --data or --rounds-dir")
+    if rounds_dir:
+        train_teacher_from_rounds(rounds_dir, out, rounds=rounds, head_cfg=HeadConfig(epochs=epochs, seed=seed))
+        return
+    train_teacher(data, out, noise_dir=noise, copies=copies, head_cfg=HeadConfig(epochs=epochs, seed=seed),
+                  seed=seed, threads=threads)
+
+
+@teacher_app.command("eval")
+def teacher_eval(
+    model: Path = typer.Argument(..., help="Teacher folder written by 'edgekws teacher train'."),
+    data: Path = typer.Option(..., "--data", help="Labelled folder (Speech Commands layout); every clip is scored."),
+    threads: int = typer.Option(1, "--threads", min=1, max=16),
+    as_json: bool = typer.Option(False, "--json", help="Print the full result as JSON."),
+) -> None:
+    """Score the teacher on every clip of a folder: 12-class and keyword-only accuracy, 95 % intervals."""
+    from edgekws.teacher.train import evaluate_teacher
+
+    res = evaluate_teacher(model, data, threads=threads)
+    print(json.dumps(res, indent=2) if as_json else f"{data}: teacher {res['text']}")
+
+
+def distill(
+    out: Path = typer.Option(..., "--out", help="Output bundle folder."),
+    teacher: Path | None = typer.Option(None, "--teacher", help="Teacher folder ('edgekws teacher train')."),
+    data: list[Path] = typer.Option([], "--data", help="Synthetic dataset folder(s)."),
+    rounds_dir: list[Path] = typer.Option([], "--rounds-dir",
+                                          help="Instead of --data: train on rounds already generated."),
+    recipe: str = typer.Option("ds-cnn-s", "--recipe", help="Student recipe (its frontend is kept)."),
+    noise: Path | None = typer.Option(None, "--noise", help="Background-noise recordings for augmentation."),
+    rounds: int = typer.Option(8, "--rounds", min=1, help="Fresh perturbations of every training clip."),
+    epochs: int = typer.Option(2, "--epochs", min=1, help="Passes over each round's fresh clips."),
+    alpha: float = typer.Option(0.7, "--alpha", min=0.0, max=1.0, help="Weight of the teacher term (0: labels only)."),
+    temperature: float = typer.Option(3.0, "--temperature", min=0.5, max=20.0),
+    min_confidence: float = typer.Option(0.05, "--min-confidence", min=0.0, max=1.0,
+                                         help="Drop clean-label clips the teacher gives less than this."),
+    p_mix: float = typer.Option(0.3, "--mix", min=0.0, max=1.0, help="Share of clips mixed with another voice."),
+    seed: int = typer.Option(0, "--seed"),
+    threads: int = typer.Option(1, "--threads", min=1, max=16),
+) -> None:
+    """Distill the teacher into the on-device student on freshly perturbed synthetic audio; int8 bundle."""
+    from edgekws.errors import ConfigError
+    from edgekws.train.distill import DistillConfig, distill_to_bundle, train_student
+
+    cfg = DistillConfig(rounds=rounds, epochs_per_round=epochs, alpha=alpha, temperature=temperature,
+                        min_confidence=min_confidence, p_mix=p_mix, seed=seed)
+    if bool(data) == bool(rounds_dir):
+        raise ConfigError("give either --data or --rounds-dir")
+    if alpha > 0 and teacher is None:
+        raise ConfigError("--alpha > 0 needs --teacher (use --alpha 0 for the no-teacher baseline)")
+    if rounds_dir:
+        res = train_student(rounds_dir, teacher if alpha > 0 else None, out, recipe=recipe, cfg=cfg)
+    else:
+        res = distill_to_bundle(teacher, data, out, recipe=recipe, noise_dir=noise, cfg=cfg, threads=threads)
+    print(f"{out}: int8 (TFLite Micro) synthetic test {100 * res['synthetic_test_int8']:.1f} %")
+
+
+def register(app: typer.Typer) -> None:
+    """Add this area's commands to the root app."""
+    app.add_typer(teacher_app, name="teacher")
+    app.command("distill")(distill)

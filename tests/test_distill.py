@@ -1,0 +1,104 @@
+"""Distillation: loss properties, teacher-confidence weights, fresh augmentation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from edgekws.data.speech_commands import LABELS, SILENCE_LABEL
+
+
+def _np_softmax(z: np.ndarray) -> np.ndarray:
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+@pytest.fixture(scope="module")
+def logits() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    s = rng.normal(0, 2, (8, 12)).astype(np.float32)
+    t = rng.normal(0, 2, (8, 12)).astype(np.float32)
+    y = np.eye(12, dtype=np.float32)[rng.integers(0, 12, 8)]
+    return s, t, y
+
+
+def test_loss_is_zero_when_student_matches_teacher_and_positive_otherwise(logits) -> None:
+    from edgekws.train.distill import distillation_loss
+
+    s, t, y = logits
+    w = np.ones(8, np.float32)
+    assert abs(float(distillation_loss(t, t, y, w, 1.0, 3.0))) < 1e-5
+    assert float(distillation_loss(s, t, y, w, 1.0, 3.0)) > 0.1
+
+
+def test_alpha_zero_is_plain_cross_entropy(logits) -> None:
+    from edgekws.train.distill import distillation_loss
+
+    s, t, y = logits
+    w = np.ones(8, np.float32)
+    ce = float(np.mean(-np.sum(y * np.log(_np_softmax(s.astype(np.float64))), axis=1)))
+    assert float(distillation_loss(s, t, y, w, 0.0, 3.0)) == pytest.approx(ce, rel=1e-5)
+    # and it ignores the teacher entirely
+    assert float(distillation_loss(s, -t, y, w, 0.0, 3.0)) == pytest.approx(ce, rel=1e-5)
+
+
+@pytest.mark.parametrize("temperature", [1.0, 2.0, 5.0])
+def test_teacher_gradient_is_t_times_softened_difference(logits, temperature: float) -> None:
+    """d/ds [T^2 KL(p_t^T || p_s^T)] = T (p_s^T - p_t^T): the scale Hinton's T^2 factor promises."""
+    import tensorflow as tf
+
+    from edgekws.train.distill import distillation_loss
+
+    s, t, y = logits
+    w = np.ones(8, np.float32)
+    sv = tf.Variable(s)
+    with tf.GradientTape() as tape:
+        loss = distillation_loss(sv, t, y, w, 1.0, temperature)
+    g = tape.gradient(loss, sv).numpy()
+    want = temperature * (_np_softmax(s / temperature) - _np_softmax(t / temperature)) / len(s)
+    np.testing.assert_allclose(g, want, rtol=1e-3, atol=1e-6)
+
+
+def test_weights_select_and_zero_weights_are_inert(logits) -> None:
+    from edgekws.train.distill import distillation_loss
+
+    s, t, y = logits
+    w = np.zeros(8, np.float32)
+    w[:3] = 1.0
+    sub = float(distillation_loss(s[:3], t[:3], y[:3], np.ones(3, np.float32), 0.5, 2.0))
+    assert float(distillation_loss(s, t, y, w, 0.5, 2.0)) == pytest.approx(sub, rel=1e-5)
+    assert float(distillation_loss(s, t, y, np.zeros(8, np.float32), 0.5, 2.0)) == 0.0
+
+
+def test_clip_weights_drop_clips_the_teacher_cannot_recognise() -> None:
+    from edgekws.train.distill import clip_weights
+
+    n = len(LABELS)
+    yes, no, sil = LABELS.index("yes"), LABELS.index("no"), LABELS.index(SILENCE_LABEL)
+    t = np.zeros((4, n), np.float32)
+    t[0, yes] = 10.0   # sure it is "yes", labelled "yes": keep, weight 1
+    t[1, no] = 10.0    # sure it is "no", labelled "yes": drop
+    t[2, no] = 10.0    # same, but a mixup clip: kept (its label is a mixture)
+    t[3, no] = 10.0    # silence clip: kept (noise is noise)
+    labels = np.eye(n, dtype=np.float32)[[yes, yes, yes, sil]]
+    w = clip_weights(t, labels, np.array([False, False, True, False]), 0.05)
+    np.testing.assert_array_equal(w, [1.0, 0.0, 1.0, 1.0])
+
+
+def test_fresh_batches_are_seeded_new_and_labelled() -> None:
+    from edgekws.teacher.fresh import fresh_batch
+
+    rng0 = np.random.default_rng(3)
+    t = np.arange(16000) / 16000
+    audio = np.stack([0.5 * np.sin(2 * np.pi * (200 + 50 * i) * t) * (np.abs(t - 0.5) < 0.2) for i in range(6)])
+    y = np.array([2, 3, 4, 5, 0, 1])
+    noises = [rng0.normal(0, 0.1, 40000).astype(np.float32)]
+    a1, s1, m1 = fresh_batch(audio, y, 0, noises, np.random.default_rng(7), p_mix=0.5)
+    a2, s2, _ = fresh_batch(audio, y, 0, noises, np.random.default_rng(7), p_mix=0.5)
+    a3, _, _ = fresh_batch(audio, y, 0, noises, np.random.default_rng(8), p_mix=0.5)
+    np.testing.assert_array_equal(a1, a2)  # same seed, same audio
+    assert np.abs(a1 - a3).max() > 1e-3    # new seed, a new draw of every clip
+    assert a1.shape == audio.shape and a1.dtype == np.float32 and np.abs(a1).max() <= 1.0
+    np.testing.assert_allclose(s1.sum(axis=1), 1.0, rtol=1e-6)
+    assert np.all(np.argmax(s1, axis=1)[~m1] == y[~m1])
+    assert np.all(s1[m1].max(axis=1) < 1.0)
