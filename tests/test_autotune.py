@@ -106,6 +106,9 @@ def test_autotune_in_qemu_picks_the_measured_minimum_and_records_it(tiny: Path, 
     # the mix is no slower than the best uniform image (up to the timer's few tens of instructions of jitter)
     assert rec["total"] <= min(rec["totals"].values()) * 1.005
     assert res.verified.passed and res.verified.backends == res.chosen
+    # verified = the layer-by-layer self-test: every layer's CRC, the logits and the output of every vector
+    assert rec["verification"]["check"] == "layers" and rec["verification"]["layers"] == len(res.layers)
+    assert rec["verification"]["vectors"] >= 16 and res.verified.extra["layer_mismatches"] == 0
     assert meta["bundle_hash"] != before["bundle_hash"]
     # the exporter emits what autotune chose
     out = tmp_path / "c"
@@ -158,3 +161,18 @@ def test_autotune_cli_missing_bundle_is_one_line_error(tmp_path: Path) -> None:
     r = CliRunner().invoke(app, ["export", "autotune", str(tmp_path / "nope")])
     assert r.exit_code != 0
     assert isinstance(r.exception, BundleError) and "is not a directory" in str(r.exception)
+
+
+@pytest.mark.slow
+def test_measure_is_not_verified_with_a_planted_layer_error(tiny: Path, tmp_path: Path, arm_gcc: str,
+                                                            qemu_arm: str) -> None:
+    """An image whose runner adds one LSB to one channel of layer 1 (test-only EDGEKWS_MUTATE_LAYER) is
+    not verified, and the measurement names the layer and its backend."""
+    from edgekws.export.autotune import bundle_layers, measure, uniform_assignment
+
+    layers = bundle_layers(tiny)
+    backends = uniform_assignment(layers, "simd")
+    m = measure(tiny, backends, tmp_path / "work", defines=["EDGEKWS_MUTATE_LAYER=1", "EDGEKWS_MUTATE_CHANNEL=0"])
+    assert not m.passed and m.extra["check"] == "layers" and m.extra["layer_mismatches"] >= 16
+    fm = m.extra["first_mismatch"]
+    assert (fm["layer"], fm["backend"], fm["name"]) == (1, backends[1], layers[1].name)

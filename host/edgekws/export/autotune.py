@@ -10,8 +10,12 @@ input, and every backend produces the same bytes), so one firmware build per
 backend measures every layer on that backend: N builds for N backends, not
 N^layers. The winner per layer is written into bundle.json
 (``layers[i].backend``) with an ``autotune`` record of the whole table; the
-chosen assignment is built once more and its self-test must pass (bit-exact
-with TFLite Micro) before the bundle is touched.
+chosen assignment is built once more and its self-test must pass before the
+bundle is touched. "Verified" means the layer-by-layer self-test passed: for
+every embedded vector (16 by default, test-set clips and random unsaturated
+inputs) the CRC-32 of every layer's output, the pre-softmax logits and the
+output equal TFLite Micro's (app/selftest.c, edgekws.export.layer_check); an
+image whose self-test compares outputs only never counts as verified.
 
 Measurements are cached on disk by (bundle_hash, board, assignment), so the
 pruning study and repeated runs reuse builds.
@@ -156,8 +160,14 @@ def fastest(layers: Sequence[LayerInfo], table: dict[str, Measurement]) -> tuple
 # ----------------------------------------------------------------------------- one measurement
 
 
-def _assignment_key(bundle_hash: str, board: str, backends: Sequence[str]) -> str:
-    digest = hashlib.sha256(json.dumps([bundle_hash, board, list(backends)]).encode()).hexdigest()
+# Part of every cache key: measurements from before the layer-by-layer self-test (outputs only) must
+# not be reused as verified.
+CHECK_VERSION = "layer-crc-1"
+
+
+def _assignment_key(bundle_hash: str, board: str, backends: Sequence[str], defines: Sequence[str] = ()) -> str:
+    doc = [bundle_hash, board, list(backends), CHECK_VERSION] + ([list(defines)] if defines else [])
+    digest = hashlib.sha256(json.dumps(doc).encode()).hexdigest()
     return digest[:16]
 
 
@@ -189,17 +199,19 @@ def write_variant_bundle(bundle_dir: str | Path, backends: Sequence[str], out_di
 
 
 def measure(bundle_dir: str | Path, backends: Sequence[str], work_dir: str | Path, *,
-            board: str = DEFAULT_BOARD, timeout: float = 600.0, reuse: bool = True) -> Measurement:
+            board: str = DEFAULT_BOARD, timeout: float = 600.0, reuse: bool = True,
+            defines: Sequence[str] = ()) -> Measurement:
     """Build the self-test image of the bundle with ``backends`` per layer, run it in QEMU and read the
-    per-layer instruction counts and the image's memory. Cached in ``work_dir`` by bundle hash and
-    assignment (``reuse=False`` rebuilds)."""
+    per-layer instruction counts, the layer-by-layer verdict and the image's memory. Cached in
+    ``work_dir`` by bundle hash and assignment (``reuse=False`` rebuilds). ``defines``: extra compile
+    definitions (the tests plant an error with EDGEKWS_MUTATE_LAYER this way); part of the cache key."""
     from edgekws.device.build import build_firmware
     from edgekws.device.emulator import run_selftest
     from edgekws.device.memory import elf_memory
     from edgekws.export.codegen_c import export_c
 
     meta = json.loads((Path(bundle_dir) / "bundle.json").read_text())
-    key = _assignment_key(str(meta.get("bundle_hash")), board, backends)
+    key = _assignment_key(str(meta.get("bundle_hash")), board, backends, defines)
     out = Path(work_dir) / key
     cached = out / MEASURE_JSON
     if reuse and cached.is_file():
@@ -207,7 +219,7 @@ def measure(bundle_dir: str | Path, backends: Sequence[str], work_dir: str | Pat
     view = write_variant_bundle(bundle_dir, backends, out / "bundle")
     model_c = out / "model_c"
     export_c(view, model_c)
-    elf = build_firmware(board, model_c, out / "fw", selftest_only=True)
+    elf = build_firmware(board, model_c, out / "fw", selftest_only=True, defines=list(defines))
     rep = run_selftest(elf, timeout=timeout)
     if rep.get("fault"):
         raise FirmwareError(f"self-test faulted with backends {','.join(sorted(set(backends)))}: {rep['fault']}")
@@ -218,7 +230,12 @@ def measure(bundle_dir: str | Path, backends: Sequence[str], work_dir: str | Pat
     mem = elf_memory(elf, board, check=False)
     m = Measurement(list(backends), counts, rep["count"], rep["unit"] or "instructions", bool(rep["passed"]),
                     mem.get("flash_bytes"), mem.get("ram_bytes"), mem.get("arena_bytes"), str(elf),
-                    extra={"board": board, "vectors": len(rep["vectors"]), "icount_shift": rep.get("icount_shift")})
+                    extra={"board": board, "vectors": len(rep["vectors"]), "icount_shift": rep.get("icount_shift"),
+                           "check": rep.get("check"), "layers_checked": rep.get("n_layers"),
+                           "layer_mismatches": rep.get("layer_mismatches"),
+                           "first_mismatch": next(({k: v[k] for k in ("index", "layer", "name", "op", "backend")
+                                                    if k in v} for v in rep["vectors"] if v["status"] != "pass"),
+                                                  None)})
     _write_json_atomic(cached, m.to_dict())
     return m
 
@@ -265,13 +282,15 @@ def autotune(bundle_dir: str | Path, *, board: str = DEFAULT_BOARD, work_dir: st
         say(f"[{i + 1}/{len(cands) + 1}] measuring {backend}")
         m = measure(bundle.path, uniform_assignment(layers, backend), work, board=board)
         if not m.passed:
-            raise FirmwareError(f"backend {backend} does not match TFLite Micro on {bundle.name}'s self-test")
+            raise FirmwareError(f"backend {backend} does not match TFLite Micro on {bundle.name}'s layer-by-layer "
+                                f"self-test{_where(m)}")
         table[backend] = m
     chosen, rows = fastest(layers, table)
     say(f"[{len(cands) + 1}/{len(cands) + 1}] verifying the chosen assignment")
     verified = measure(bundle.path, chosen, work, board=board)
     if not verified.passed:
-        raise FirmwareError(f"the autotuned assignment of {bundle.name} fails its self-test (not bit-exact)")
+        raise FirmwareError(f"the autotuned assignment of {bundle.name} fails its layer-by-layer self-test "
+                            f"(not bit-exact{_where(verified)})")
     record = {
         "board": board,
         "unit": verified.unit,
@@ -282,11 +301,25 @@ def autotune(bundle_dir: str | Path, *, board: str = DEFAULT_BOARD, work_dir: st
         "flash_bytes": verified.flash_bytes,
         "ram_bytes": verified.ram_bytes,
         "verified": True,
+        # what "verified" means: every vector identical to TFLite Micro at every layer, logits and output
+        "verification": {"check": verified.extra.get("check"), "vectors": verified.extra.get("vectors"),
+                         "layers": verified.extra.get("layers_checked"), "version": CHECK_VERSION},
         "seconds": round(time.perf_counter() - t0, 1),
     }
     if write:
         write_choice(bundle.path, chosen, record)
     return AutotuneResult(bundle.path, board, layers, table, chosen, verified, record)
+
+
+def _where(m: Measurement) -> str:
+    """', first at layer 5 conv2d_2 (simd) in vector 3' from a failed measurement, or ''."""
+    fm = m.extra.get("first_mismatch")
+    if m.extra.get("check") != "layers":
+        return ", the image does not check layer by layer: re-export its C"
+    if isinstance(fm, dict) and "layer" in fm:
+        return (f", first at layer {fm['layer']} {fm.get('name', '')} ({fm.get('backend', '?')}) "
+                f"in vector {fm.get('index')}")
+    return ""
 
 
 def write_choice(bundle_dir: str | Path, chosen: Sequence[str], record: dict[str, Any]) -> None:
