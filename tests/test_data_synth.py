@@ -44,8 +44,8 @@ def test_plan_is_deterministic_and_covers_every_word():
     assert len(plan) == cfg.num_clips == 10 * 10 + 20 * 2
     assert len({s.relpath for s in plan}) == len(plan)
     assert len(UNKNOWN_WORDS) >= 10
-    assert len({s.voice for s in plan}) > 40  # many voice+variant speakers
-    assert len({s.speed for s in plan}) > 20 and len({s.pitch for s in plan}) > 20
+    assert len({s.utt.voice for s in plan}) > 40  # many voice+variant speakers
+    assert len({s.utt.rate for s in plan}) > 20 and len({s.utt.pitch for s in plan}) > 20
     for word in cfg.words:
         splits = [which_set(s.relpath) for s in plan if s.word == word]
         assert splits.count("validation") == 1 and splits.count("testing") == 1

@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PKGS="gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm espeak-ng cmake clang libclang-rt-dev"
+APT_PKGS="gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm espeak-ng cmake clang libclang-rt-dev flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts"
 PY="${PYTHON:-python3}"
 
 missing=""

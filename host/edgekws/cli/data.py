@@ -7,6 +7,7 @@ stderr and calls one library function from :mod:`edgekws.data`.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -88,14 +89,29 @@ def synth(
     seed: int = typer.Option(0, "--seed", help="Same seed, same files."),
     jobs: int = typer.Option(2, "--jobs", help="Worker processes (at most 2)."),
     noise_seconds: float = typer.Option(30.0, "--noise-seconds", help="Length of each background noise file."),
+    engines: str = typer.Option("espeak", "--engines", help="TTS engines, comma separated: espeak,flite,festival."),
+    engine_weights: str = typer.Option("", "--engine-weights",
+                                       help="Each engine's share, e.g. 2,1,1 (default espeak 2, others 1)."),
+    channel: bool = typer.Option(False, "--channel/--no-channel",
+                                 help="Per-clip speed/pitch/formant, microphone band/EQ and loudness variety."),
+    reverb: float = typer.Option(0.0, "--reverb", help="Share of clips in a simulated room (needs --channel)."),
+    noise_dir: Path | None = typer.Option(None, "--noise-dir",
+                                          help="Real background recordings (a dataset's _background_noise_)."),
+    unknown_words: str = typer.Option("basic", "--unknown-words",
+                                      help="basic (20 words), broad (~480 common words) or a word-list file."),
+    tts_cache: Path | None = typer.Option(None, "--tts-cache", help="Raw-utterance cache (default ~/.cache/edgekws/tts)."),
     force: bool = typer.Option(False, "--force", help="Regenerate into a non-empty --out."),
 ) -> None:
-    """Write a synthetic keyword dataset spoken by espeak-ng (10 keywords + 20 unknown words)."""
-    from edgekws.data.synth import SynthConfig, synthesize_dataset
+    """Write a synthetic keyword dataset spoken by offline TTS engines (espeak-ng, flite, festival)."""
+    from edgekws.data.synth import make_config, synthesize_dataset
 
-    cfg = SynthConfig(per_word=per_word, unknown_per_word=unknown_per_word, seed=seed, noise_seconds=noise_seconds)
+    cfg = make_config(per_word=per_word, unknown_per_word=unknown_per_word, seed=seed, engines=engines,
+                      engine_weights=engine_weights, channel=channel, reverb=reverb, noise_dir=noise_dir,
+                      unknown_words=unknown_words, noise_seconds=noise_seconds)
     with _bar("synth clips") as update:
-        result = synthesize_dataset(out, cfg, jobs=jobs, force=force, progress=update)
+        result = synthesize_dataset(out, cfg, jobs=jobs, force=force, progress=update, tts_cache=tts_cache)
+    for note in result.notes:
+        print(note, file=sys.stderr, flush=True)
     if result.skipped:
         print(f"{out}: already holds this dataset ({result.num_clips} clips, seed {seed}); nothing to do", flush=True)
     else:
