@@ -1,28 +1,33 @@
-"""Per-layer instructions of DS-CNN-S on the emulated Cortex-M7: ref vs simd vs cmsisnn (Arm CMSIS-NN).
+"""Per-layer instructions on the emulated Cortex-M7: ref vs simd vs cmsisnn (Arm CMSIS-NN), with arena sizes.
 
-Why a whole-model run: the issue's target is "simd at most as many
-instructions as cmsisnn on every layer of DS-CNN-S", and the fair place to
-compare is the real firmware: the model zoo's DS-CNN-S recipe (random He-init
-weights, int8 with per-channel weights) is exported three times - every layer
-on ref; conv/depthwise/FC on simd; every layer on cmsisnn - and each image runs
-its boot self-test in QEMU mps2-an500, which checks the outputs against TFLite
-Micro's and prints every layer's counter delta. With -icount those are
-executed instructions (not cycles), exact and repeatable.
+Why a whole-model run: CMSIS-NN is the baseline the project's own kernels are
+judged against, and the fair place to compare is the real firmware. The
+model (a bundle's model.tflite with ``--bundle``, else the model zoo's DS-CNN-S
+recipe with random He-init weights) is exported three times - every layer on
+ref; every layer simd can run on simd; every layer CMSIS-NN can run on cmsisnn
+(eligibility from the exporter's registry, which reads the CMSIS-NN version's
+abilities) - and each image runs its boot self-test in QEMU mps2-an500, which
+checks every layer against TFLite Micro and prints every layer's counter delta.
+With -icount those are executed instructions (not cycles), exact and repeatable.
 
 Everything is compiled with arm-none-eabi-gcc for -mcpu=cortex-m7 with the
 sources and flags firmware/build_config.py gives the mps2_an500 board, so
 CMSIS-NN takes its DSP-extension paths; CMSIS-NN's own sources are built with
 the image's CPU flags and its own optimisation level (-Ofast by default, as
-its CMake build does), without -Werror.
+its CMake build does), without -Werror. The JSON records the CMSIS-NN version
+and where it came from, the flags, per-layer and total instructions, and each
+image's planned arena (EDGEKWS_ARENA_SIZE: activations + kernel scratch) and RAM.
 
-Needs CMSIS-NN: set EDGEKWS_CMSISNN_DIR to a checkout (Include/, Source/).
+CMSIS-NN: the cache tools/fetch_cmsisnn.py fills (tools/setup.sh runs it), or
+EDGEKWS_CMSISNN_DIR. Without it: one error line, exit 2.
 
-    EDGEKWS_CMSISNN_DIR=... .venv/bin/python benchmarks/cmsisnn_compare.py [--out PATH] [--cmsisnn-opt=-O2]
+    .venv/bin/python benchmarks/cmsisnn_compare.py --bundle models/default [--out PATH] [--cmsisnn-opt=-O2]
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
@@ -88,13 +93,30 @@ def ds_cnn_s_tflite(seed: int = 0) -> bytes:
     return quantize_int8(model, calib)
 
 
-def layer_backends(ops: list[str], backend: str) -> list[str]:
-    """One backend per layer: ops the backend has no kernel for (and RESHAPE) stay on ref."""
-    if backend == "simd":
-        return ["simd" if op in SIMD_OPS else "ref" for op in ops]
-    if backend == kc.BACKEND:
-        return [kc.BACKEND if op in kc.OPS else "ref" for op in ops]
-    return ["ref"] * len(ops)
+def bundle_tflite(bundle: Path) -> tuple[bytes, int]:
+    """model.tflite and the label count of a bundle directory; FirmwareError naming what is missing."""
+    model = bundle / "model.tflite"
+    meta = bundle / "bundle.json"
+    if not model.is_file() or not meta.is_file():
+        raise FirmwareError(f"{bundle} is not a bundle (needs model.tflite and bundle.json)")
+    try:
+        labels = json.loads(meta.read_text()).get("labels") or []
+    except ValueError as exc:
+        raise FirmwareError(f"{meta}: not JSON ({exc})") from exc
+    return model.read_bytes(), len(labels)
+
+
+def layer_backends(tflite: bytes, backend: str) -> list[str]:
+    """One backend per layer: ``backend`` where the registry says its kernel runs the layer bit-exactly, ref
+    elsewhere (ops without a kernel, RESHAPE, and e.g. grouped convolution on a CMSIS-NN without groups)."""
+    from edgekws.export import kernels
+    from edgekws.export.codegen_c import build_layers
+    from edgekws.export.tflite_graph import read_graph
+
+    graph = read_graph(tflite)
+    rows = build_layers(graph, ["ref"] * len(graph.operators))
+    return [backend if row.kernel is not None and backend in kernels.eligible_backends(row) else "ref"
+            for row in rows]
 
 
 def register_cmsisnn() -> None:
@@ -105,17 +127,15 @@ def register_cmsisnn() -> None:
         kc.register(kernels.REGISTRY, kernels.KernelSpec)
 
 
-def export_model(tflite: bytes, backend: str, work: Path) -> Path:
+def export_model(tflite: bytes, backend: str, work: Path, n_labels: int = 12) -> Path:
     """bundle (model.tflite + bundle.json with per-layer backends) -> generated C; returns the C directory."""
     from edgekws.export.codegen_c import export_c
-    from edgekws.export.tflite_graph import read_graph
 
-    ops = [op.op for op in read_graph(tflite).operators]
     bundle = work / f"bundle_{backend}"
     bundle.mkdir(parents=True, exist_ok=True)
     (bundle / "model.tflite").write_bytes(tflite)
-    meta = {"schema_version": 1, "name": f"ds_cnn_s_{backend}", "labels": [f"l{i}" for i in range(12)],
-            "layers": [{"backend": b} for b in layer_backends(ops, backend)]}
+    meta = {"schema_version": 1, "name": f"compare_{backend}", "labels": [f"l{i}" for i in range(n_labels)],
+            "layers": [{"backend": b} for b in layer_backends(tflite, backend)]}
     (bundle / "bundle.json").write_text(json.dumps(meta))
     gen = work / f"gen_{backend}"
     export_c(bundle, gen)
@@ -173,18 +193,30 @@ def build_elf(tc: Toolchain, gen: Path, work: Path, cmsisnn: tuple[Path, Path] |
 # ----------------------------------------------------------------------------- run and compare
 
 
-def run_backend(tflite: bytes, backend: str, tc: Toolchain, work: Path,
-                cmsisnn: tuple[Path, Path] | None) -> dict[str, Any]:
-    from edgekws.device.emulator import run_selftest
+def arena_bytes(gen: Path) -> int:
+    """EDGEKWS_ARENA_SIZE of a generated model: the planned activations plus the kernels' scratch."""
+    for line in (gen / "edgekws_model.h").read_text().splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[:2] == ["#define", "EDGEKWS_ARENA_SIZE"]:
+            return int(parts[2].rstrip("uUlL"))
+    raise FirmwareError(f"{gen}/edgekws_model.h defines no EDGEKWS_ARENA_SIZE")
 
-    gen = export_model(tflite, backend, work)
+
+def run_backend(tflite: bytes, backend: str, tc: Toolchain, work: Path,
+                cmsisnn: tuple[Path, Path] | None, n_labels: int = 12) -> dict[str, Any]:
+    from edgekws.device.emulator import run_selftest
+    from edgekws.device.memory import elf_memory
+
+    gen = export_model(tflite, backend, work, n_labels)
     elf = build_elf(tc, gen, work, cmsisnn if backend == kc.BACKEND else None)
     report = run_selftest(elf, timeout=600)
     if not report["passed"]:
         raise FirmwareError(f"{backend}: the self-test differs from TFLite Micro or failed "
                             f"(exit {report['exit_code']}): {report['output'][-300:]}")
+    mem = elf_memory(elf, BOARD)
     return {"unit": report["unit"], "total": report["count"], "passed": report["passed"],
-            "layers": report["layers"]}
+            "vectors": len(report["vectors"]), "check": report.get("check"), "layers": report["layers"],
+            "arena_bytes": arena_bytes(gen), "ram_bytes": mem["ram_bytes"], "flash_bytes": mem["flash_bytes"]}
 
 
 def compare(results: dict[str, dict[str, Any]], summary_rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -198,12 +230,16 @@ def compare(results: dict[str, dict[str, Any]], summary_rows: list[dict[str, Any
             row[f"{backend}_backend"] = layer["backend"]
         rows.append(row)
     totals = {b: r["total"] for b, r in results.items()}
-    out: dict[str, Any] = {"layers": rows, "totals": totals}
+    memory = {b: {k: r[k] for k in ("arena_bytes", "ram_bytes", "flash_bytes")} for b, r in results.items()}
+    out: dict[str, Any] = {"layers": rows, "totals": totals, "memory": memory,
+                           "selftest": {b: {"passed": r["passed"], "vectors": r["vectors"], "check": r["check"]}
+                                        for b, r in results.items()}}
     if "ref" in totals and "simd" in totals:
         out["speedup_simd_vs_ref"] = round(totals["ref"] / max(totals["simd"], 1), 2)
     if "ref" in totals and "cmsisnn" in totals:
         out["speedup_cmsisnn_vs_ref"] = round(totals["ref"] / max(totals["cmsisnn"], 1), 2)
     if "simd" in totals and "cmsisnn" in totals:
+        out["cmsisnn_vs_simd_total"] = round(totals["cmsisnn"] / max(totals["simd"], 1), 2)
         kernels_rows = [r for r in rows if r["op"] in SIMD_OPS]
         slower = [r["name"] for r in kernels_rows if r["simd"] > r["cmsisnn"]]
         out["simd_at_most_cmsisnn_on_every_weight_layer"] = not slower
@@ -221,34 +257,61 @@ def print_table(cmp: dict[str, Any]) -> None:
         per = "/".join(f"{r['macs'] / r[c]:.2f}" if r["macs"] and r[c] else "-" for c in cols)
         print(f"{r['name']:<22}{r['op']:<20}{r['macs']:>9}" + "".join(f"{r[c]:>12}" for c in cols) + f"   {per}")
     print(f"{'total':<51}" + "".join(f"{cmp['totals'][c]:>12}" for c in cols))
+    print(f"{'arena bytes (activations + scratch)':<51}" +
+          "".join(f"{cmp['memory'][c]['arena_bytes']:>12}" for c in cols))
+    print(f"{'RAM bytes (image)':<51}" + "".join(f"{cmp['memory'][c]['ram_bytes']:>12}" for c in cols))
+
+
+def cmsisnn_record(root: Path) -> dict[str, Any]:
+    """Which CMSIS-NN was measured: version and abilities from its header, provenance from the fetch manifest
+    when it is the cache (else the directory named by EDGEKWS_CMSISNN_DIR)."""
+    f = kc.features(root)
+    rec: dict[str, Any] = {"version": f.version_text, "source": "cache" if root == kc.cache_dir().resolve()
+                           else kc.ENV_VAR, "defines": kc.compile_definitions(root),
+                           "fc_per_channel": f.fc_per_channel, "grouped_conv": f.grouped_conv}
+    manifest = root / "manifest.json"
+    if manifest.is_file():
+        m = json.loads(manifest.read_text())
+        rec.update({k: m[k] for k in ("upstream", "upstream_commit", "upstream_describe", "license",
+                                      "source_package", "wheel_sha256") if k in m})
+    return rec
+
+
+def _cc_version(cc: str) -> str:
+    proc = subprocess.run([cc, "--version"], capture_output=True, text=True)
+    return (proc.stdout.splitlines() or ["?"])[0]
 
 
 def benchmark(seed: int = 0, cmsisnn_opt: str = "-Ofast", work: Path | None = None,
-              backends: tuple[str, ...] = BACKENDS) -> dict[str, Any]:
+              backends: tuple[str, ...] = BACKENDS, bundle: Path | None = None) -> dict[str, Any]:
     """Build and run every backend; returns the JSON-ready result."""
-    from edgekws.device.build import icount_shift
+    from edgekws.device.build import build_config, icount_shift
     from edgekws.export.tflite_graph import layer_summary
 
     root = kc.cmsisnn_dir() if kc.BACKEND in backends else None
     tc = Toolchain(_tool("arm-none-eabi-gcc"), _tool("arm-none-eabi-ar"))
     _tool("qemu-system-arm")
     register_cmsisnn()
-    tflite = ds_cnn_s_tflite(seed)
+    if bundle is not None:
+        tflite, n_labels = bundle_tflite(bundle)
+        model = f"bundle {bundle} (model.tflite sha256 {hashlib.sha256(tflite).hexdigest()[:16]})"
+    else:
+        tflite, n_labels = ds_cnn_s_tflite(seed), 12
+        model = f"ds-cnn-s recipe, random He-normal weights (seed {seed}), int8 (per-channel weights)"
     with tempfile.TemporaryDirectory() as tmp:
         wdir = work or Path(tmp)
         wdir.mkdir(parents=True, exist_ok=True)
+        c_flags = list(build_config().resolve(BOARD, _dummy_model(wdir), "selftest").c_flags)
         cmsisnn = None
         if root is not None:
-            from edgekws.device.build import build_config
-
-            c_flags = build_config().resolve(BOARD, _dummy_model(wdir), "selftest").c_flags
             cmsisnn = (root, cmsisnn_archive(tc, root, c_flags, cmsisnn_opt, wdir))
-        results = {b: run_backend(tflite, b, tc, wdir, cmsisnn) for b in backends}
+        results = {b: run_backend(tflite, b, tc, wdir, cmsisnn, n_labels) for b in backends}
     cmp = compare(results, layer_summary(tflite))
     return {"unit": "instructions", "emulator": f"qemu-system-arm {BOARD} -icount shift={icount_shift(BOARD)}",
-            "model": "ds-cnn-s recipe, random He-normal weights, int8 (per-channel weights)", "seed": seed,
-            "compiler": "arm-none-eabi-gcc -mcpu=cortex-m7 (build_config.py flags; CMSIS-NN " + cmsisnn_opt + ")",
-            "cmsisnn_dir_given": root is not None, **cmp}
+            "model": model, "command": "benchmarks/cmsisnn_compare.py" + (f" --bundle {bundle}" if bundle else ""),
+            "compiler": {"cc": _cc_version(tc.cc), "c_flags": c_flags,
+                         "cmsisnn_flags": [f for f in c_flags if not f.startswith(("-W", "-O"))] + [cmsisnn_opt]},
+            "cmsisnn": cmsisnn_record(root) if root is not None else None, **cmp}
 
 
 def _dummy_model(work: Path) -> Path:
@@ -261,17 +324,19 @@ def _dummy_model(work: Path) -> Path:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "cmsisnn_compare.json")
+    ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "cmsisnn" / "results.json")
+    ap.add_argument("--bundle", type=Path, default=None,
+                    help="bundle directory whose model.tflite to measure (default: random-weight DS-CNN-S)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--cmsisnn-opt", default="-Ofast", help="optimisation flag for CMSIS-NN's sources")
     args = ap.parse_args()
     try:
-        result = benchmark(args.seed, args.cmsisnn_opt)
+        result = benchmark(args.seed, args.cmsisnn_opt, bundle=args.bundle)
     except EdgeKwsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print_table(result)
-    keys = [k for k in result if k.startswith(("speedup", "simd_", "layers_where"))]
+    keys = [k for k in result if k.startswith(("speedup", "simd_", "cmsisnn_vs", "layers_where"))]
     print(json.dumps({k: result[k] for k in keys}, indent=2))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.out.with_suffix(".json.tmp")

@@ -758,3 +758,17 @@ def test_cmsisnn_image_passes_tflite_micro_selftest_in_qemu(tmp_path, cmsisnn_ro
     report = run_selftest(bench.build_elf(tc, gen, tmp_path, (cmsisnn_root, archive)), timeout=120)
     assert report["passed"], report["output"][-2000:]
     assert {layer["backend"] for layer in report["layers"] if layer["op"] != "RESHAPE"} == {kc.BACKEND}
+
+
+def test_compare_bench_refuses_a_bad_bundle_in_one_line(tmp_path):
+    """benchmarks/cmsisnn_compare.py --bundle DIR without model.tflite/bundle.json: one error line, exit 2."""
+    (tmp_path / "model.tflite").write_bytes(b"")
+    proc = subprocess.run([sys.executable, str(cbuild.REPO_ROOT / "benchmarks" / "cmsisnn_compare.py"), "--bundle",
+                           str(tmp_path), "--out", str(tmp_path / "out.json")], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr[-2000:]
+    assert not (tmp_path / "out.json").exists()
+    if kc.available() and shutil.which("arm-none-eabi-gcc") and shutil.which("qemu-system-arm"):
+        assert f"{tmp_path} is not a bundle" in lines[0]
