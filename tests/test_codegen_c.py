@@ -6,6 +6,7 @@ import ctypes
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -322,3 +323,30 @@ def test_scratch_is_planned_inside_the_arena(tmp_path, chain_tflite):
             if t >= 0 and not g.tensors[t].is_const:
                 to, tn = plan.offsets[t], g.tensors[t].nbytes
                 assert off + size <= to or to + tn <= off
+
+
+def test_sixteen_vectors_span_the_labels_and_random_ones_are_unsaturated():
+    """The default model: 12 test-set clips, one per label (least saturated first), and 4 random inputs
+    whose softmax is not pinned to its rails; every expected value is TFLite Micro's, layer by layer."""
+    from edgekws.export.codegen_c import _unsaturated, selftest_vectors
+    from edgekws.export.layer_check import LayerReference
+
+    bundle = Path(__file__).resolve().parents[1] / "models" / "default"
+    if not (bundle / "testset.npz").is_file():
+        pytest.skip("models/default is not in this checkout")
+    z = np.load(bundle / "testset.npz")
+    tflite = (bundle / "model.tflite").read_bytes()
+    v = selftest_vectors(tflite, z["x_int8"], 16, 0, (1, 49, 10, 1), z["y"], 4)
+    assert len(v.inputs) == 16 and len(v.sources) == 16
+    real = [s for s in v.sources if s.startswith("testset[")]
+    assert len(real) == 12 and {int(s.split("label ")[1]) for s in real} == set(range(12))
+    assert all(s.startswith("random seed 0") and s.endswith("(unsaturated)") for s in v.sources[12:])
+    assert all(_unsaturated(o) for o in v.outputs[12:])
+    # far fewer saturated outputs than the first four test clips the exporter used to embed
+    first4 = [TflmModel(tflite).run(x).reshape(-1) for x in z["x_int8"][:4]]
+    assert sum(not _unsaturated(o) for o in first4) >= 3 and sum(not _unsaturated(o) for o in v.outputs) <= 4
+    ref = LayerReference(tflite)
+    for i in (0, 7, 15):
+        want = ref.check(v.inputs[i])
+        assert list(v.layer_crc[i]) == list(want.layer_crc) and np.array_equal(v.logits[i], want.logits)
+        assert np.array_equal(v.outputs[i], want.output)
