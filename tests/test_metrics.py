@@ -62,3 +62,13 @@ def test_format_and_fraction_roundtrip() -> None:
     assert a.cell() == "95.8 [90.6-98.2]"
     with pytest.raises(ValueError):
         accuracy_from_fraction(0.5, 7)
+
+
+def test_console_formats_say_when_there_is_no_interval() -> None:
+    from edgekws.metrics import format_accuracy, format_drop
+
+    assert format_accuracy(115 / 120, 120) == "95.8 % [90.6, 98.2] (115/120)"
+    assert format_accuracy(0.9583, None) == "95.8 % (no interval: clip count unknown)"
+    assert format_drop(0.96, 0.956, 250).startswith("drop 0.4 pts (within the ±")
+    assert format_drop(0.9, 0.5, 100).startswith("drop 40.0 pts [")
+    assert "clip count unknown" in format_drop(0.9, 0.8, None)

@@ -18,7 +18,7 @@ def _report(name: str, gran: str, sparsity: float, f: float, q: float, device: d
     cm = np.diag([5, 5, 5, 5]).tolist()
     r = {
         "name": name, "granularity": gran, "target_sparsity": sparsity, "labels": LABELS,
-        "accuracy": {"float": f, "int8": q, "int8_minus_float": q - f, "n_test": 20},
+        "accuracy": {"float": f, "int8": q, "int8_minus_float": q - f, "n_test": 200},
         "size": {"weights": 1000, "nonzero_weights": int(1000 * (1 - sparsity)), "macs": 50000,
                  "weight_bytes_dense": 1100, "weight_bytes_compressed": int(1100 * (1 - sparsity / 2)),
                  "tflite_bytes": 4000, "params": 1100, "sparsity": sparsity},
@@ -29,7 +29,7 @@ def _report(name: str, gran: str, sparsity: float, f: float, q: float, device: d
         "timings": {"train_s": 12.5, "quantize_s": 1.25},
     }
     if gran != "none":
-        r["baseline"] = {"name": "dense", "float": 0.9, "int8": 0.89, "weights": 1000}
+        r["baseline"] = {"name": "dense", "float": 0.9, "int8": 0.89, "weights": 1000, "n_test": 200}
         r["accuracy_drop"] = {"float": 0.9 - f, "int8": 0.89 - q}
     if device:
         r["device"] = device
@@ -54,7 +54,12 @@ def test_report_files_and_table(tmp_path: Path) -> None:
     paths = write_report(dirs, tmp_path / "out")
     md = paths["markdown"].read_text()
     assert md.count("\n| ") >= 5  # header + 4 rows
-    assert "| el80 | element | 80 | 80.0 | 88.00 | 87.50 | -0.50 | +1.50 |" in md
+    # every accuracy with its Wilson interval; differences of a clip or two are marked not significant
+    assert ("| el80 | element | 80 | 80.0 | 200 | 88.0 [82.8-91.8] | 87.5 [82.2-91.4] | -0.5 (n.s., ±6.5) "
+            "| +1.5 (n.s., ±6.4) |") in md
+    assert "95 % Wilson interval" in md and "95 % Wilson interval" in paths["html"].read_text()
+    assert "float 88.0 % [82.8, 91.8] (176/200), int8 87.5 % [82.2, 91.4] (175/200)" in md
+    assert "int8 drop 1.5 pts (within the" in md
     for fig in ("accuracy_vs_sparsity", "size_vs_sparsity", "int8_vs_float", "model0_training", "model3_confusion"):
         png = tmp_path / "out" / "figures" / f"{fig}.png"
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", fig
@@ -73,7 +78,7 @@ def test_device_figures_become_columns(tmp_path: Path) -> None:
                           "latency": {"frame": {"median": 4553760}},
                           "firmware": {"backends": "simd"},
                           "memory": {"flash_bytes": 69104, "ram_bytes": 88256, "arena_bytes": 16000},
-                          "accuracy": {"device_accuracy": 0.95, "bit_exact_agreement": 1.0}}}
+                          "accuracy": {"device_accuracy": 0.95, "items": 120, "bit_exact_agreement": 1.0}}}
     dirs = _write(tmp_path, [_report("a", "none", 0.0, 0.9, 0.9, device=dev),
                              _report("b", "filter", 0.5, 0.9, 0.9)])
     out = write_report(dirs, tmp_path / "out")
@@ -81,7 +86,7 @@ def test_device_figures_become_columns(tmp_path: Path) -> None:
     assert "mps2_an500 instructions/inference (median)" in md
     assert "estimate, 1 instr/cycle" in md and "cycles" not in md.split("## Findings")[0]
     row_a = next(line for line in md.splitlines() if line.startswith("| a |"))
-    assert "4,553,760" in row_a and "69,104" in row_a and "95.00" in row_a and "100.0" in row_a
+    assert "4,553,760" in row_a and "69,104" in row_a and "95.0 [89.5-97.7]" in row_a and "100.0" in row_a
     assert f"{4553760 / 216e3:.1f}" in row_a
     row_b = next(line for line in md.splitlines() if line.startswith("| b |"))
     assert row_b.rstrip().endswith("| - |")

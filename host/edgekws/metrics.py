@@ -108,6 +108,26 @@ def accuracy_from_fraction(fraction: float, n: int, confidence: float = CONFIDEN
     return accuracy(correct, n, confidence)
 
 
+def format_accuracy(fraction: float, n: int | None, digits: int = 1) -> str:
+    """A stored accuracy for a console line: with its interval when n is known, else saying it is not."""
+    if n:
+        try:
+            return accuracy_from_fraction(fraction, n).format(digits)
+        except ValueError:
+            pass
+    return f"{100 * fraction:.{digits}f} % (no interval: clip count unknown)"
+
+
+def format_drop(base: float, other: float, n: int | None, digits: int = 1) -> str:
+    """``Drop.format`` for two stored accuracies on the same n clips (a bare difference when n is unknown)."""
+    if n:
+        try:
+            return accuracy_drop(accuracy_from_fraction(base, n), accuracy_from_fraction(other, n)).format(digits)
+        except ValueError:
+            pass
+    return f"drop {100 * (base - other):.{digits}f} pts (no interval: clip count unknown)"
+
+
 def difference_interval(a: Accuracy, b: Accuracy) -> tuple[float, float]:
     """Newcombe hybrid score interval for a.value - b.value (fractions), from the two Wilson intervals."""
     if a.confidence != b.confidence:

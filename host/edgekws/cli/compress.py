@@ -38,10 +38,13 @@ def prune(
                                   importance=importance, block=parse_block(block), n=n, m=m, distill=distill,
                                   seed=seed)
     bundle = prune_to_bundle(source, out, cfg, data_root=data, onnx=onnx)
+    from edgekws.metrics import format_accuracy, format_drop
+
     rep = bundle.report
-    drop = rep.get("accuracy_drop", {}).get("int8")
-    print(f"{bundle.path}: int8 {rep['accuracy']['int8'] * 100:.2f} %"
-          + (f" (drop {drop * 100:+.2f} points)" if drop is not None else "")
+    n = rep["accuracy"].get("n_test")
+    base = (rep.get("baseline") or {}).get("int8")
+    print(f"{bundle.path}: int8 {format_accuracy(rep['accuracy']['int8'], n)}"
+          + (f" ({format_drop(base, rep['accuracy']['int8'], n)} vs the dense model)" if base is not None else "")
           + f", weight sparsity {rep['sparsity'] * 100:.1f} %, {rep['size']['macs']} MACs")
 
 

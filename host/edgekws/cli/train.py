@@ -21,8 +21,12 @@ def train(
     from edgekws.train.recipe import load_recipe
 
     bundle = train_to_bundle(load_recipe(recipe), data, out, epochs=epochs, seed=seed, onnx=onnx)
+    from edgekws.metrics import format_accuracy
+
     acc = bundle.report["accuracy"]
-    print(f"{bundle.path}: float {acc['float'] * 100:.2f} %, int8 {acc['int8'] * 100:.2f} % (TFLite Micro)")
+    n = acc.get("n_test")
+    print(f"{bundle.path}: float {format_accuracy(acc['float'], n)}, int8 {format_accuracy(acc['int8'], n)} "
+          "(TFLite Micro; [95 % interval])")
 
 
 def recipes() -> None:

@@ -129,7 +129,11 @@ def finalize_bundle(model: Any, data: FeatureData, out_dir: str | Path, *, name:
                           frontend_hash=data.frontend_hash, input_norm=data.input_norm, tflite_int8=tfl_int8,
                           tflite_float=tfl_float, report=report, compression=compression, recipe=recipe,
                           onnx=onnx_bytes, testset=testset, keras_model=model, layers=layers)
-    console.print(f"[bold]{name}[/bold]: float {acc_f * 100:.2f} %  int8 (TFLM) {acc_q * 100:.2f} %  "
+    from edgekws.metrics import format_accuracy
+
+    n_test = len(data.y_test)
+    console.print(f"[bold]{name}[/bold]: float {format_accuracy(acc_f, n_test)}  "
+                  f"int8 (TFLM) {format_accuracy(acc_q, n_test)}  "
                   f"sparsity {size['sparsity'] * 100:.1f} %  weights {size['nonzero_weights']}/{size['weights']}  "
                   f"tflite {len(tfl_int8)} B -> {bundle.path}")
     return bundle

@@ -48,7 +48,8 @@ def load_source(path: str | Path) -> Source:
         return Source(load_keras(bundle.keras_path), recipe_from_dict(bundle.meta["recipe"]), bundle.meta["frontend"],
                       bundle.meta["input_norm"], (rep.get("data") or {}).get("root"),
                       rep.get("baseline") or {"name": bundle.name, "float": acc.get("float"), "int8": acc.get("int8"),
-                                              "weights": (rep.get("size") or {}).get("weights")},
+                                              "weights": (rep.get("size") or {}).get("weights"),
+                                              "n_test": acc.get("n_test")},  # for the drop's interval
                       bundle.name, rep.get("history", {}))
     if p.is_file() and p.suffix == ".h5":
         meta_path = p.with_name(TRAIN_JSON)

@@ -23,12 +23,17 @@ from pathlib import Path
 from typing import Any
 
 from edgekws.errors import BundleError
-from edgekws.metrics import Accuracy
+from edgekws.metrics import Accuracy, accuracy_drop, accuracy_from_fraction
 from edgekws.report import figures
 
 #: Credit printed under any table that shows evaluations (the dataset's licence asks for it).
 SPEECH_COMMANDS_CREDIT = ("Real-speech clips: Speech Commands dataset v0.02 (Warden 2018, arXiv:1804.03209), "
                           "CC BY 4.0.")
+
+
+#: How to read the accuracy cells (printed above every table).
+ACCURACY_LEGEND = ("Accuracy cells: estimate [95 % Wilson interval] in percent; differences in points with Newcombe's "
+                   "95 % interval, \"n.s.\" when that interval holds zero (not a finding).")
 
 
 @dataclass(frozen=True)
@@ -51,9 +56,59 @@ def _pct(v: float | None) -> float | None:
     return None if v is None else 100.0 * v
 
 
-def _drop(r: dict[str, Any], kind: str) -> float | None:
+def _acc(fraction: float | None, n: int | None) -> Accuracy | None:
+    """A stored accuracy fraction with its Wilson interval (None without a figure or a test-set size)."""
+    if fraction is None or not n:
+        return None
+    try:
+        return accuracy_from_fraction(float(fraction), int(n))
+    except ValueError:
+        return None
+
+
+def _acc_cell(fraction: float | None, n: int | None) -> str | None:
+    """``95.8 [90.6-98.2]`` (percent, 95 % Wilson interval); a bare figure marked ``(n?)`` when the
+    report does not say on how many clips it was measured."""
+    if fraction is None:
+        return None
+    a = _acc(fraction, n)
+    return a.cell() if a else f"{100 * float(fraction):.1f} (n?)"
+
+
+def _n_test(r: dict[str, Any]) -> int | None:
+    return r["accuracy"].get("n_test")
+
+
+def _drop_cell(base: Accuracy | None, other: Accuracy | None, points: float | None) -> str | None:
+    """A difference in points with its Newcombe 95 % interval; ``(n.s.)`` when the interval holds zero,
+    so a one-clip difference is never read as a finding."""
+    if points is None:
+        return None
+    if base is None or other is None:
+        return f"{points:+.2f} (n?)"
+    d = accuracy_drop(base, other)
+    if d.significant:
+        return f"{d.points:+.1f} [{d.low_points:+.1f}, {d.high_points:+.1f}]"
+    return f"{d.points:+.1f} (n.s., ±{max(d.high_points - d.points, d.points - d.low_points):.1f})"
+
+
+def _drop(r: dict[str, Any], kind: str) -> str | None:
+    """Drop vs the dense baseline (+ = worse), measured on the same test split."""
     d = r.get("accuracy_drop")
-    return None if d is None else 100.0 * d[kind]
+    if d is None:
+        return None
+    n = _n_test(r)
+    base = _acc((r.get("baseline") or {}).get(kind), (r.get("baseline") or {}).get("n_test", n))
+    return _drop_cell(base, _acc(r["accuracy"][kind], n), 100.0 * d[kind])
+
+
+def _quant_gap(r: dict[str, Any]) -> str | None:
+    """int8 - float on the same clips (+ = int8 better), with the interval of the difference."""
+    acc, n = r["accuracy"], _n_test(r)
+    gap = acc.get("int8_minus_float")
+    if gap is None:
+        return None
+    return _drop_cell(_acc(acc["int8"], n), _acc(acc["float"], n), 100.0 * gap)  # int8 - float
 
 
 BASE_COLUMNS = [
@@ -61,10 +116,11 @@ BASE_COLUMNS = [
     Column("granularity", lambda r: r.get("granularity", "none")),
     Column("target sparsity %", lambda r: _pct(r.get("target_sparsity")), "{:.0f}"),
     Column("weight sparsity %", lambda r: _pct(r["sparsity"]), "{:.1f}"),
-    Column("float acc %", lambda r: _pct(r["accuracy"]["float"]), "{:.2f}"),
-    Column("int8 acc % (TFLM)", lambda r: _pct(r["accuracy"]["int8"]), "{:.2f}"),
-    Column("int8 - float (pts)", lambda r: _pct(r["accuracy"]["int8_minus_float"]), "{:+.2f}"),
-    Column("int8 drop vs dense (pts, + = worse)", lambda r: _drop(r, "int8"), "{:+.2f}"),
+    Column("test clips", lambda r: _n_test(r)),
+    Column("float acc %", lambda r: _acc_cell(r["accuracy"]["float"], _n_test(r))),
+    Column("int8 acc % (TFLM)", lambda r: _acc_cell(r["accuracy"]["int8"], _n_test(r))),
+    Column("int8 - float (pts)", _quant_gap),
+    Column("int8 drop vs dense (pts, + = worse)", lambda r: _drop(r, "int8")),
     Column("weights (nonzero)", lambda r: f"{r['size']['nonzero_weights']}/{r['size']['weights']}"),
     Column("MACs", lambda r: r["size"]["macs"], "{:,}"),
     Column("weights KiB dense", lambda r: r["size"]["weight_bytes_dense"] / 1024, "{:.1f}"),
@@ -98,8 +154,8 @@ def _device_columns(board: str, unit: str) -> list[Column]:
         Column(f"{board} flash B", lambda r: _device(r, board)["memory"]["flash_bytes"], "{:,}"),
         Column(f"{board} RAM B", lambda r: _device(r, board)["memory"]["ram_bytes"], "{:,}"),
         Column(f"{board} arena B", lambda r: _device(r, board)["memory"]["arena_bytes"], "{:,}"),
-        Column(f"{board} on-device acc %", lambda r: _pct(_device(r, board)["accuracy"]["device_accuracy"]),
-               "{:.2f}"),
+        Column(f"{board} on-device acc %", lambda r: _acc_cell(_device(r, board)["accuracy"]["device_accuracy"],
+                                                               _device(r, board)["accuracy"].get("items"))),
         Column(f"{board} bit-exact vs TFLM %",
                lambda r: _pct(_device(r, board)["accuracy"]["bit_exact_agreement"]), "{:.1f}"),
         Column(f"{board} stream frontend {unit}/hop (max)",
@@ -224,12 +280,25 @@ def _findings(reports: list[dict[str, Any]]) -> list[str]:
     """One sentence per model: the int8-vs-float gap and the drop against the dense model."""
     out = []
     for r in reports:
-        acc = r["accuracy"]
-        s = (f"- **{r['name']}**: float {acc['float'] * 100:.2f} %, int8 {acc['int8'] * 100:.2f} % "
-             f"({acc['int8_minus_float'] * 100:+.2f} pts vs float)")
+        acc, n = r["accuracy"], _n_test(r)
+        f_acc, q_acc = _acc(acc["float"], n), _acc(acc["int8"], n)
+        if f_acc and q_acc:
+            gap = accuracy_drop(f_acc, q_acc)  # float -> int8
+            s = (f"- **{r['name']}**: float {f_acc.format()}, int8 {q_acc.format()} "
+                 f"(quantization: {gap.format()})")
+        else:
+            s = (f"- **{r['name']}**: float {acc['float'] * 100:.2f} %, int8 {acc['int8'] * 100:.2f} % "
+                 f"({acc['int8_minus_float'] * 100:+.2f} pts vs float; test-set size unknown, no interval)")
         if r.get("accuracy_drop"):
-            s += (f"; drop vs dense {r['baseline'].get('name', 'baseline')}: "
-                  f"{r['accuracy_drop']['int8'] * 100:+.2f} pts int8, {r['accuracy_drop']['float'] * 100:+.2f} pts float "
+            base = r.get("baseline") or {}
+            b_n = base.get("n_test", n)
+            b_f, b_q = _acc(base.get("float"), b_n), _acc(base.get("int8"), b_n)
+            if b_q and q_acc and b_f and f_acc:
+                drops = f"int8 {accuracy_drop(b_q, q_acc).format()}, float {accuracy_drop(b_f, f_acc).format()}"
+            else:
+                drops = (f"{r['accuracy_drop']['int8'] * 100:+.2f} pts int8, "
+                         f"{r['accuracy_drop']['float'] * 100:+.2f} pts float (no interval)")
+            s += (f"; vs dense {base.get('name', 'baseline')}: {drops} "
                   f"at {r['sparsity'] * 100:.1f} % weight sparsity, {r['size']['macs']:,} MACs")
         for name, ev in (r.get("evaluations") or {}).items():
             if isinstance(ev, dict) and ev.get("accuracy"):
@@ -310,7 +379,8 @@ def write_report(bundles: list[str | Path], out_dir: str | Path, title: str = "e
 
     md = [f"# {title}", "", f"{len(reports)} model(s). Accuracy on the test split; int8 measured with TFLite Micro.",
           "Sizes: `weights KiB sparse fmt` estimates the storage of the sparse format matching each granularity;",
-          "a filter-pruned model is dense and smaller.", "", "## Comparison", "", markdown_table(reports, cols), "",
+          "a filter-pruned model is dense and smaller.", ACCURACY_LEGEND, "", "## Comparison", "",
+          markdown_table(reports, cols), "",
           *_evaluation_lines(reports), "", "## Findings", "", *_findings(reports), ""]
     for stem, caption, _ in figs:
         md += [f"### {caption}", "", f"![{caption}](figures/{stem}.png)", ""]
@@ -327,7 +397,8 @@ def write_report(bundles: list[str | Path], out_dir: str | Path, title: str = "e
         return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
 
     evals = _evaluation_lines(reports)
-    body = [f"<h1>{html.escape(title)}</h1>", "<h2>Comparison</h2>", html_table(reports, cols),
+    body = [f"<h1>{html.escape(title)}</h1>", f"<p>{html.escape(ACCURACY_LEGEND)}</p>", "<h2>Comparison</h2>",
+            html_table(reports, cols),
             ("<ul>" + "".join(f"<li>{html.escape(t[2:]).replace('`', '')}</li>" for t in evals) + "</ul>")
             if evals else "",
             "<h2>Findings</h2><ul>"
