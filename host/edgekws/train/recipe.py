@@ -63,6 +63,13 @@ class TrainSpec:
 
     ``augment``: add one time-shifted, background-noise-mixed copy of every training clip
     (seeded by ``seed``) to the clean ones; validation and test stay clean.
+    Feature-level augmentation, drawn afresh for every batch (so the model never sees the same
+    input twice): ``time_masks`` masks of up to ``time_mask_frames`` frames and ``freq_masks``
+    masks of up to ``freq_mask_bins`` coefficients set to the training mean (SpecAugment, Park et
+    al. 2019); ``mixup_alpha`` > 0 mixes each example with another one and their labels by a
+    Beta(alpha, alpha) weight (Zhang et al. 2018); ``label_smoothing`` softens the targets.
+    Why: synthetic voices are few and clean; masks and mixing keep the model from leaning on any
+    one frequency band or frame that a synthesiser renders its own way.
     """
 
     epochs: int = 30
@@ -71,6 +78,27 @@ class TrainSpec:
     patience: int = 6
     seed: int = 0
     augment: bool = False
+    time_masks: int = 0
+    time_mask_frames: int = 0
+    freq_masks: int = 0
+    freq_mask_bins: int = 0
+    mixup_alpha: float = 0.0
+    label_smoothing: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in ("time_masks", "time_mask_frames", "freq_masks", "freq_mask_bins"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"train.{name} must be >= 0, got {getattr(self, name)}")
+        if self.mixup_alpha < 0:
+            raise ConfigError(f"train.mixup_alpha must be >= 0, got {self.mixup_alpha}")
+        if not 0.0 <= self.label_smoothing < 1.0:
+            raise ConfigError(f"train.label_smoothing must be in [0, 1), got {self.label_smoothing}")
+
+    @property
+    def feature_augment(self) -> bool:
+        """True when batches need per-step augmentation (SpecAugment masks or mixup)."""
+        return bool((self.time_masks and self.time_mask_frames) or (self.freq_masks and self.freq_mask_bins)
+                    or self.mixup_alpha > 0)
 
 
 @dataclass(frozen=True)

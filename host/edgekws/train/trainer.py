@@ -94,15 +94,87 @@ def rich_progress_callback(total_epochs: int, steps: int, title: str, enabled: b
     return Cb()
 
 
+def spec_augment(x: np.ndarray, rng: np.random.Generator, *, time_masks: int, time_mask_frames: int,
+                 freq_masks: int, freq_mask_bins: int) -> np.ndarray:
+    """SpecAugment-style masking of normalised features ``[N, frames, feats, ...]`` (a copy).
+
+    Each example gets ``time_masks`` bands of 0..``time_mask_frames`` frames and ``freq_masks``
+    bands of 0..``freq_mask_bins`` coefficients set to 0, which after normalisation is the
+    training mean (a masked band carries no information, rather than a loud or silent one).
+    """
+    out = np.array(x, dtype=np.float32, copy=True)
+    n, frames, feats = out.shape[0], out.shape[1], out.shape[2]
+    for i in range(n):
+        for _ in range(time_masks if time_mask_frames > 0 else 0):
+            w = int(rng.integers(0, min(time_mask_frames, frames) + 1))
+            t0 = int(rng.integers(0, frames - w + 1))
+            out[i, t0 : t0 + w] = 0.0
+        for _ in range(freq_masks if freq_mask_bins > 0 else 0):
+            w = int(rng.integers(0, min(freq_mask_bins, feats) + 1))
+            f0 = int(rng.integers(0, feats - w + 1))
+            out[i, :, f0 : f0 + w] = 0.0
+    return out
+
+
+def mixup(x: np.ndarray, y: np.ndarray, alpha: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Mix each example (and its target row) with a random partner of the batch by lam ~ Beta(alpha, alpha).
+
+    ``lam`` is folded to >= 0.5 so the first example stays the dominant one.
+    """
+    n = x.shape[0]
+    lam = rng.beta(alpha, alpha, size=n).astype(np.float32)
+    lam = np.maximum(lam, 1.0 - lam)
+    partner = rng.permutation(n)
+    lx = lam.reshape((n,) + (1,) * (x.ndim - 1))
+    ly = lam.reshape(n, 1)
+    return (lx * x + (1.0 - lx) * x[partner]).astype(np.float32), (ly * y + (1.0 - ly) * y[partner]).astype(np.float32)
+
+
+def augmented_batches(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, spec: Any) -> Any:
+    """A Keras ``Sequence`` of freshly augmented batches (SpecAugment and/or mixup from a TrainSpec).
+
+    Batch ``i`` of epoch ``e`` uses a generator seeded by ``(seed, e, i)`` and the epoch's own
+    shuffle, so a rerun sees the very same batches; ``y`` are target rows (one-hot or soft).
+    """
+    import tf_keras as keras
+
+    class Batches(keras.utils.Sequence):
+        def __init__(self) -> None:
+            super().__init__()
+            self.epoch = 0
+            self.order = np.random.default_rng([seed, 0, 1 << 30]).permutation(len(y))
+
+        def __len__(self) -> int:
+            return max(1, int(np.ceil(len(y) / batch_size)))
+
+        def __getitem__(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+            idx = self.order[i * batch_size : (i + 1) * batch_size]
+            rng = np.random.default_rng([seed, self.epoch, i])
+            xb, yb = x[idx], y[idx]
+            xb = spec_augment(xb, rng, time_masks=spec.time_masks, time_mask_frames=spec.time_mask_frames,
+                              freq_masks=spec.freq_masks, freq_mask_bins=spec.freq_mask_bins)
+            if spec.mixup_alpha > 0:
+                xb, yb = mixup(xb, yb, spec.mixup_alpha, rng)
+            return xb, yb
+
+        def on_epoch_end(self) -> None:
+            self.epoch += 1
+            self.order = np.random.default_rng([seed, self.epoch, 1 << 30]).permutation(len(y))
+
+    return Batches()
+
+
 def fit(model: Any, data: FeatureData, *, epochs: int, batch_size: int, learning_rate: float, patience: int,
         seed: int, title: str = "train", checkpoint: Path | None = None, callbacks: list[Any] | None = None,
         progress: bool = True, compile_model: bool = True, early_stop_from: int = 0, teacher: Any = None,
-        distill_weight: float = 0.5) -> dict[str, list[float]]:
+        distill_weight: float = 0.5, augment: Any = None) -> dict[str, list[float]]:
     """Train ``model`` in place on ``data``; restores the best validation weights; returns the history.
 
     ``early_stop_from``: first epoch whose weights may be restored/stop training; pruning sets it
     to the epoch where the target sparsity is reached, so a less sparse early epoch never wins.
     ``teacher``: a model whose softmax outputs are mixed into the targets (knowledge distillation).
+    ``augment``: a TrainSpec whose SpecAugment / mixup / label-smoothing fields apply to the
+    training batches (None = plain batches, as for pruning fine-tunes).
     """
     import tf_keras as keras
 
@@ -119,6 +191,15 @@ def fit(model: Any, data: FeatureData, *, epochs: int, batch_size: int, learning
         y = (1.0 - distill_weight) * np.eye(n_cls, dtype=np.float32)[y] + distill_weight * soft
         yv = np.eye(n_cls, dtype=np.float32)[yv]
         loss = "categorical_crossentropy"
+    smoothing = float(getattr(augment, "label_smoothing", 0.0) or 0.0)
+    batches = augment is not None and augment.feature_augment
+    if (batches or smoothing > 0) and teacher is None:
+        n_cls = len(data.labels)
+        y = np.eye(n_cls, dtype=np.float32)[y]
+        yv = np.eye(n_cls, dtype=np.float32)[yv]
+        loss = "categorical_crossentropy"
+    if loss == "categorical_crossentropy" and smoothing > 0:
+        loss = keras.losses.CategoricalCrossentropy(label_smoothing=smoothing)
     if compile_model:
         decay = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=max(1, epochs * steps),
                                                        alpha=0.05)
@@ -133,8 +214,12 @@ def fit(model: Any, data: FeatureData, *, epochs: int, batch_size: int, learning
         cbs.append(keras.callbacks.ModelCheckpoint(str(checkpoint), monitor=monitor, mode="max",
                                                    save_best_only=True, verbose=0))
     cbs.append(rich_progress_callback(epochs, steps, title, enabled=progress))
-    hist = model.fit(x, y, batch_size=batch_size, epochs=epochs, validation_data=(xv, yv) if has_val else None,
-                     shuffle=True, verbose=0, callbacks=cbs)
+    if batches:
+        hist = model.fit(augmented_batches(x, y, batch_size, seed, augment), epochs=epochs,
+                         validation_data=(xv, yv) if has_val else None, verbose=0, callbacks=cbs)
+    else:
+        hist = model.fit(x, y, batch_size=batch_size, epochs=epochs,
+                         validation_data=(xv, yv) if has_val else None, shuffle=True, verbose=0, callbacks=cbs)
     return {k: [float(v) for v in vals] for k, vals in hist.history.items()}
 
 
@@ -186,7 +271,7 @@ def train_model(recipe: Recipe, data_root: str | Path | None, out_dir: str | Pat
     history = fit(model, data, epochs=recipe.train.epochs, batch_size=recipe.train.batch_size,
                   learning_rate=recipe.train.learning_rate, patience=recipe.train.patience,
                   seed=recipe.train.seed, title=f"train {recipe.name}", checkpoint=ckpt, progress=progress,
-                  early_stop_from=recipe.train.epochs // 2)
+                  early_stop_from=recipe.train.epochs // 2, augment=recipe.train)
     t_fit = time.perf_counter() - t1
     if ckpt.exists():
         ckpt.unlink()  # the restored best weights are saved below under the final name
