@@ -220,9 +220,9 @@ typedef struct {
 uint32_t nn_logits_size(const nn_model_t *m);
 uint32_t nn_layer_output_size(const nn_model_t *m, uint32_t i); /* bytes of layer i's output tensor */
 /* nn_invoke plus, when check != NULL, the CRC-32 of every layer's output tensor and a copy of the
- * logits. Both are taken after the layer's second counter() read, so layer_ticks are the same as
- * nn_invoke's (the total around the call is not: time a plain nn_invoke for that).
- * nn_invoke(m, c, t) is nn_invoke_checked(m, c, t, NULL). */
+ * logits, both taken after the layer's second counter() read (in no layer's count). check == NULL is
+ * nn_invoke. The figures to report come from a plain nn_invoke, whose loop has no checking code at
+ * all (the self-test and the server time that one and check a second run of the same input). */
 int nn_invoke_checked(const nn_model_t *m, nn_counter_fn counter, uint32_t *layer_ticks, const nn_check_t *check);
 
 #ifdef __cplusplus
