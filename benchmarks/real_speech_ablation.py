@@ -146,6 +146,15 @@ def _train_size(bundle_dir: Path) -> int:
         return 0
 
 
+def _save(results: dict[str, Any], out: Path) -> None:
+    """JSON (atomically) and the Markdown table."""
+    js = out / "real_speech_ablation.json"
+    tmp = js.with_suffix(".tmp")
+    tmp.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+    tmp.replace(js)
+    (out / "real_speech_ablation.md").write_text(markdown(results))
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dev", type=Path, default=REPO.parent / "shared" / "data" / "real_kws_dev",
@@ -162,6 +171,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--tts-cache", default=None)
     ap.add_argument("--work", type=Path, default=REPO / "build" / "ablation")
     ap.add_argument("--out", type=Path, default=REPO / "build" / "ablation")
+    ap.add_argument("--merge-from", type=Path, action="append", default=[],
+                    help="another run's JSON with the same settings: its finished variants are taken over")
     args = ap.parse_args(argv)
     try:
         if not args.dev.is_dir():
@@ -179,6 +190,15 @@ def main(argv: list[str] | None = None) -> int:
             old = json.loads(js.read_text())
             if old.get("meta", {}) | {"dev_clips": None} == meta | {"dev_clips": None}:
                 results = old
+        for other in args.merge_from:
+            theirs = json.loads(other.read_text())
+            if theirs.get("meta", {}) | {"dev_clips": None} != meta | {"dev_clips": None}:
+                raise EdgeKwsError(f"{other} was run with other settings; not merged")
+            for name, r in theirs["variants"].items():
+                results["variants"].setdefault(name, r)
+            results["meta"]["dev_clips"] = theirs["meta"].get("dev_clips")
+        if args.merge_from:
+            _save(results, args.out)
         for name in wanted:
             if name in results["variants"]:
                 print(f"{name}: done before, kept", flush=True)
@@ -187,10 +207,7 @@ def main(argv: list[str] | None = None) -> int:
             r = run_variant(name, args, args.work)
             results["variants"][name] = r
             results["meta"]["dev_clips"] = r["real"].get("clips")
-            tmp = js.with_suffix(".tmp")
-            tmp.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
-            tmp.replace(js)
-            (args.out / "real_speech_ablation.md").write_text(markdown(results))
+            _save(results, args.out)
             print(f"{name}: real {r['real']['accuracy']['accuracy'] * 100:.1f} % 12-class, "
                   f"{r['real']['keyword_accuracy']['accuracy'] * 100:.1f} % keywords "
                   f"(synth {r['synth_s']:.0f} s, train {r['train_s']:.0f} s)", flush=True)
