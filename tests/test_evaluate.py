@@ -202,6 +202,7 @@ def test_config_checks() -> None:
         EvalConfig(bundle=DEFAULT, data=Path("x"), emulate=True, port="socket://localhost:1")
     assert EvalConfig(bundle=DEFAULT, data=Path("/d/real_kws_dev")).dataset_name() == "real_kws_dev"
     assert EvalConfig(bundle=DEFAULT, data=Path("/d/sc"), split="val").dataset_name() == "sc-validation"
+    assert EvalConfig(bundle=DEFAULT, data=Path("/d/sc"), limit=50).dataset_name() == "sc-subset50"
 
 
 # ---- CLI: figures and bad input -------------------------------------------------------------------------

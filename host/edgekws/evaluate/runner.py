@@ -62,7 +62,8 @@ class EvalConfig:
     """What to evaluate, where, and where the figures go (the CLI fills it from flags).
 
     split: ``test`` / ``validation`` / ``training`` (aliases as for the loader) or ``all``.
-    name: key under ``evaluations`` (default: the data folder's name, plus ``-SPLIT`` unless test).
+    name: key under ``evaluations`` (default: the data folder's name, plus ``-SPLIT`` unless test,
+    plus ``-subsetN`` with ``limit``).
     limit: evaluate an evenly spaced subset of this many clips (quick checks; recorded in the figures).
     out: report.json to merge into (default the bundle's); ``merge=False`` writes nothing.
     emulate / port: also run the clips through a device (QEMU, or a board / socket URL).
@@ -110,7 +111,9 @@ class EvalConfig:
         if self.name:
             return self.name
         base = Path(os.path.abspath(self.data)).name or "dataset"
-        return base if self.split_name == "testing" else f"{base}-{self.split_name}"
+        name = base if self.split_name == "testing" else f"{base}-{self.split_name}"
+        # a subset never overwrites the figures of the whole set under the same key
+        return name if self.limit is None else f"{name}-subset{self.limit}"
 
 
 @dataclass
