@@ -12,8 +12,8 @@ under ``-icount`` and reads back, over the UART:
 * the int8 features both produced, which the script compares with the host's
   device-exact twin (:mod:`edgekws.frontend.device`): they must be identical.
 
-Units: instructions executed (QEMU's virtual clock at ``-icount shift=0``; one
-SysTick tick is 40 instructions, so each figure is +-40). QEMU is not
+Units: instructions executed (QEMU's virtual clock at ``-icount shift=8,sleep=off``;
+exact to one instruction, firmware/src/board/mps2_an500/board.c). QEMU is not
 cycle-accurate: this is not a cycle count, and the real-time margin assumes
 one instruction per cycle at 216 MHz (the Cortex-M7 often retires two). The
 budget is 5 % of the hop: ``0.05 * hop_ms * 216e3`` = 216,000 instructions for

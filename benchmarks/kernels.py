@@ -40,7 +40,10 @@ FIRMWARE = REPO / "firmware"
 BENCH_DIR = Path(__file__).resolve().parent / "kernels"
 ARM_FLAGS = ("-mcpu=cortex-m7", "-mthumb", "-mfpu=fpv5-d16", "-mfloat-abi=hard", "-std=c11", "-O2", "-Wall",
              "-Wextra", "-Werror", "-ffunction-sections", "-fdata-sections")
-ICOUNT_SHIFT = 0  # the mps2_an500 build's EDGEKWS_ICOUNT_SHIFT
+
+from edgekws.device.build import icount_shift  # noqa: E402
+
+ICOUNT_SHIFT = icount_shift("mps2_an500")  # the mps2_an500 build's EDGEKWS_ICOUNT_SHIFT (exact counts)
 
 
 @dataclass
@@ -334,7 +337,7 @@ def build(work: Path, header: str) -> Path:
 def run(elf: Path, timeout: float = 600.0) -> tuple[int, str]:
     """Run the ELF in QEMU mps2-an500 with -icount; (exit status, UART text)."""
     cmd = [_tool("qemu-system-arm"), "-machine", "mps2-an500", "-nographic", "-monitor", "none", "-serial", "stdio",
-           "-semihosting-config", "enable=on,target=native", "-icount", f"shift={ICOUNT_SHIFT}", "-kernel", str(elf)]
+           "-semihosting-config", "enable=on,target=native", "-icount", f"shift={ICOUNT_SHIFT},sleep=off", "-kernel", str(elf)]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
     return proc.returncode, proc.stdout
 
@@ -411,7 +414,7 @@ def benchmark(seed: int = 0, quick: bool = False, work: Path | None = None) -> d
     rows = parse(text, entries)
     if code != 0:
         raise FirmwareError(f"benchmark exited {code}: a kernel differs from ref or failed on the device")
-    return {"unit": "instructions", "emulator": f"qemu-system-arm mps2-an500 -icount shift={ICOUNT_SHIFT}",
+    return {"unit": "instructions", "emulator": f"qemu-system-arm mps2-an500 -icount shift={ICOUNT_SHIFT},sleep=off",
             "seed": seed, "rows": rows, "summary": summarize(rows)}
 
 

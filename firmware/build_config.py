@@ -91,7 +91,8 @@ BOARDS: dict[str, Board] = {
         description="QEMU mps2-an500 (ARM AN500, Cortex-M7), the emulated board CI runs",
         sources=("board/mps2_an500/startup.c", "board/mps2_an500/board.c"),
         linker_script="board/mps2_an500/mps2_an500.ld",
-        defines=("EDGEKWS_BOARD_MPS2_AN500=1", "EDGEKWS_ICOUNT_SHIFT=0"),
+        # 2^8 ns per instruction: 6.4 timer ticks each, so counts are exact to 1 instruction (board.c)
+        defines=("EDGEKWS_BOARD_MPS2_AN500=1", "EDGEKWS_ICOUNT_SHIFT=8"),
         regions=(
             Region("FLASH", 0x00000000, 4 * 1024 * 1024, "flash"),
             Region("RAM", 0x20000000, 4 * 1024 * 1024, "ram"),
@@ -104,7 +105,7 @@ BOARDS: dict[str, Board] = {
     "nucleo_f767zi": Board(
         name="nucleo_f767zi",
         description="ST Nucleo-F767ZI (STM32F767ZI, Cortex-M7 @ 216 MHz, 2 MB flash, 512 KB SRAM)",
-        sources=("board/nucleo_f767zi/startup.c", "board/nucleo_f767zi/board.c"),
+        sources=("board/nucleo_f767zi/startup.c", "board/nucleo_f767zi/board.c", "board/nucleo_f767zi/clock.c"),
         linker_script="board/nucleo_f767zi/nucleo_f767zi.ld",
         defines=("EDGEKWS_BOARD_NUCLEO_F767ZI=1", "STM32F767xx=1"),
         regions=(

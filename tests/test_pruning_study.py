@@ -149,7 +149,7 @@ def test_quick_study_end_to_end(tmp_path: Path, arm_gcc: str, qemu_arm: str, esp
     sparse = next(r for r in rows if r["point"] == "element-80" and r["backend"] == "wp")
     assert sparse["sparsity"] > 0.5 and sparse["flash_bytes"] > 0 and sparse["ram_bytes"] > 0
     auto = next(r for r in rows if r["point"] == "element-80" and r["backend"] == "auto")
-    # the autotuned mix is built and measured too; counts carry a few tens of instructions of timer jitter
+    # the autotuned mix is built and measured too (counts are exact; the fixed overhead differs per image)
     assert auto["total"] <= min(r["total"] for r in rows if r["point"] == "element-80") * 1.01
     assert auto["flash_bytes"] > 0 and abs(auto["total"] - auto["estimated_total"]) <= 0.01 * auto["total"]
     assert (tmp_path / "out" / "pruning_study.html").is_file()

@@ -1,11 +1,14 @@
 """Run firmware on the emulated Cortex-M7: QEMU ``mps2-an500``.
 
 Why QEMU with ``-icount``: QEMU is not cycle-accurate and does not model DWT
-CYCCNT, but with ``-icount shift=N`` its virtual clock advances 2^N ns per
-executed instruction, so the firmware's SysTick-based counter gives an exact,
-repeatable *instruction* count (never reported as cycles). The shift must be
-the one the firmware was built for (firmware/build_config.py,
-EDGEKWS_ICOUNT_SHIFT); :func:`edgekws.device.build.icount_shift` reads it.
+CYCCNT, but with ``-icount shift=N,sleep=off`` its virtual clock advances
+exactly 2^N ns per executed instruction and never with host time (sleep=off:
+an idle guest jumps to its next timer deadline instead of waiting in real
+time), so the firmware's timer-based counter gives an exact, repeatable
+*instruction* count (never reported as cycles), to 1 instruction at N = 8
+(firmware/src/board/mps2_an500/board.c). The shift must be the one the
+firmware was built for (firmware/build_config.py, EDGEKWS_ICOUNT_SHIFT);
+:func:`edgekws.device.build.icount_shift` reads it.
 
 The UART goes to stdio (the self-test: read the report, get the exit status
 from semihosting) or to a TCP socket that the same pyserial client used for a
@@ -43,13 +46,13 @@ def qemu_path() -> str:
     return path
 
 
-def qemu_command(elf: str | Path, *, serial: str, icount_shift: int = 0) -> list[str]:
+def qemu_command(elf: str | Path, *, serial: str, icount_shift: int) -> list[str]:
     """The QEMU command line for ``elf`` with the UART on ``serial`` (a QEMU -serial spec)."""
     return [
         qemu_path(), "-machine", MACHINE, "-nographic", "-monitor", "none",
         "-serial", serial,
         "-semihosting-config", "enable=on,target=native",
-        "-icount", f"shift={icount_shift}",
+        "-icount", f"shift={icount_shift},sleep=off",
         "-kernel", str(elf),
     ]
 
