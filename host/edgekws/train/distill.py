@@ -198,7 +198,7 @@ def train_student(rounds_dirs: list[str | Path], teacher_dir: str | Path | None,
     clean = {k: np.concatenate([c[k] for c in cleans]) for k in ("x_train", "y_train", "x_val", "y_val")}
     # normalisation from the clean synthetic training clips, as the project's trainer does
     data = FeatureData(clean["x_train"], clean["y_train"], clean["x_val"], clean["y_val"], clean["x_val"],
-                       clean["y_val"], list(LABELS), fcfg.to_dict(), fcfg.hash(), root=str(dirs[0]))
+                       clean["y_val"], list(LABELS), fcfg.to_dict(), fcfg.hash(), root=None)
     set_seed(cfg.seed)
     model = build_model(rec.model, data.input_shape, len(LABELS), name=rec.name.replace("-", "_"))
     logits_model = keras.Model(model.input, model.get_layer("fc").output)
@@ -251,7 +251,7 @@ def train_student(rounds_dirs: list[str | Path], teacher_dir: str | Path | None,
     z0 = _load_round(rounds[0])
     pick = np.random.default_rng(cfg.seed).choice(len(z0["x"]), size=min(300, len(z0["x"])), replace=False)
     cal = FeatureData(z0["x"][pick], np.zeros(len(pick), np.int64), data.x_val, data.y_val, data.x_val, data.y_val,
-                      list(LABELS), fcfg.to_dict(), fcfg.hash(), root=str(dirs[0]), mean=data.mean, std=data.std)
+                      list(LABELS), fcfg.to_dict(), fcfg.hash(), root=None, mean=data.mean, std=data.std)
     train_s = time.perf_counter() - t0
     recipe_doc = rec.to_dict()
     recipe_doc["distill"] = {**asdict(cfg), "teacher": str(teacher_dir) if teacher_dir else None,
