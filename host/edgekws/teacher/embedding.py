@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from edgekws.errors import AudioError
-from edgekws.teacher.cache import TeacherFiles, verify
+from edgekws.teacher.cache import TeacherCacheError, TeacherFiles, verify
 
 SAMPLE_RATE = 16000
 MEL_BINS = 32
@@ -57,8 +57,12 @@ class SpeechEmbedding:
         opts.log_severity_level = 3
         providers = ["CPUExecutionProvider"]
         self.files = files
-        self._mel = ort.InferenceSession(str(files.melspectrogram), opts, providers=providers)
-        self._emb = ort.InferenceSession(str(files.embedding), opts, providers=providers)
+        try:
+            self._mel = ort.InferenceSession(str(files.melspectrogram), opts, providers=providers)
+            self._emb = ort.InferenceSession(str(files.embedding), opts, providers=providers)
+        except Exception as exc:  # onnxruntime raises its own Fail/InvalidProtobuf types with long text
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise TeacherCacheError(f"onnxruntime cannot load the teacher in {files.directory}: {first}") from None
 
     def melspectrogram(self, audio: np.ndarray) -> np.ndarray:
         """``[N, samples]`` float audio in [-1, 1] -> ``[N, frames, 32]`` on the embedding's scale."""
