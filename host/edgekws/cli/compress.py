@@ -63,8 +63,12 @@ def quantize(
 
     bundle = quantize_to_bundle(source, out, qat=qat, epochs=epochs, calibration_samples=calibration,
                                 data_root=data, onnx=onnx)
+    from edgekws.metrics import format_accuracy
+
     acc = bundle.report["accuracy"]
-    print(f"{bundle.path}: float {acc['float'] * 100:.2f} %, int8 {acc['int8'] * 100:.2f} % (TFLite Micro)")
+    n = acc.get("n_test")
+    print(f"{bundle.path}: float {format_accuracy(acc['float'], n)}, int8 {format_accuracy(acc['int8'], n)} "
+          "(TFLite Micro; [95 % interval])")
 
 
 def register(app: typer.Typer) -> None:
