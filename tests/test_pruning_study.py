@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from edgekws.export import kernels_cmsisnn as kc
 from edgekws.report.study import findings, pareto_front, write_study_report
 
 REPO = Path(__file__).resolve().parents[1]
@@ -140,9 +141,10 @@ def test_quick_study_end_to_end(tmp_path: Path, arm_gcc: str, qemu_arm: str, esp
     assert study.main(args) == 0
     doc = json.loads((tmp_path / "out" / "pruning_study.json").read_text())
     rows = doc["rows"]
-    assert {(r["point"], r["backend"]) for r in rows} == {("dense", "simd"), ("dense", "auto"),
-                                                          ("element-80", "simd"), ("element-80", "wp"),
-                                                          ("element-80", "auto")}
+    want = {("dense", "simd"), ("dense", "auto"), ("element-80", "simd"), ("element-80", "wp"), ("element-80", "auto")}
+    if kc.available():  # CMSIS-NN configured (the fetched cache): the study always compares with it
+        want |= {("dense", "cmsisnn"), ("element-80", "cmsisnn")}
+    assert {(r["point"], r["backend"]) for r in rows} == want
     for r in rows:
         assert r["passed"] and r["total"] > 0 and r["unit"] == "instructions"
         assert 0.0 <= r["accuracy_int8"] <= 1.0
