@@ -102,3 +102,43 @@ def test_fresh_batches_are_seeded_new_and_labelled() -> None:
     np.testing.assert_allclose(s1.sum(axis=1), 1.0, rtol=1e-6)
     assert np.all(np.argmax(s1, axis=1)[~m1] == y[~m1])
     assert np.all(s1[m1].max(axis=1) < 1.0)
+
+
+@pytest.mark.slow
+def test_rounds_to_int8_student_end_to_end(tmp_path) -> None:
+    """Fresh rounds from a tiny dataset -> distilled student -> int8 bundle scored on TFLite Micro."""
+    import json
+
+    import soundfile as sf
+
+    from edgekws.teacher import cache
+    from edgekws.teacher.head import HeadConfig
+    from edgekws.teacher.train import train_teacher_from_rounds
+    from edgekws.train.distill import DistillConfig, evaluate_bundle_int8, generate_rounds, train_student
+
+    if not cache.is_installed():
+        pytest.skip("teacher cache absent (tools/setup.sh runs tools/fetch_teacher.py)")
+    rng = np.random.default_rng(0)
+    root = tmp_path / "data"
+    t = np.arange(16000) / 16000
+    for i, word in enumerate(["yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go", "bed", "cat"]):
+        (root / word).mkdir(parents=True)
+        for k in range(6):
+            x = 0.4 * np.sin(2 * np.pi * (150 + 60 * i) * t * (1 + 0.02 * k)) * (np.abs(t - 0.5) < 0.25)
+            sf.write(root / word / f"s{k}{i:02d}_nohash_0.wav", (x + rng.normal(0, 0.01, 16000)).astype(np.float32),
+                     16000, subtype="PCM_16")
+    (root / "_background_noise_").mkdir()
+    sf.write(root / "_background_noise_" / "n.wav", rng.normal(0, 0.1, 48000).astype(np.float32), 16000,
+             subtype="PCM_16")
+    rdir = tmp_path / "rounds"
+    generate_rounds([root], rdir, rounds=1, noise_dir=root / "_background_noise_", log=lambda m: None)
+    z = np.load(rdir / "round_0.npz")
+    assert z["x"].shape[1:] == (49, 10) and z["emb"].shape[1:] == (3, 96) and len(z["x"]) == len(z["soft"])
+    train_teacher_from_rounds([rdir], tmp_path / "teacher", rounds=1, head_cfg=HeadConfig(epochs=3), log=lambda m: None)
+    info = train_student([rdir], tmp_path / "teacher", tmp_path / "student",
+                         cfg=DistillConfig(rounds=1, epochs_per_round=1), log=lambda m: None)
+    assert info["params"] < 30000
+    res = evaluate_bundle_int8(tmp_path / "student", root)
+    acc = res["accuracy_12"]
+    assert acc["n"] == 72 and acc["ci_low"] <= acc["accuracy"] <= acc["ci_high"]
+    assert json.loads((tmp_path / "student" / "distill.json").read_text())["config"]["alpha"] == 0.7
