@@ -63,7 +63,7 @@ def distill(
                                           help="Instead of --data: train on rounds already generated."),
     recipe: str = typer.Option("ds-cnn-s", "--recipe", help="Student recipe (its frontend is kept)."),
     noise: Path | None = typer.Option(None, "--noise", help="Background-noise recordings for augmentation."),
-    rounds: int = typer.Option(8, "--rounds", min=1, help="Fresh perturbations of every training clip."),
+    rounds: int = typer.Option(14, "--rounds", min=1, help="Fresh perturbations of every training clip."),
     epochs: int = typer.Option(2, "--epochs", min=1, help="Passes over each round's fresh clips."),
     alpha: float = typer.Option(0.7, "--alpha", min=0.0, max=1.0, help="Weight of the teacher term (0: labels only)."),
     temperature: float = typer.Option(3.0, "--temperature", min=0.5, max=20.0),

@@ -32,7 +32,7 @@ from edgekws.data.speech_commands import LABELS, SILENCE_LABEL
 class DistillConfig:
     """Distillation knobs (chosen on synthetic data and reasoning, never on the real dev set)."""
 
-    rounds: int = 8
+    rounds: int = 14
     epochs_per_round: int = 2
     alpha: float = 0.7
     temperature: float = 3.0
