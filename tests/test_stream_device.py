@@ -122,7 +122,7 @@ def test_cli_stream_device(device_exe: Path, bundle: Path, tmp_path: Path, capsy
     assert "identical to the host streaming mode" in capsys.readouterr().out
     cost = json.loads((tmp_path / "report.json").read_text())["device"]["host"]["stream"]
     assert cost["identical_to_host"] is True and cost["k_hops"] == 2
-    assert 0 < cost["frontend_per_hop_max"] and cost["inference_max"] < cost["classification_max"]
+    assert cost["frontend_per_hop_max"] > 0 and cost["inference_max"] < cost["classification_max"]
     doc = json.loads((tmp_path / "d.json").read_text())
     assert doc["device"]["status"]["frames"] == FrontendConfig().num_frames(8 * 16000)
     assert [d["time_ms"] for d in doc["detections"]] == [d.time_ms for d in run_stream(wav, bundle, StreamConfig())]

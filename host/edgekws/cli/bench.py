@@ -7,6 +7,8 @@ from typing import Any
 
 import typer
 
+from edgekws.metrics import format_accuracy
+
 
 def _print_summary(figures: dict[str, Any], mode: str) -> None:
     """A short human summary; the full figures are in --out / --jsonl."""
@@ -35,8 +37,8 @@ def _print_summary(figures: dict[str, Any], mode: str) -> None:
             console.print(f"frame: {s['frame_ms_estimate_at_216mhz_1ipc']['median']:.3f} ms at 216 MHz "
                           "(estimate from instructions, 1 instruction/cycle)")
     elif mode == "accuracy" and s.get("items"):
-        console.print(f"{s['items']} items: device accuracy {100 * s['device_accuracy']:.2f}% "
-                      f"(TFLite Micro {100 * s['tflm_accuracy']:.2f}%), bit-exact agreement with TFLite Micro "
+        console.print(f"{s['items']} items: device accuracy {format_accuracy(s['device_accuracy'], s['items'])} "
+                      f"(TFLite Micro {format_accuracy(s['tflm_accuracy'], s['items'])}), bit-exact agreement with TFLite Micro "
                       f"{100 * s['bit_exact_agreement']:.2f}% ({s['bit_exact_items']}/{s['items']} outputs)")
         lc = s.get("layer_check") or {}
         if lc.get("items_checked"):
@@ -50,7 +52,7 @@ def _print_summary(figures: dict[str, Any], mode: str) -> None:
             console.print(f"[yellow]{lc['items_not_checked']} item(s) were not checked layer by layer "
                           "(logged before the layer check)[/yellow]")
     elif mode == "audio" and s.get("items"):
-        console.print(f"{s['items']} clips: device accuracy {100 * s['device_accuracy']:.2f}%, decisions equal "
+        console.print(f"{s['items']} clips: device accuracy {format_accuracy(s['device_accuracy'], s['items'])}, decisions equal "
                       f"to the host pipeline {100 * s['decision_agreement_with_host']:.2f}%, frontend median "
                       f"{s['frontend']['median']:.0f} {s['unit']}")
 
