@@ -28,8 +28,8 @@ from typing import Any
 from edgekws.errors import BundleError
 
 
-def merge_device_figures(report_path: Path, board: str, figures: dict[str, Any]) -> Path:
-    """report[device][board].update(figures); write atomically (temp file + os.replace)."""
+def read_report(report_path: Path) -> dict[str, Any]:
+    """A report.json as a dict ({} when absent); a corrupt one is a one-line BundleError, never overwritten."""
     report: dict[str, Any] = {}
     if report_path.is_file():
         try:
@@ -38,11 +38,11 @@ def merge_device_figures(report_path: Path, board: str, figures: dict[str, Any])
             raise BundleError(f"{report_path} is not valid JSON ({str(exc).splitlines()[0]})") from None
         if not isinstance(report, dict):
             raise BundleError(f"{report_path} must hold a JSON object")
-    device = report.setdefault("device", {})
-    entry = device.setdefault(board, {})
-    entry.update(figures)
-    if "error" in entry and figures.get("status") == "complete":
-        entry.pop("error")
+    return report
+
+
+def write_report(report_path: Path, report: dict[str, Any]) -> None:
+    """Write atomically (temp file + os.replace): an interrupted run never leaves half a report."""
     report_path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=report_path.parent, prefix=f".{report_path.name}.", suffix=".tmp")
     try:
@@ -53,4 +53,15 @@ def merge_device_figures(report_path: Path, board: str, figures: dict[str, Any])
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def merge_device_figures(report_path: Path, board: str, figures: dict[str, Any]) -> Path:
+    """report[device][board].update(figures); write atomically (temp file + os.replace)."""
+    report = read_report(report_path)
+    device = report.setdefault("device", {})
+    entry = device.setdefault(board, {})
+    entry.update(figures)
+    if "error" in entry and figures.get("status") == "complete":
+        entry.pop("error")
+    write_report(report_path, report)
     return report_path

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
-import json
 import os
 import tempfile
 from collections.abc import Callable
@@ -38,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from edgekws.bench.report import read_report, write_report
 from edgekws.data.speech_commands import (
     ALL_SPLITS,
     SILENCE_LABEL,
@@ -294,14 +294,7 @@ def merge_evaluation(report_path: Path, name: str, entry: dict[str, Any]) -> Pat
     run (and a device run adds or replaces its own board only), so a host rerun does not
     throw away an emulator measurement.
     """
-    report: dict[str, Any] = {}
-    if report_path.is_file():
-        try:
-            report = json.loads(report_path.read_text())
-        except json.JSONDecodeError as exc:
-            raise BundleError(f"{report_path} is not valid JSON ({str(exc).splitlines()[0]})") from None
-        if not isinstance(report, dict):
-            raise BundleError(f"{report_path} must hold a JSON object")
+    report = read_report(report_path)
     evals = report.setdefault("evaluations", {})
     old = evals.get(name) if isinstance(evals.get(name), dict) else {}
     new = dict(entry)
@@ -310,16 +303,7 @@ def merge_evaluation(report_path: Path, name: str, entry: dict[str, Any]) -> Pat
     if same and isinstance(old.get("device"), dict):
         new["device"] = {**old["device"], **(new.get("device") or {})}
     evals[name] = new
-    report_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=report_path.parent, prefix=f".{report_path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(report, fh, indent=2, sort_keys=True)
-            fh.write("\n")
-        os.replace(tmp, report_path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_report(report_path, report)
     return report_path
 
 
