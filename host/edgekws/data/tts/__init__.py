@@ -20,9 +20,12 @@ re-draws the augmentation.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import os
+import shutil
+import subprocess
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -37,6 +40,21 @@ from edgekws.errors import DatasetError
 SAMPLE_RATE = 16000
 TTS_CACHE_ENV = "EDGEKWS_TTS_CACHE"
 CACHE_VERSION = 1
+
+
+def find_program(program: str, packages: str) -> str:
+    """Path of an engine's program, or a one-line DatasetError naming the Debian packages to install."""
+    path = shutil.which(program)
+    if path is None:
+        raise DatasetError(f"{program} is not installed (apt-get install {packages}; `make setup` does it)")
+    return path
+
+
+@functools.lru_cache(maxsize=8)
+def program_version(path: str) -> str:
+    """``PROGRAM --version`` on one line: part of every cache key, so a new engine release re-synthesises."""
+    proc = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=30)
+    return " ".join(proc.stdout.split())
 
 
 @dataclass(frozen=True)

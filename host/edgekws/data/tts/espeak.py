@@ -8,8 +8,6 @@ engines and the channel augmentation are there to break up.
 
 from __future__ import annotations
 
-import functools
-import shutil
 import subprocess
 import tempfile
 from collections.abc import Sequence
@@ -18,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from edgekws.data.tts import Utterance, to_rate
+from edgekws.data.tts import Utterance, find_program, program_version, to_rate
 from edgekws.errors import DatasetError
 
 ACCENTS: tuple[str, ...] = (
@@ -41,10 +39,7 @@ NATIVE_RATE = 22050
 
 def binary() -> str:
     """Path of espeak-ng, or a one-line DatasetError saying how to get it."""
-    path = shutil.which("espeak-ng")
-    if path is None:
-        raise DatasetError("espeak-ng is not installed (apt-get install espeak-ng; `make setup` does it)")
-    return path
+    return find_program("espeak-ng", "espeak-ng")
 
 
 def run_espeak(text: str, voice: str, speed: int, pitch: int, amplitude: int, workdir: Path) -> np.ndarray:
@@ -69,10 +64,8 @@ def run_espeak(text: str, voice: str, speed: int, pitch: int, amplitude: int, wo
     return np.asarray(x, dtype=np.float32)
 
 
-@functools.lru_cache(maxsize=1)
 def _version() -> str:
-    proc = subprocess.run([binary(), "--version"], capture_output=True, text=True, timeout=30)
-    return proc.stdout.strip().split("Data at")[0].strip()
+    return program_version(binary()).split("Data at")[0].strip()
 
 
 class EspeakEngine:

@@ -11,7 +11,6 @@ shift varies it instead.
 
 from __future__ import annotations
 
-import functools
 import shutil
 import subprocess
 import tempfile
@@ -21,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from edgekws.data.tts import Utterance, to_rate
+from edgekws.data.tts import Utterance, find_program, program_version, to_rate
 from edgekws.errors import DatasetError
 
 VOICES: tuple[str, ...] = ("kal_diphone", "ked_diphone", "cmu_us_slt_arctic_hts")
@@ -30,16 +29,11 @@ PACKAGES = "festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts"
 
 def binary() -> str:
     """Path of festival, or a one-line DatasetError saying how to get it."""
-    path = shutil.which("festival")
-    if path is None:
-        raise DatasetError(f"festival is not installed (apt-get install {PACKAGES}; `make setup` does it)")
-    return path
+    return find_program("festival", PACKAGES)
 
 
-@functools.lru_cache(maxsize=1)
 def _version() -> str:
-    proc = subprocess.run([binary(), "--version"], capture_output=True, text=True, timeout=30)
-    return " ".join(proc.stdout.split())
+    return program_version(binary())
 
 
 def _scheme_string(text: str) -> str:

@@ -7,8 +7,6 @@ espeak-ng's formants; one run is ~20 ms. The 8 kHz ``kal`` and the
 
 from __future__ import annotations
 
-import functools
-import shutil
 import subprocess
 import tempfile
 from collections.abc import Sequence
@@ -17,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from edgekws.data.tts import Utterance, to_rate
+from edgekws.data.tts import Utterance, find_program, program_version, to_rate
 from edgekws.errors import DatasetError
 
 VOICES: tuple[str, ...] = ("kal16", "awb", "rms", "slt")
@@ -27,16 +25,11 @@ BASE_F0: dict[str, float] = {"kal16": 105.0, "awb": 115.0, "rms": 100.0, "slt": 
 
 def binary() -> str:
     """Path of flite, or a one-line DatasetError saying how to get it."""
-    path = shutil.which("flite")
-    if path is None:
-        raise DatasetError("flite is not installed (apt-get install flite; `make setup` does it)")
-    return path
+    return find_program("flite", "flite")
 
 
-@functools.lru_cache(maxsize=1)
 def _version() -> str:
-    proc = subprocess.run([binary(), "--version"], capture_output=True, text=True, timeout=30)
-    return " ".join(proc.stdout.split())
+    return program_version(binary())
 
 
 class FliteEngine:
