@@ -114,7 +114,10 @@ def test_rounds_to_int8_student_end_to_end(tmp_path) -> None:
     from edgekws.teacher import cache
     from edgekws.teacher.head import HeadConfig
     from edgekws.teacher.train import train_teacher_from_rounds
-    from edgekws.train.distill import DistillConfig, evaluate_bundle_int8, generate_rounds, train_student
+    from edgekws.audio import float_to_pcm16
+    from edgekws.data.features import load_audio_split
+    from edgekws.export.bundle import load_bundle
+    from edgekws.train.distill import DistillConfig, evaluate_bundle_int8, generate_dataset_rounds, train_student
 
     if not cache.is_installed():
         pytest.skip("teacher cache absent (tools/setup.sh runs tools/fetch_teacher.py)")
@@ -130,8 +133,8 @@ def test_rounds_to_int8_student_end_to_end(tmp_path) -> None:
     (root / "_background_noise_").mkdir()
     sf.write(root / "_background_noise_" / "n.wav", rng.normal(0, 0.1, 48000).astype(np.float32), 16000,
              subtype="PCM_16")
-    rdir = tmp_path / "rounds"
-    generate_rounds([root], rdir, rounds=1, noise_dir=root / "_background_noise_", log=lambda m: None)
+    (rdir,) = generate_dataset_rounds([root], tmp_path / "rounds", rounds=1, noise_dir=root / "_background_noise_")
+    assert rdir == tmp_path / "rounds" / "0-data"
     z = np.load(rdir / "round_0.npz")
     assert z["x"].shape[1:] == (49, 10) and z["emb"].shape[1:] == (3, 96) and len(z["x"]) == len(z["soft"])
     train_teacher_from_rounds([rdir], tmp_path / "teacher", rounds=1, head_cfg=HeadConfig(epochs=3), log=lambda m: None)
@@ -142,3 +145,11 @@ def test_rounds_to_int8_student_end_to_end(tmp_path) -> None:
     acc = res["accuracy_12"]
     assert acc["n"] == 72 and acc["ci_low"] <= acc["accuracy"] <= acc["ci_high"]
     assert json.loads((tmp_path / "student" / "distill.json").read_text())["config"]["alpha"] == 0.7
+    # the bundle is complete like a trained one: ONNX, and test audio for the device's own frontend
+    bundle = load_bundle(tmp_path / "student")
+    assert (tmp_path / "student" / "model.onnx").is_file()
+    ts = np.load(tmp_path / "student" / "testset.npz")
+    val = float_to_pcm16(load_audio_split(root, "validation")[0])
+    assert ts["audio_int16"].shape == (len(ts["y"]), 16000) and len(ts["y"]) > 0
+    assert all(any(np.array_equal(a, v) for v in val) for a in ts["audio_int16"])
+    assert bundle.meta["labels"][0] == "_silence_"

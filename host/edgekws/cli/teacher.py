@@ -1,4 +1,4 @@
-"""CLI of the 'teacher' area: ``edgekws teacher train|eval`` and ``edgekws distill``.
+"""CLI of the 'teacher' area: ``edgekws teacher rounds|train|eval`` and ``edgekws distill``.
 
 A thin layer over :mod:`edgekws.teacher` and :mod:`edgekws.train.distill`.
 """
@@ -14,12 +14,32 @@ teacher_app = typer.Typer(help="Real-speech teacher (speech embedding + head) fo
                           no_args_is_help=True)
 
 
+@teacher_app.command("rounds")
+def teacher_rounds(
+    out: Path = typer.Option(..., "--out", help="Folder for one rounds folder per dataset (<i>-<name>)."),
+    data: list[Path] = typer.Option(..., "--data", help="Synthetic dataset folder(s); repeat for several engines."),
+    rounds: int = typer.Option(14, "--rounds", min=1, help="Fresh perturbations of every training clip."),
+    noise: Path | None = typer.Option(None, "--noise", help="Background-noise recordings for augmentation."),
+    recipe: str = typer.Option("ds-cnn-s", "--recipe", help="Student recipe whose frontend the rounds store."),
+    p_mix: float = typer.Option(0.3, "--mix", min=0.0, max=1.0, help="Share of clips mixed with another voice."),
+    seed: int = typer.Option(0, "--seed"),
+    threads: int = typer.Option(1, "--threads", min=1, max=16),
+) -> None:
+    """Write fresh rounds (student features + teacher embeddings) that 'teacher train' and 'distill' share."""
+    from edgekws.train.distill import generate_dataset_rounds
+    from edgekws.train.recipe import load_recipe
+
+    dirs = generate_dataset_rounds(data, out, rounds=rounds, frontend=load_recipe(recipe).frontend, noise_dir=noise,
+                                   p_mix=p_mix, seed=seed, threads=threads)
+    print("rounds: " + " ".join(str(d) for d in dirs))
+
+
 @teacher_app.command("train")
 def teacher_train(
     out: Path = typer.Option(..., "--out", help="Output folder (head.npz, teacher.json)."),
     data: list[Path] = typer.Option([], "--data", help="Synthetic dataset folder(s); repeat for several engines."),
     rounds_dir: list[Path] = typer.Option([], "--rounds-dir",
-                                          help="Instead of --data: rounds folders written by 'edgekws distill'."),
+                                          help="Instead of --data: rounds folders ('edgekws teacher rounds')."),
     rounds: int = typer.Option(4, "--rounds", min=0, help="With --rounds-dir: fresh rounds to use."),
     noise: Path | None = typer.Option(None, "--noise", help="Background-noise recordings for augmentation."),
     copies: int = typer.Option(2, "--copies", min=0, help="Freshly perturbed copies per training clip."),

@@ -27,8 +27,13 @@ FIRMWARE_OPS = frozenset({"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AV
                           "ADD", "RESHAPE", "SOFTMAX"})
 
 
-def _testset(data: FeatureData, x_int8: np.ndarray, max_items: int, seed: int) -> dict[str, np.ndarray]:
-    """A class-balanced slice of the test split for on-device accuracy (x_int8, y, audio when available)."""
+def _testset(data: FeatureData, x_int8: np.ndarray, max_items: int, seed: int,
+             test_audio: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """A class-balanced slice of the test split for on-device accuracy (x_int8, y, audio when available).
+
+    The audio comes from ``test_audio`` (float, one row per test clip) when the caller has it,
+    else from the dataset folder; without it the device can only be fed features, not audio.
+    """
     n = len(data.y_test)
     idx = np.arange(n)
     if n > max_items:
@@ -37,7 +42,9 @@ def _testset(data: FeatureData, x_int8: np.ndarray, max_items: int, seed: int) -
         per = max(1, max_items // len(classes))
         idx = np.sort(np.concatenate([rng.permutation(np.flatnonzero(data.y_test == c))[:per] for c in classes]))
     out = {"x_int8": x_int8[idx].astype(np.int8), "y": data.y_test[idx].astype(np.int64)}
-    if data.root is not None and Path(data.root).is_dir():
+    if test_audio is not None and len(test_audio) == n:
+        out["audio_int16"] = float_to_pcm16(np.asarray(test_audio)[idx])
+    elif data.root is not None and Path(data.root).is_dir():
         from edgekws.data.features import load_audio_split
 
         audio, y, _ = load_audio_split(data.root, "testing")
@@ -50,11 +57,13 @@ def finalize_bundle(model: Any, data: FeatureData, out_dir: str | Path, *, name:
                     compression: dict[str, Any] | None = None, history: dict[str, Any] | None = None,
                     timings: dict[str, float] | None = None, baseline: dict[str, Any] | None = None,
                     calibration_samples: int = 300, testset_max: int = 120, onnx: bool = True,
-                    seed: int = 0, quant_model: Any = None, progress: bool = True) -> Bundle:
+                    seed: int = 0, quant_model: Any = None, progress: bool = True,
+                    test_audio: np.ndarray | None = None) -> Bundle:
     """Quantize ``model`` to int8, measure it, and write a complete bundle to ``out_dir``.
 
     ``quant_model`` (a QAT model) replaces ``model`` for the int8 conversion when given.
     ``baseline`` ({name, float, int8}) is the unpruned model, so the report states the drop.
+    ``test_audio``: the test split's waveforms, for a bundle whose data has no folder (distillation).
     """
     from rich.console import Console
 
@@ -124,7 +133,7 @@ def finalize_bundle(model: Any, data: FeatureData, out_dir: str | Path, *, name:
     if baseline is not None:
         report["baseline"] = baseline
         report["accuracy_drop"] = {"float": baseline["float"] - acc_f, "int8": baseline["int8"] - acc_q}
-    testset = _testset(data, xq, testset_max, seed)
+    testset = _testset(data, xq, testset_max, seed, test_audio)
     bundle = write_bundle(out_dir, name=name, labels=labels, frontend=data.frontend,
                           frontend_hash=data.frontend_hash, input_norm=data.input_norm, tflite_int8=tfl_int8,
                           tflite_float=tfl_float, report=report, compression=compression, recipe=recipe,

@@ -166,6 +166,25 @@ def _load_round(files: list[Path]) -> dict[str, np.ndarray]:
     return {k: np.concatenate([p[k] for p in parts]) for k in ("x", "soft", "mixed", "emb")}
 
 
+def _validation_audio(rounds_dirs: list[Path], sizes: list[int]) -> np.ndarray | None:
+    """The clean validation waveforms behind ``clean.npz`` (the bundle's test split), if still on disk.
+
+    The bundle carries them so that the device can be tested from audio through its own frontend;
+    when a synthetic folder has moved, the bundle is still written, with features only.
+    """
+    from edgekws.data.features import load_audio_split
+
+    parts = []
+    for d, n in zip(rounds_dirs, sizes, strict=True):
+        meta = d / "rounds.json"
+        data = json.loads(meta.read_text()).get("data", []) if meta.is_file() else []
+        audio = [load_audio_split(Path(p), "validation")[0] for p in data if Path(p).is_dir()]
+        if len(audio) != len(data) or not audio or sum(len(a) for a in audio) != n:
+            return None
+        parts.extend(audio)
+    return np.concatenate(parts)
+
+
 def train_student(rounds_dirs: list[str | Path], teacher_dir: str | Path | None, out_dir: str | Path, *,
                   recipe: str = "ds-cnn-s", cfg: DistillConfig = DistillConfig(),
                   log: Any = print) -> dict[str, Any]:
@@ -196,6 +215,7 @@ def train_student(rounds_dirs: list[str | Path], teacher_dir: str | Path | None,
     head = MlpHead.load(Path(teacher_dir) / "head.npz")[0] if teacher_dir is not None else None
     cleans = [np.load(d / "clean.npz") for d in dirs]
     clean = {k: np.concatenate([c[k] for c in cleans]) for k in ("x_train", "y_train", "x_val", "y_val")}
+    test_audio = _validation_audio(dirs, [len(c["y_val"]) for c in cleans])
     # normalisation from the clean synthetic training clips, as the project's trainer does
     data = FeatureData(clean["x_train"], clean["y_train"], clean["x_val"], clean["y_val"], clean["x_val"],
                        clean["y_val"], list(LABELS), fcfg.to_dict(), fcfg.hash(), root=None)
@@ -259,7 +279,7 @@ def train_student(rounds_dirs: list[str | Path], teacher_dir: str | Path | None,
     name = f"{rec.name}-distilled" if cfg.alpha > 0 else f"{rec.name}-fresh"
     bundle = finalize_bundle(model, cal, out_dir, name=name, recipe=recipe_doc, history={"distill": history},
                              timings={"train_s": train_s}, calibration_samples=len(pick), seed=cfg.seed,
-                             onnx=False, progress=False)
+                             progress=False, test_audio=test_audio)
     info = {"config": asdict(cfg), "recipe": rec.name, "teacher": str(teacher_dir) if teacher_dir else None,
             "rounds_dirs": [str(d) for d in dirs], "params": count_params(model), "history": history,
             "kept_fraction": kept_total / max(seen_total, 1),
@@ -289,6 +309,23 @@ def evaluate_bundle_int8(bundle_dir: str | Path, data_dir: str | Path) -> dict[s
     return score_predictions(y, pred)
 
 
+def generate_dataset_rounds(data_dirs: list[str | Path], out_root: str | Path, *, rounds: int,
+                            frontend: str = "kws-mfcc-49x10", noise_dir: str | Path | None = None,
+                            p_mix: float = 0.3, seed: int = 0, threads: int = 1) -> list[Path]:
+    """Fresh rounds for each synthetic dataset in ``out_root/<i>-<name>`` (seed ``seed + 1000 i``).
+
+    One rounds folder per dataset, so a dataset added later (another engine) gets its own rounds
+    and the existing ones are reused as they are; returns the folders in ``data_dirs`` order.
+    """
+    dirs = []
+    for i, d in enumerate(data_dirs):
+        rd = Path(out_root) / f"{i}-{Path(d).name}"
+        generate_rounds([d], rd, rounds=rounds, frontend=frontend, noise_dir=noise_dir, p_mix=p_mix,
+                        seed=seed + 1000 * i, threads=threads)
+        dirs.append(rd)
+    return dirs
+
+
 def distill_to_bundle(teacher_dir: str | Path | None, data_dirs: list[str | Path], out_dir: str | Path, *,
                       recipe: str = "ds-cnn-s", noise_dir: str | Path | None = None,
                       cfg: DistillConfig = DistillConfig(), threads: int = 1) -> dict[str, Any]:
@@ -296,11 +333,6 @@ def distill_to_bundle(teacher_dir: str | Path | None, data_dirs: list[str | Path
     from edgekws.train.recipe import load_recipe
 
     rec = load_recipe(recipe)
-    out = Path(out_dir)
-    dirs = []
-    for i, d in enumerate(data_dirs):
-        rd = out / "rounds" / f"{i}-{Path(d).name}"
-        generate_rounds([d], rd, rounds=cfg.rounds, frontend=rec.frontend, noise_dir=noise_dir, p_mix=cfg.p_mix,
-                        seed=cfg.seed + 1000 * i, threads=threads)
-        dirs.append(rd)
-    return train_student(dirs, teacher_dir if cfg.alpha > 0 else None, out, recipe=recipe, cfg=cfg)
+    dirs = generate_dataset_rounds(data_dirs, Path(out_dir) / "rounds", rounds=cfg.rounds, frontend=rec.frontend,
+                                   noise_dir=noise_dir, p_mix=cfg.p_mix, seed=cfg.seed, threads=threads)
+    return train_student(dirs, teacher_dir if cfg.alpha > 0 else None, out_dir, recipe=recipe, cfg=cfg)
