@@ -104,3 +104,51 @@ def test_bad_report_inputs(tmp_path: Path) -> None:
     (tmp_path / "x" / "report.json").write_text('{"name": "n"}')
     with pytest.raises(BundleError, match="not a model report"):
         load_reports([tmp_path / "x"])
+
+
+def _study(tmp_path: Path) -> Path:
+    """A small study in the data-ablation shape (keys sorted as the writer sorts them, order in 'steps')."""
+    def acc(c: int, n: int) -> dict:
+        from edgekws.metrics import accuracy
+
+        return accuracy(c, n).as_dict()
+
+    doc = {"meta": {"dev_name": "real_kws_dev", "per_word": 100, "epochs": 20, "recipe": "ds-cnn-s"},
+           "steps": ["espeak", "+flite"],
+           "variants": {"+flite": {"engines": ["espeak", "flite"], "real": {"accuracy": acc(249, 640),
+                                                                             "keyword_accuracy": acc(178, 500)}},
+                        "espeak": {"engines": ["espeak"], "real": {"accuracy": acc(215, 640),
+                                                                   "keyword_accuracy": acc(149, 500)}}}}
+    p = tmp_path / "study.json"
+    p.write_text(json.dumps(doc, sort_keys=True))
+    return p
+
+
+def test_ablation_tables_and_plots_in_the_report(tmp_path: Path) -> None:
+    from edgekws.report.ablation import load_ablation
+
+    ab = load_ablation(_study(tmp_path))
+    assert [r.step for r in ab.rows] == ["espeak", "+flite"]  # the study's order, not the sorted keys
+    dirs = _write(tmp_path, [_report("dense", "none", 0.0, 0.90, 0.89)])
+    root = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
+    paths = write_report(dirs, tmp_path / "out", ablations=[tmp_path / "study.json", root / "teacher_distill.json"])
+    md = paths["markdown"].read_text()
+    assert "| espeak | ds-cnn-s int8, espeak | 33.6 [30.0-37.3] | 29.8 [26.0-34.0] |" in md
+    assert md.index("| espeak |") < md.index("| +flite |")
+    # the committed distillation study, every row with its dev-set figure
+    assert "| DS-CNN-S distilled (alpha 0.7, T 3), 14 rounds x 2 | student int8 (TFLite Micro) | 71.2 [67.6-74.6]" in md
+    assert (tmp_path / "out" / "figures" / "ablation0.png").stat().st_size > 1000
+    assert "Real-speech ablation: teacher and distillation" in paths["html"].read_text()
+
+
+def test_bad_ablation_is_one_error_before_anything_is_written(tmp_path: Path) -> None:
+    from edgekws.errors import ConfigError
+
+    dirs = _write(tmp_path, [_report("dense", "none", 0.0, 0.90, 0.89)])
+    bad = tmp_path / "bad.json"
+    for text, msg in (("{oops", "cannot read"), ('{"x": 1}', "neither"),
+                      ('{"variants": {"a": {"real": {}}}}', "no real-speech accuracy")):
+        bad.write_text(text)
+        with pytest.raises(ConfigError, match=msg):
+            write_report(dirs, tmp_path / "out", ablations=[bad])
+    assert not (tmp_path / "out").exists()

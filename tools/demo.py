@@ -123,7 +123,10 @@ def main() -> None:
                  "--jsonl", str(out / "bench" / f"{name}-{mode}.jsonl"),
                  "--build-dir", str(out / "fw" / name), "--no-progress"], log)
     evaluate_real(edgekws, all_bundles, args.real_data, log)
-    run("comparison report", [edgekws, "report", *all_bundles, "--out", str(out / "report")], log)
+    # the committed real-speech studies go into the report beside the demo's own models
+    studies = [a for f in ("real_speech_ablation.json", "teacher_distill.json")
+               for a in ("--ablation", str(ROOT / "benchmarks" / "results" / f))]
+    run("comparison report", [edgekws, "report", *all_bundles, "--out", str(out / "report"), *studies], log)
 
     total = time.perf_counter() - t0
     print("\n=== demo timings")

@@ -340,9 +340,16 @@ h2{border-bottom:1px solid #ddd;padding-bottom:3px}code{background:#f5f5f5;paddi
 
 
 def write_report(bundles: list[str | Path], out_dir: str | Path, title: str = "edgekws model comparison",
-                 ) -> dict[str, Path]:
-    """Write report.md (+ figures/*.png), report.html (self-contained) and comparison.json to ``out_dir``."""
+                 ablations: list[str | Path] = ()) -> dict[str, Path]:
+    """Write report.md (+ figures/*.png), report.html (self-contained) and comparison.json to ``out_dir``.
+
+    ``ablations``: study JSONs (:mod:`edgekws.report.ablation`) shown as tables + plots after the
+    comparison, so the real-speech figure of each training step sits beside the models it produced.
+    """
+    from edgekws.report import ablation as abl
+
     reports = load_reports(bundles)
+    studies = [abl.load_ablation(a) for a in ablations]  # a bad file stops here, before anything is written
     out = Path(out_dir)
     (out / "figures").mkdir(parents=True, exist_ok=True)
     cols = columns_for(reports)
@@ -374,7 +381,10 @@ def write_report(bundles: list[str | Path], out_dir: str | Path, title: str = "e
                               figures.confusion(r, matrix=ev["confusion"], subtitle=f"int8, {name}")))
         per_model.append((r["name"], items))
 
+    study_figs = [(f"ablation{i}", ab, abl.plot(ab)) for i, ab in enumerate(studies)]
     for stem, _, png in figs + [it for _, items in per_model for it in items]:
+        _write_atomic(out / "figures" / f"{stem}.png", png)
+    for stem, _, png in study_figs:
         _write_atomic(out / "figures" / f"{stem}.png", png)
 
     md = [f"# {title}", "", f"{len(reports)} model(s). Accuracy on the test split; int8 measured with TFLite Micro.",
@@ -384,6 +394,10 @@ def write_report(bundles: list[str | Path], out_dir: str | Path, title: str = "e
           *_evaluation_lines(reports), "", "## Findings", "", *_findings(reports), ""]
     for stem, caption, _ in figs:
         md += [f"### {caption}", "", f"![{caption}](figures/{stem}.png)", ""]
+    if study_figs:
+        md += ["## Real-speech ablations", ""]
+        for stem, ab, _ in study_figs:
+            md += abl.markdown(ab, f"figures/{stem}.png")
     timing = _timings_lines(reports)
     if timing:
         md += ["## Timings", "", *timing, ""]
@@ -405,6 +419,14 @@ def write_report(bundles: list[str | Path], out_dir: str | Path, title: str = "e
             + "".join(f"<li>{html.escape(s[2:]).replace('**', '')}</li>" for s in _findings(reports)) + "</ul>"]
     for _, caption, png in figs:
         body.append(f"<h3>{html.escape(caption)}</h3>{img(png, caption)}")
+    if study_figs:
+        body.append("<h2>Real-speech ablations</h2>")
+    for _, ab, png in study_figs:
+        rows = abl.table_rows(ab)
+        body.append(f"<h3>Real-speech ablation: {html.escape(ab.title)}</h3><table><tr>"
+                    + "".join(f"<th>{html.escape(h)}</th>" for h in rows[0]) + "</tr>"
+                    + "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows[1:])
+                    + f"</table><p>Source: {html.escape(ab.source)}</p>{img(png, ab.title)}")
     if timing:
         body.append("<h2>Timings</h2><ul>" + "".join(f"<li>{html.escape(t[2:]).replace('**', '')}</li>"
                                                        for t in timing) + "</ul>")
