@@ -244,7 +244,10 @@ def resolve(board_name: str, model_dir: str | Path | None = None, app: str | Non
     arena = arena_size(mdir)
     sources = [str(fw / "src" / s) for s in (*board.sources, *app_sources(app))]
     sources += [str(p) for p in model_sources(mdir)]
-    defines = list(board.defines)
+    # An extra define replaces a board define of the same name (e.g. EDGEKWS_ICOUNT_SHIFT for a slower
+    # emulated clock) instead of redefining it, which -Werror would stop.
+    overridden = {d.split("=", 1)[0] for d in extra_defines}
+    defines = [d for d in board.defines if d.split("=", 1)[0] not in overridden]
     if app == "selftest":
         defines.append("EDGEKWS_SELFTEST_ONLY=1")
     defines += list(extra_defines)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from edgekws.device import protocol as P
+from mlperf_runner_client import reference_text
 
 SRC = ["tests/c/protocol_tool.c", "firmware/src/protocol/crc32.c", "firmware/src/protocol/cobs.c",
        "firmware/src/protocol/frame.c", "firmware/src/protocol/mlperf.c"]
@@ -134,12 +135,20 @@ def test_mlperf_parser(tool: Tool) -> None:
     assert "too long" in got[13]
 
 
-@pytest.mark.parametrize(("v", "text"), [(0.0, "0.000"), (0.99999, "1.000"), (-0.1234, "-0.123"),
-                                         (0.0625, "0.062"), (12.5, "12.500"), (-0.0001, "0.000")])
-def test_fixed3(tool: Tool, v: float, text: str) -> None:
-    got = tool.ask(f"fixed3 {v!r}")[0]
-    # float32 rounding may differ from Python's by one unit in the last place for ties
-    assert got == text or abs(float(got) - float(text)) <= 0.0011
+@pytest.mark.parametrize(("v", "text"), [(0.0, "0.000"), (0.99999, "0.999"), (-0.1234, "-0.123"),
+                                         (0.0625, "0.062"), (12.5, "12.500"), (-0.0001, "0.000"),
+                                         (1 / 256, "0.003"), (255 / 256, "0.996"), (0.0009, "0.000"),
+                                         (0.29, "0.290"), (1.0, "1.000")])
+def test_fixed3_truncates_as_the_reference(tool: Tool, v: float, text: str) -> None:
+    assert reference_text(v) == text
+    assert tool.ask(f"fixed3 {v!r}")[0] == text
+
+
+def test_fixed3_every_int8_softmax_output(tool: Tool) -> None:
+    """All 256 int8 softmax outputs (scale 1/256, zero point -128) print exactly as the reference's."""
+    values = [(q + 128) / 256 for q in range(-128, 128)]
+    got = tool.ask("fixed3s " + " ".join(repr(v) for v in values), until_dot=True)
+    assert got == [reference_text(v) for v in values]
 
 
 @pytest.mark.slow

@@ -26,6 +26,7 @@ from edgekws.device.client import (
     DeviceTimeoutError,
     PortVanishedError,
 )
+from mlperf_runner_client import reference_results_line
 from protocol_hostdev import N_IN, N_OUT, HostDevice, build_host_device, tiny_model, write_tiny_model_c
 
 MODEL = tiny_model()
@@ -225,15 +226,12 @@ def _mlperf_session(t: TextLine, x: np.ndarray) -> None:
     out = t.command("infer 3 1%")
     assert out[:3] == ["m-warmup-start-1", "m-warmup-done", "m-infer-start-3"]
     assert re.fullmatch(r"m-lap-us-\d+", out[3]) and out[5] == "m-infer-done"
-    m = re.fullmatch(r"m-results-\[(.*)\]", out[6])
-    assert m
-    got = np.array([float(v) for v in m.group(1).split(",")])
-    want = (MODEL.run(x).astype(np.float64) + 128) / 256
-    assert np.allclose(got, want, atol=0.0006)
+    # the dequantised output, truncated digit by digit as the EEMBC reference prints it
+    assert out[6] == reference_results_line(MODEL.run(x), 1 / 256, -128)
     assert t.command("results%")[0] == out[6]
     assert t.command("db 0g%")[0].startswith("e-[")
     assert t.command("bogus%")[0] == "e-[Unknown command: bogus]"
-    assert t.command("db load 99999%")[0].startswith("e-[")
+    assert t.command("db load 99999%")[0] == f"e-[db load: the buffer holds at most bytes: {N_IN}]"
     assert t.command("x" * 3000 + "%")[0].startswith("e-[")
 
 
@@ -267,7 +265,9 @@ def test_build_time_default_mlperf(host_cc: str, tmp_path: Path) -> None:
     dev = HostDevice(exe)
     try:
         t = TextLine(dev.port)
-        assert t.until_ready() == ["m-init-done", "m-ready"]
+        boot = t.until_ready()  # as the EEMBC reference firmware boots: mode, one timestamp, init-done, ready
+        assert boot[0] == "m-timestamp-mode-performance" and re.fullmatch(r"m-lap-us-\d+", boot[1])
+        assert boot[2:] == ["m-init-done", "m-ready"]
         assert t.command("name%")[0] == "m-name-dut-[edgekws host]"
         _mlperf_session(t, np.arange(N_IN, dtype=np.int8))
     finally:

@@ -12,6 +12,7 @@
  *   rx HEX                  -> one line per event: "F cmd seq payloadhex" or "E status seq"
  *   ml TEXT...              -> feed the text to the MLPerf receiver, one line per command
  *   fixed3 FLOAT            -> mlperf_fmt_fixed3
+ *   fixed3s FLOAT...        -> mlperf_fmt_fixed3 of each, one line each, then "."
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -136,6 +137,13 @@ int main(void)
             char out[32];
             size_t n = mlperf_fmt_fixed3(out, sizeof(out), strtof(arg, NULL));
             printf("%s\n", n ? out : "ERR");
+        } else if (strcmp(line, "fixed3s") == 0) {
+            for (char *tok = strtok(arg, " "); tok != NULL; tok = strtok(NULL, " ")) {
+                char out[32];
+                size_t n = mlperf_fmt_fixed3(out, sizeof(out), strtof(tok, NULL));
+                printf("%s\n", n ? out : "ERR");
+            }
+            puts(".");
         } else {
             puts("ERR");
         }

@@ -80,8 +80,9 @@ int mlperf_db_load(mlperf_db_t *db, uint32_t n);
  * when no "db load" is active. Digits beyond the expected size are ignored. */
 int mlperf_db_hex(mlperf_db_t *db, const char *hex, size_t len);
 
-/* Write v with exactly three decimals ("-0.125", "1.000") into out; returns
- * the length (0 if cap is too small). Used for m-results-[...] without printf. */
+/* Write v with exactly three decimals, truncated toward zero as the EEMBC
+ * reference firmware prints m-results ("0.003" for 1/256, "-0.125", "1.000");
+ * returns the length (0 if cap is too small). No printf. */
 size_t mlperf_fmt_fixed3(char *out, size_t cap, float v);
 /* Write an unsigned decimal; returns the length (0 if it does not fit). */
 size_t mlperf_fmt_u32(char *out, size_t cap, uint32_t v);

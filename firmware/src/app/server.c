@@ -714,7 +714,9 @@ static void server_mlperf_command(const mlperf_cmd_t *cmd)
     case ML_TIMESTAMP: ml_timestamp(); break;
     case ML_DB_LOAD:
         if (mlperf_db_load(&g_db, cmd->arg_n) != 0) {
-            ml_u32_line("e-[db load: the buffer holds at most bytes: ", g_db.cap);
+            char num[12];
+            (void)mlperf_fmt_u32(num, sizeof(num), g_db.cap);
+            ml_line("e-[db load: the buffer holds at most bytes: ", num, "]");
         } else {
             char num[12];
             (void)mlperf_fmt_u32(num, sizeof(num), cmd->arg_n);
@@ -805,6 +807,10 @@ void app_serve(void)
     g_mode = (uint8_t)EDGEKWS_DEFAULT_PROTOCOL;
     g_have_results = 0;
     if (g_mode == PROTO_MODE_MLPERF) {
+        /* The reference firmware's boot: its timestamp mode (performance: m-lap-us lines; the energy
+         * mode's GPIO timestamps are not implemented), one timestamp, then init-done and ready. */
+        uart_puts("m-timestamp-mode-performance\r\n");
+        ml_timestamp();
         uart_puts("m-init-done\r\nm-ready\r\n");
     } else {
         send_boot();

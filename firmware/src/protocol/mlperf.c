@@ -227,29 +227,35 @@ size_t mlperf_fmt_fixed3(char *out, size_t cap, float v)
     if (v != v) { /* NaN */
         v = 0.0f;
     }
-    if (v < 0.0f) {
+    const int negative = v < 0.0f;
+    if (negative) {
         v = -v;
-        if (v >= 0.0005f) {
-            if (cap < 2) {
-                return 0;
-            }
-            out[n++] = '-';
-        }
     }
     if (v > 4000000.0f) {
-        v = 4000000.0f;
+        v = 4000000.0f; /* v * 1000 stays below 2^32 */
     }
-    uint32_t milli = (uint32_t)(v * 1000.0f + 0.5f);
-    size_t k = mlperf_fmt_u32(out + n, cap - n, milli / 1000u);
+    /* Truncated, never rounded, and each digit from its own float product (v * 10, v * 100, v * 1000),
+     * as the EEMBC reference firmware prints its results: a runner compares our text with the
+     * reference's, and rounding would differ in the last digit (1/256 is 0.003, not 0.004). */
+    const uint32_t whole = (uint32_t)v;
+    const uint32_t d1 = (uint32_t)(v * 10.0f) % 10u;
+    const uint32_t d2 = (uint32_t)(v * 100.0f) % 10u;
+    const uint32_t d3 = (uint32_t)(v * 1000.0f) % 10u;
+    if (negative && (whole | d1 | d2 | d3) != 0u) { /* no "-0.000" */
+        if (cap < 2) {
+            return 0;
+        }
+        out[n++] = '-';
+    }
+    size_t k = mlperf_fmt_u32(out + n, cap - n, whole);
     if (k == 0 || n + k + 5 > cap) {
         return 0;
     }
     n += k;
-    uint32_t frac = milli % 1000u;
     out[n++] = '.';
-    out[n++] = (char)('0' + frac / 100u);
-    out[n++] = (char)('0' + (frac / 10u) % 10u);
-    out[n++] = (char)('0' + frac % 10u);
+    out[n++] = (char)('0' + d1);
+    out[n++] = (char)('0' + d2);
+    out[n++] = (char)('0' + d3);
     out[n] = '\0';
     return n;
 }

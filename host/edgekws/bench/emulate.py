@@ -36,13 +36,30 @@ def file_sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def model_digest(model: Path) -> str:
+    """What identifies a model for the build stamp: a bundle's hash, or a digest of generated C's files."""
+    if (model / "bundle.json").is_file():
+        return str(json.loads((model / "bundle.json").read_text())["bundle_hash"])
+    h = hashlib.sha256()
+    for p in sorted(model.glob("*")):
+        if p.is_file() and p.suffix in (".c", ".h"):
+            h.update(p.name.encode())
+            h.update(p.read_bytes())
+    return h.hexdigest()
+
+
 def ensure_firmware(bundle_dir: Path, bundle_hash: str, build_dir: Path, board: str = EMULATED_BOARD,
-                    note: Callable[[str], None] = print) -> tuple[Path, dict[str, Any]]:
-    """(ELF, memory figures) of the server firmware for ``bundle_dir``, built only when stale."""
+                    note: Callable[[str], None] = print,
+                    defines: tuple[str, ...] = ()) -> tuple[Path, dict[str, Any]]:
+    """(ELF, memory figures) of the server firmware for ``bundle_dir``, built only when stale.
+
+    ``defines``: extra NAME=VALUE compile definitions (part of the stamp)."""
     from edgekws.device.build import build_firmware, firmware_dir
 
     stamp_path = build_dir / "bench-stamp.json"
-    stamp = {"bundle_hash": bundle_hash, "firmware": firmware_digest(firmware_dir()), "board": board}
+    stamp: dict[str, Any] = {"bundle_hash": bundle_hash, "firmware": firmware_digest(firmware_dir()), "board": board}
+    if defines:
+        stamp["defines"] = list(defines)
     elf = build_dir / f"edgekws_{board}.elf"
     mem_path = build_dir / "memory.json"
     old = None
@@ -55,7 +72,7 @@ def ensure_firmware(bundle_dir: Path, bundle_hash: str, build_dir: Path, board: 
         note(f"building the {board} firmware for {bundle_dir} into {build_dir} ...")
         # a clean configure: sources added to the tree since the last build must join the target
         shutil.rmtree(build_dir / "cmake", ignore_errors=True)
-        elf = build_firmware(board, bundle_dir, build_dir)
+        elf = build_firmware(board, bundle_dir, build_dir, defines=defines)
         tmp = stamp_path.with_name(f".{stamp_path.name}.tmp")
         tmp.write_text(json.dumps(stamp, indent=2) + "\n")
         os.replace(tmp, stamp_path)

@@ -1,0 +1,124 @@
+"""The MLPerf Tiny runner's protocol, exactly as the runner speaks it, against the emulated firmware through
+the pty bridge (tools/mlperf_bridge.py): boot lines, name, profile, chunked download, infer, results parsed
+as the runner parses them and checked against TFLite Micro, virtual time against the instruction count."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bench_fixtures import tiny_bundle
+from edgekws.device.mlperf_bridge import BridgeConfig, PtyBridge, mlperf_bridge, resolve_shift
+from edgekws.errors import ConfigError
+from mlperf_runner_client import RunnerClient, gather_infer_results, reference_results_line
+
+pytestmark = [pytest.mark.slow, pytest.mark.emulator]
+
+
+@pytest.fixture(scope="module")
+def bundle(arm_gcc: str, qemu_arm: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    del arm_gcc, qemu_arm
+    return tiny_bundle(tmp_path_factory.getbasetemp())
+
+
+def _boot_lines(pty: PtyBridge, timeout: float = 30.0) -> list[str]:
+    """The device's lines up to its first m-ready (the boot), from the bridge's transcript."""
+    deadline = time.monotonic() + timeout
+    while "m-ready\r\n" not in pty.device_text():
+        assert time.monotonic() < deadline, f"no boot lines: {pty.device_text()!r}"
+        time.sleep(0.05)
+    return pty.device_text().split("m-ready\r\n", 1)[0].split("\r\n")[:-1] + ["m-ready"]
+
+
+def _instructions_per_inference(path: str, x: np.ndarray) -> int:
+    """Back to the binary protocol on the same port ("edgekws%"), one timed inference of x."""
+    from edgekws.device.client import DeviceClient
+
+    c = DeviceClient(path, timeout=5.0, retries=2)
+    c.open()
+    try:
+        c.write_raw(b"edgekws%")
+        time.sleep(0.3)
+        c.drain(0.3)
+        hello = c.hello()
+        assert hello.counter_unit == "instructions"
+        return int(c.run(x).total_ticks)
+    finally:
+        c.close()
+
+
+def _session(path: str, xs: np.ndarray, n: int, w: int) -> list[dict]:
+    """A runner session: name, profile, then for each input a download and `infer n w`."""
+    with RunnerClient(path) as runner:
+        assert runner.get_name() == "edgekws mps2_an500"
+        assert runner.get_profile() == {"profile": "edgekws firmware 0.1.0", "model": "kws01"}
+        out = []
+        for x in xs:
+            done = runner.load(x.astype(np.int8).tobytes())
+            assert done == ["m-load-done", "m-ready"], done
+            lines = runner.infer(n, w)
+            assert lines[:3] == [f"m-warmup-start-{w}", "m-warmup-done", f"m-infer-start-{n}"], lines
+            assert re.fullmatch(r"m-lap-us-\d+", lines[3]) and re.fullmatch(r"m-lap-us-\d+", lines[4]), lines
+            assert lines[5:7] == ["m-infer-done", lines[6]] and lines[6].startswith("m-results-["), lines
+            assert lines[7:] == ["m-ready"], lines
+            out.append(gather_infer_results(lines))
+        # errors come as e-[...] (the client refuses any other form) and every command ends with m-ready
+        too_big = runner.send_command("db load 99999")
+        assert too_big == [f"e-[db load: the buffer holds at most bytes: {xs[0].size}]", "m-ready"]
+        assert runner.send_command("bogus") == ["e-[Unknown command: bogus]", "m-ready"]
+    return out
+
+
+def test_runner_protocol_through_the_pty(bundle: Path, tmp_path: Path) -> None:
+    from edgekws.tflm import TflmModel
+
+    meta = json.loads((bundle / "bundle.json").read_text())
+    scale, zp = meta["output"]["scale"], meta["output"]["zero_point"]
+    xs = np.load(bundle / "testset.npz")["x_int8"][:6]
+    tflm = TflmModel(bundle / "model.tflite")
+    link = tmp_path / "dut-tty"
+    n, w = 5, 2
+    with mlperf_bridge(BridgeConfig(bundle=bundle, build_dir=tmp_path / "fw", link=link), note=lambda m: None) as b:
+        assert link.is_symlink() and Path(b.path).exists()
+        boot = _boot_lines(b.pty)  # the EEMBC reference firmware's boot, in performance mode
+        assert boot[0] == "m-timestamp-mode-performance" and re.fullmatch(r"m-lap-us-\d+", boot[1])
+        assert boot[2:] == ["m-init-done", "m-ready"]
+        results = _session(b.path, xs, n, w)
+        for x, res in zip(xs, results, strict=True):
+            want = tflm.run(x).reshape(-1)
+            assert res["results_text"] == reference_results_line(want, scale, zp)  # digit for digit
+            assert res["total_inferences"] == 1 and len(res["results"]) == want.size
+        # a second session on the same port (the runner opens and closes it per run)
+        again = _session(b.path, xs[:1], n, w)
+        assert again[0]["results_text"] == results[0]["results_text"]
+        insns = _instructions_per_inference(b.path, xs[0])
+    assert not link.exists()
+    # m-lap-us is virtual time: 2^8 ns per instruction, n inferences between the two stamps (1 ms resolution)
+    want_us = n * insns * (1 << b.icount_shift) / 1000
+    for res in results:
+        assert abs(res["elapsed_time"] - want_us) <= 2000 + 0.02 * want_us, (res, insns)
+
+
+def test_slower_virtual_clock(bundle: Path, tmp_path: Path) -> None:
+    """--icount-shift 10: four times the virtual time per instruction, the image built for it (exact counts)."""
+    xs = np.load(bundle / "testset.npz")["x_int8"][:1]
+    n = 20
+    with mlperf_bridge(BridgeConfig(bundle=bundle, build_dir=tmp_path / "fw10", icount_shift=10),
+                       note=lambda m: None) as b:
+        assert "-icount" in b.emulator.command and "shift=10,sleep=off" in b.emulator.command
+        res = _session(b.path, xs, n, 0)[0]
+        insns = _instructions_per_inference(b.path, xs[0])
+    want_us = n * insns * 1024 / 1000
+    assert abs(res["elapsed_time"] - want_us) <= 2000 + 0.02 * want_us, (res, insns)
+
+
+def test_shift_outside_the_exact_range_is_one_error() -> None:
+    with pytest.raises(ConfigError, match="--icount-shift must be 8..10"):
+        resolve_shift(11)
+    with pytest.raises(ConfigError, match="--icount-shift must be 8..10"):
+        resolve_shift(3)
