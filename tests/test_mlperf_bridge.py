@@ -26,6 +26,12 @@ def bundle(arm_gcc: str, qemu_arm: str, tmp_path_factory: pytest.TempPathFactory
     return tiny_bundle(tmp_path_factory.getbasetemp())
 
 
+@pytest.fixture(scope="module")
+def fw_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One build directory for the shift-8 image (built once, reused: the build stamp matches)."""
+    return tmp_path_factory.mktemp("fw8")
+
+
 def _boot_lines(pty: PtyBridge, timeout: float = 30.0) -> list[str]:
     """The device's lines up to its first m-ready (the boot), from the bridge's transcript."""
     deadline = time.monotonic() + timeout
@@ -74,7 +80,7 @@ def _session(path: str, xs: np.ndarray, n: int, w: int) -> list[dict]:
     return out
 
 
-def test_runner_protocol_through_the_pty(bundle: Path, tmp_path: Path) -> None:
+def test_runner_protocol_through_the_pty(bundle: Path, fw_dir: Path, tmp_path: Path) -> None:
     from edgekws.tflm import TflmModel
 
     meta = json.loads((bundle / "bundle.json").read_text())
@@ -83,7 +89,7 @@ def test_runner_protocol_through_the_pty(bundle: Path, tmp_path: Path) -> None:
     tflm = TflmModel(bundle / "model.tflite")
     link = tmp_path / "dut-tty"
     n, w = 5, 2
-    with mlperf_bridge(BridgeConfig(bundle=bundle, build_dir=tmp_path / "fw", link=link), note=lambda m: None) as b:
+    with mlperf_bridge(BridgeConfig(bundle=bundle, build_dir=fw_dir, link=link), note=lambda m: None) as b:
         assert link.is_symlink() and Path(b.path).exists()
         boot = _boot_lines(b.pty)  # the EEMBC reference firmware's boot, in performance mode
         assert boot[0] == "m-timestamp-mode-performance" and re.fullmatch(r"m-lap-us-\d+", boot[1])
@@ -115,6 +121,22 @@ def test_slower_virtual_clock(bundle: Path, tmp_path: Path) -> None:
         insns = _instructions_per_inference(b.path, xs[0])
     want_us = n * insns * 1024 / 1000
     assert abs(res["elapsed_time"] - want_us) <= 2000 + 0.02 * want_us, (res, insns)
+
+
+def test_realtime_clock_keeps_wall_time_with_virtual_time(bundle: Path, fw_dir: Path) -> None:
+    """--realtime (align=on): QEMU never runs ahead of the wall clock, so an infer that spans T virtual
+    seconds takes at least about T on the host too (the runner's own wall-clock loop check)."""
+    xs = np.load(bundle / "testset.npz")["x_int8"][:1]
+    with mlperf_bridge(BridgeConfig(bundle=bundle, build_dir=fw_dir, realtime=True), note=lambda m: None) as b:
+        assert "shift=8,sleep=on,align=on" in b.emulator.command
+        with RunnerClient(b.path) as runner:
+            runner.load(xs[0].astype(np.int8).tobytes())
+            runner.infer(1, 0)
+            t0 = time.monotonic()
+            res = gather_infer_results(runner.infer(30, 0))
+            wall_us = (time.monotonic() - t0) * 1e6
+    assert res["elapsed_time"] > 500_000, res  # enough virtual time to tell the clocks apart
+    assert wall_us >= 0.8 * res["elapsed_time"], (wall_us, res)
 
 
 def test_shift_outside_the_exact_range_is_one_error() -> None:
