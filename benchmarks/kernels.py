@@ -66,7 +66,8 @@ class LayerCase:
     meta: dict[str, Any] = field(default_factory=dict)
 
     def layer(self) -> kernels.KernelLayer:
-        return kernels.KernelLayer(self.op, self.in_dims, self.filter_dims, self.out_dims, self.params, self.weights)
+        return kernels.KernelLayer(self.op, self.in_dims, self.filter_dims, self.out_dims, self.params, self.weights,
+                                   self.bias, self.multiplier, self.shift)
 
     @property
     def macs(self) -> int:

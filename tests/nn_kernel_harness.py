@@ -75,7 +75,8 @@ class Case:
     note: str = field(default="")
 
     def layer(self) -> kernels.KernelLayer:
-        return kernels.KernelLayer(self.op, self.in_dims, self.filter_dims, self.out_dims, self.params, self.weights)
+        return kernels.KernelLayer(self.op, self.in_dims, self.filter_dims, self.out_dims, self.params, self.weights,
+                                   self.bias, self.multiplier, self.shift)
 
 
 def aligned(arr: np.ndarray, align: int = 16) -> np.ndarray:

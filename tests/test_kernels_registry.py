@@ -13,10 +13,18 @@ from edgekws.export import kernels
 from edgekws.export.kernels import KernelLayer
 
 
+def quant(rng, n: int) -> dict[str, np.ndarray]:
+    """Per-channel bias / multiplier / shift (what the simd kernels' requantization table is built from)."""
+    return {"bias": rng.integers(-5000, 5000, n).astype(np.int32),
+            "multiplier": rng.integers(2**30, 2**31 - 1, n).astype(np.int32),
+            "shift": rng.integers(-12, -4, n).astype(np.int32)}
+
+
 def conv_layer(rng, oc=5, kh=3, kw=2, c=3, level=0.0, groups=1) -> KernelLayer:
     w = rng.integers(-127, 128, (oc, kh, kw, c)).astype(np.int8)
     w[rng.random(w.shape) < level] = 0
-    return KernelLayer("CONV_2D", (1, 8, 8, c * groups), (oc, kh, kw, c), (1, 8, 8, oc), {"depth_multiplier": 1}, w)
+    return KernelLayer("CONV_2D", (1, 8, 8, c * groups), (oc, kh, kw, c), (1, 8, 8, oc), {"depth_multiplier": 1}, w,
+                       **quant(rng, oc))
 
 
 def test_every_kernel_is_declared_and_defined():
@@ -34,7 +42,6 @@ def test_every_kernel_is_declared_and_defined():
 def _c_macro(name: str):
     """A scratch-size macro of nn_simd.h / nn_sparse.h as a Python function of its arguments."""
     text = "".join((cbuild.INCLUDE / "edgekws" / f).read_text() for f in ("nn_simd.h", "nn_sparse.h"))
-    assert "NN_CONV2D_S8_SIMD_SCRATCH(k4, out_c) + (uint32_t)(k4) * 4u * ((uint32_t)(out_c) / 2u)" in text
     m = re.search(rf"#define {name}\(([^)]*)\) (.+)", text)
     assert m, name
     args = [a.strip() for a in m.group(1).split(",")]
@@ -45,11 +52,12 @@ def _c_macro(name: str):
 def test_scratch_sizes_agree_with_the_c_headers():
     rng = np.random.default_rng(0)
     layer = conv_layer(rng, oc=5, kh=3, kw=3, c=7)  # K = 63 -> K4 = 64
-    base = _c_macro("NN_CONV2D_S8_SIMD_SCRATCH")(64, 5)
-    assert kernels.simd_conv_base_scratch(layer) == base
-    assert kernels.prepare(layer, "simd").scratch_size == base + 4 * 64 * (5 // 2)  # NN_CONV2D_S8_SIMD_SCRATCH_S16
-    big = conv_layer(rng, oc=64, kh=3, kw=3, c=64)  # int16 weights would take 73 KB: int8 path only
-    assert kernels.prepare(big, "simd").scratch_size == _c_macro("NN_CONV2D_S8_SIMD_SCRATCH")(576, 64)
+    prep = kernels.prepare(layer, "simd")
+    assert prep.scratch_size == _c_macro("NN_CONV2D_S8_SIMD_SCRATCH")(64)  # no RAM per output channel
+    assert prep.aux.size == _c_macro("NN_SIMD_REQUANT_TABLE_SIZE")(5)  # the requantization table, in flash
+    pw = KernelLayer("CONV_2D", (1, 25, 5, 64), (64, 1, 1, 64), (1, 25, 5, 64), {"stride": (1, 1), "padding": (0, 0)},
+                     rng.integers(-127, 128, (64, 1, 1, 64)).astype(np.int8), **quant(rng, 64))
+    assert kernels.prepare(pw, "simd").scratch_size == _c_macro("NN_CONV2D_S8_SIMD_SCRATCH_1X1")(64) == 256
     for b in ("wp", "block"):
         assert kernels.prepare(layer, b).scratch_size == _c_macro("NN_CONV2D_S8_SPARSE_SCRATCH")(64, 5)
     fc = KernelLayer("FULLY_CONNECTED", (1, 1, 1, 30), (4, 1, 1, 30), (1, 1, 1, 4), {},
@@ -58,8 +66,9 @@ def test_scratch_sizes_agree_with_the_c_headers():
     assert kernels.prepare(fc, "wp").scratch_size == _c_macro("NN_CONV2D_S8_SPARSE_SCRATCH")(32, 4)
     assert kernels.prepare(fc, "ref").scratch_size == 0
     dw = KernelLayer("DEPTHWISE_CONV_2D", (1, 5, 5, 6), (1, 3, 3, 6), (1, 5, 5, 6), {"depth_multiplier": 1},
-                     rng.integers(-127, 128, (1, 3, 3, 6)).astype(np.int8))
-    assert kernels.prepare(dw, "simd").scratch_size == _c_macro("NN_DEPTHWISE_S8_SIMD_SCRATCH")(6)
+                     rng.integers(-127, 128, (1, 3, 3, 6)).astype(np.int8), **quant(rng, 6))
+    assert kernels.prepare(dw, "simd").scratch_size == 0
+    assert kernels.prepare(dw, "simd").aux.size == _c_macro("NN_SIMD_REQUANT_TABLE_SIZE")(6)
     text = (cbuild.INCLUDE / "edgekws" / "nn_sparse.h").read_text()
     assert f"#define NN_SPARSE_MAX_K4 {kernels.SPARSE_MAX_K4}" in text
     assert f"#define NN_SPARSE_PIXELS {kernels.SPARSE_PIXELS}" in text
@@ -67,21 +76,41 @@ def test_scratch_sizes_agree_with_the_c_headers():
         (cbuild.INCLUDE / "edgekws" / "nn_simd.h").read_text()
 
 
-def _unpair(flat: np.ndarray, n: int, k4: int) -> np.ndarray:
-    pairs = n // 2 * 2
-    head = flat[:pairs * k4].reshape(pairs // 2, k4 // 4, 2, 4).transpose(0, 2, 1, 3).reshape(pairs, k4)
-    return np.concatenate([head, flat[pairs * k4:].reshape(n - pairs, k4)])
-
-
 @pytest.mark.parametrize("oc", [1, 2, 5, 8])
-def test_simd_conv_layout_is_a_sxtb16_friendly_permutation(oc):
+def test_simd_conv_layout_is_doubled_int16_in_the_blocks_read_order(oc):
     rng = np.random.default_rng(oc)
     layer = conv_layer(rng, oc=oc, kh=1, kw=3, c=3)  # K = 9 -> K4 = 12
     out = kernels.prepare(layer, "simd").weights
-    assert out.dtype == np.int8 and out.size == oc * 12
-    rows = _unpair(out, oc, 12).reshape(oc, 3, 4)[:, :, [0, 2, 1, 3]].reshape(oc, 12)
-    np.testing.assert_array_equal(rows[:, :9], layer.weights.reshape(oc, 9))
-    assert not rows[:, 9:].any()
+    oc4 = (oc + 3) // 4 * 4
+    assert out.dtype == np.int8 and out.size == 2 * oc4 * 12  # int16, channels padded to a multiple of 4
+    w16 = out.view("<i2").reshape(oc4 // 4, 6, 4, 2)  # [channel group][k pair][channel][2]
+    rows = w16.transpose(0, 2, 1, 3).reshape(oc4, 3, 2, 2)  # [channel][group of 4 k][pair][2]
+    rows = rows.transpose(0, 1, 3, 2).reshape(oc4, 12)  # pairs (k0, k2), (k1, k3) -> k0 k1 k2 k3
+    assert np.all(rows % 2 == 0)
+    np.testing.assert_array_equal(rows[:oc, :9] // 2, layer.weights.reshape(oc, 9))
+    assert not rows[:, 9:].any() and not rows[oc:].any()
+
+
+def test_simd_requant_table_and_its_guards():
+    """{2*bias, mult, rd, R}: the fast path only where the clamp hides the dropped rounding correction."""
+    rng = np.random.default_rng(9)
+    layer = conv_layer(rng, oc=3)
+    relu = dict(layer.params, output_offset=-128, act_min=-128, act_max=127)
+    shift = np.array([-5, 1, -30], np.int32)
+    layer = KernelLayer(layer.op, layer.in1_dims, layer.filter_dims, layer.out_dims, relu, layer.weights,
+                        layer.bias, layer.multiplier, shift)
+    t = kernels.prepare(layer, "simd").aux.view("<i4").reshape(4, 4)
+    np.testing.assert_array_equal(t[:3, 0], 2 * layer.bias)
+    assert list(t[0, 2:]) == [16 - 128 * 32, 5]  # 2^(R-1) + out_offset * 2^R, R
+    assert list(t[1, 2:]) == [1, -1] and list(t[2, 2:]) == [-30, -1]  # left shift, R too large: general path
+    assert not t[3].any()  # padding row
+    no_relu = dict(relu, output_offset=3)  # act_min -128 < zero point 3: the rounding correction matters
+    layer = KernelLayer(layer.op, layer.in1_dims, layer.filter_dims, layer.out_dims, no_relu, layer.weights,
+                        layer.bias, layer.multiplier, shift)
+    assert (kernels.prepare(layer, "simd").aux.view("<i4").reshape(4, 4)[:3, 3] == -1).all()
+    huge = KernelLayer(layer.op, layer.in1_dims, layer.filter_dims, layer.out_dims, no_relu, layer.weights,
+                       np.full(3, 2**30 - 10, np.int32), layer.multiplier, shift)
+    assert "simd" not in kernels.eligible_backends(huge)  # twice the accumulator would overflow int32
 
 
 def test_wp_records_decode_to_the_weights():
@@ -144,7 +173,7 @@ def test_eligible_backends(monkeypatch):
     grouped = conv_layer(rng, c=2, groups=2)
     assert kernels.eligible_backends(grouped) == ["ref", "skipzero"]
     dw = KernelLayer("DEPTHWISE_CONV_2D", (1, 5, 5, 4), (1, 3, 3, 4), (1, 5, 5, 4), {"depth_multiplier": 1},
-                     rng.integers(-127, 128, (1, 3, 3, 4)).astype(np.int8))
+                     rng.integers(-127, 128, (1, 3, 3, 4)).astype(np.int8), **quant(rng, 4))
     assert kernels.eligible_backends(dw) == ["ref", "simd", "skipzero", "wp"]
     dw2 = KernelLayer(dw.op, (1, 5, 5, 2), dw.filter_dims, dw.out_dims, {"depth_multiplier": 2}, dw.weights)
     assert kernels.eligible_backends(dw2) == ["ref", "skipzero"]

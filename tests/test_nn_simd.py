@@ -45,15 +45,28 @@ def test_simd_matches_ref_on_random_layers(lib, op):
     assert cases >= 150 and compared > 5000
 
 
-def test_simd_conv_int8_weight_path(lib):
-    """With only the base scratch (no room for int16 weights) the conv takes its SXTB16 path: also exact."""
+def test_simd_conv_1x1_direct_path(lib):
+    """1x1 convs whose columns are the input pixels (widened straight from the input, SXTAB16 order, no im2col
+    column) and their near misses (channels not a multiple of 4, padding, stride 2: the im2col path)."""
     rng = np.random.default_rng(12)
-    compared = 0
-    for _ in range(150):
-        case = h.random_conv(rng)
-        if "simd" in kernels.eligible_backends(case.layer()):
-            compared += h.compare(lib, case, "simd", scratch_size=kernels.simd_conv_base_scratch(case.layer()))
-    assert compared > 3000
+    direct = compared = 0
+    for i in range(120):
+        c = int(rng.choice([4, 8, 12, 64])) if i % 3 else int(rng.integers(1, 13))
+        h_, w_ = int(rng.integers(1, 7)), int(rng.integers(1, 7))
+        oc = int(rng.integers(1, 19))
+        stride, pad = ((1, 1), (0, 0)) if i % 5 else ((2, 2), (0, 0))
+        oh, ow = (h_ - 1) // stride[0] + 1, (w_ - 1) // stride[1] + 1
+        cm = h._common(rng, oc, c)
+        params = dict(input_offset=cm["in_off"], output_offset=cm["out_off"], stride=stride, padding=pad,
+                      dilation=(1, 1), depth_multiplier=1, act_min=cm["act"][0], act_max=cm["act"][1])
+        case = h.Case("CONV_2D", (1, h_, w_, c), (oc, 1, 1, c), (1, oh, ow, oc), params,
+                      rng.integers(-127, 128, (oc, 1, 1, c)).astype(np.int8), cm["bias"], cm["mult"], cm["shift"],
+                      rng.integers(-128, 128, h_ * w_ * c).astype(np.int8))
+        direct += kernels.simd_direct_1x1(case.layer())
+        compared += h.compare(lib, case, "simd")
+        if kernels.simd_direct_1x1(case.layer()):  # the direct path needs no im2col column: 4*K4, not 6*K4
+            assert kernels.prepare(case.layer(), "simd").scratch_size == 4 * ((c + 3) // 4 * 4)
+    assert direct > 40 and compared > 3000
 
 
 def test_simd_ds_cnn_shapes(lib):
@@ -214,8 +227,9 @@ def test_arm_build_uses_dsp_instructions(tmp_path, arm_gcc):
     for src, obj in zip(srcs, objs, strict=True):
         text[src.stem] = subprocess.run(["arm-none-eabi-objdump", "-d", str(obj)], capture_output=True,
                                         text=True, check=True).stdout
-    for name in ("nn_conv2d_s8_simd", "nn_fully_connected_s8_simd", "nn_conv2d_s8_block"):
+    for name in ("nn_fully_connected_s8_simd", "nn_conv2d_s8_block"):
         assert "smlad" in text[name] and "sxtb16" in text[name], name
+    assert "smlad" in text["nn_conv2d_s8_simd"] and "sxtab16" in text["nn_conv2d_s8_simd"]  # int16 weights: no SXTB16
     assert "smlabb" in text["nn_depthwise_conv2d_s8_simd"] and "sxtab16" in text["nn_depthwise_conv2d_s8_simd"]
     assert "smlabb" in text["nn_conv2d_s8_wp"]
 

@@ -18,24 +18,27 @@
 extern "C" {
 #endif
 
-/* Scratch bytes, given K4 = round_up(f_h * f_w * f_c, 4) (FC: round_up(depth, 4)) and the output channels. */
-#define NN_CONV2D_S8_SIMD_SCRATCH(k4, out_c) ((uint32_t)(k4) * 10u + (uint32_t)(out_c) * 16u)
-/* ... plus room for the channel pairs' weights as int16 (the faster inner loop). */
-#define NN_CONV2D_S8_SIMD_SCRATCH_S16(k4, out_c) \
-    (NN_CONV2D_S8_SIMD_SCRATCH(k4, out_c) + (uint32_t)(k4) * 4u * ((uint32_t)(out_c) / 2u))
+/* Scratch bytes of the conv, given K4 = round_up(f_h * f_w * f_c, 4): two interleaved int16 columns and one
+ * im2col column; _1X1: a 1x1 conv with stride 1, no padding and f_c a multiple of 4 (no im2col column). */
+#define NN_CONV2D_S8_SIMD_SCRATCH(k4) ((uint32_t)(k4) * 6u)
+#define NN_CONV2D_S8_SIMD_SCRATCH_1X1(k4) ((uint32_t)(k4) * 4u)
+/* FC scratch bytes, given K4 = round_up(depth, 4). */
 #define NN_FULLY_CONNECTED_S8_SIMD_SCRATCH(k4) ((uint32_t)(k4) * 4u)
-/* Depthwise scratch bytes, given the channel count. */
-#define NN_DEPTHWISE_S8_SIMD_SCRATCH(c) ((uint32_t)(c) * 12u)
+/* The conv and depthwise kernels take no RAM for weights or per-channel constants: ctx->aux holds the
+ * exporter's requantization table, 16 bytes per output channel, channels padded to a multiple of 4. */
+#define NN_SIMD_REQUANT_TABLE_SIZE(c) ((((uint32_t)(c) + 3u) & ~3u) * 16u)
 /* Largest f_h * f_w the simd depthwise kernel takes (its tap list lives on the stack). */
 #define NN_DEPTHWISE_SIMD_MAX_TAPS 64
 
-/* Weights: per channel pair and group of 4 k, both channels' words [w0 w2 w1 w3] (an odd last channel
- * as a plain row of such words), K4 zero padded. Groups unsupported. */
+/* Weights: int16 (2 bytes per weight, 4-byte aligned), per group of 4 output channels (zero rows pad the
+ * last group) and per k pair the 4 channels' pairs; the pairs of each group of 4 k are (k0, k2), (k1, k3);
+ * K4 zero padded. ctx->aux: the requantization table (bias folded in). Groups unsupported. */
 int nn_conv2d_s8_simd(const nn_context_t *ctx, const nn_conv_params_t *p, const nn_quant_t *q,
                       const nn_dims_t *in_dims, const int8_t *in,
                       const nn_dims_t *filter_dims, const int8_t *filter,
                       const int32_t *bias, const nn_dims_t *out_dims, int8_t *out);
-/* Depth multiplier 1, f_h * f_w <= NN_DEPTHWISE_SIMD_MAX_TAPS; TFLite weight layout. */
+/* Depth multiplier 1, f_h * f_w <= NN_DEPTHWISE_SIMD_MAX_TAPS; TFLite weight layout; ctx->aux: the
+ * requantization table (bias folded in); no scratch. */
 int nn_depthwise_conv2d_s8_simd(const nn_context_t *ctx, const nn_conv_params_t *p, const nn_quant_t *q,
                                 const nn_dims_t *in_dims, const int8_t *in,
                                 const nn_dims_t *filter_dims, const int8_t *filter,

@@ -56,7 +56,12 @@ class LayerLike(Protocol):
 
 @dataclass(frozen=True)
 class KernelLayer:
-    """A minimal :class:`LayerLike` for tests and tools (dims are NHWC, filter as in nn.h)."""
+    """A minimal :class:`LayerLike` for tests and tools (dims are NHWC, filter as in nn.h).
+
+    ``bias``, ``multiplier`` and ``shift`` (per output channel, as codegen_c.LayerC has them) are needed by
+    the kernels whose per-channel requantization table the exporter builds into flash (simd conv and
+    depthwise); the other kernels read them from the layer table at run time.
+    """
 
     op: str
     in1_dims: tuple[int, int, int, int]
@@ -64,6 +69,9 @@ class KernelLayer:
     out_dims: tuple[int, int, int, int]
     params: dict[str, Any]
     weights: np.ndarray | None = None
+    bias: np.ndarray | None = None
+    multiplier: np.ndarray | None = None
+    shift: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -144,50 +152,135 @@ def relayout_simd_rows(weights: np.ndarray, layer: LayerLike) -> np.ndarray:
 
 
 def relayout_simd_conv(weights: np.ndarray, layer: LayerLike) -> np.ndarray:
-    """simd conv: as :func:`relayout_simd_rows`, then channel pairs interleaved word by word.
+    """simd conv: the weights pre-widened to int16 (flash, not RAM) in the order the 2-pixel x 4-channel
+    block of nn_conv2d_s8_simd reads them.
 
-    For channels (2i, 2i+1) and each group of 4 k the kernel reads both words with one LDRD;
-    an odd last channel stays a plain row.
+    Rows are padded to K4 and the output channels to a multiple of 4 (zero rows, never stored). Per group
+    of 4 channels and per k pair, the four channels' pairs follow each other (two LDRDs fetch them); the
+    pairs of each group of 4 k are (k0, k2) then (k1, k3), the order in which SXTAB16 and SXTAB16 ROR 8
+    widen 4 input bytes, so the kernel's columns need no re-packing. Returned as the int8 view of the
+    little-endian int16 words (2 bytes per weight). Stored doubled (|2w| <= 256 fits int16): the kernel's
+    accumulator is then twice the sum, which the one-SMMLAR requantization wants (simd_requant_table).
     """
-    rows = _sxtb16_order(_pad_k4(_rows(weights, layer)))
+    rows = 2 * _sxtb16_order(_pad_k4(_rows(weights, layer))).astype(np.int16)
     n, k4 = rows.shape
-    pairs = n // 2 * 2
-    paired = rows[:pairs].reshape(pairs // 2, 2, k4 // 4, 4).transpose(0, 2, 1, 3).reshape(-1)
-    return np.concatenate([paired, rows[pairs:].reshape(-1)]).astype(np.int8)
+    n4 = round4(n)
+    rows = np.concatenate([rows, np.zeros((n4 - n, k4), np.int16)])
+    grouped = rows.reshape(n4 // 4, 4, k4 // 2, 2).transpose(0, 2, 1, 3).reshape(-1)
+    return np.ascontiguousarray(grouped.astype("<i2")).view(np.int8).copy()
 
 
-SIMD_S16_WEIGHTS_LIMIT = 16 * 1024
+def simd_direct_1x1(layer: LayerLike) -> bool:
+    """The conv's columns are its input pixels (1x1, stride 1, no padding, channels a multiple of 4): the
+    kernel widens them straight from the input, with no im2col column (the C test is the same)."""
+    _, kh, kw, c = layer.filter_dims
+    stride = tuple(layer.params.get("stride", (1, 1)))
+    padding = tuple(layer.params.get("padding", (0, 0)))
+    same_hw = tuple(layer.in1_dims[1:3]) == tuple(layer.out_dims[1:3])
+    return (kh, kw) == (1, 1) and stride == (1, 1) and padding == (0, 0) and c % 4 == 0 and same_hw
 
 
 def _scratch_simd_conv(layer: LayerLike) -> int:
-    """NN_CONV2D_S8_SIMD_SCRATCH(k4, out_c): per-channel requantization table + 5 int16 columns; plus
-    (NN_CONV2D_S8_SIMD_SCRATCH_S16) the channel pairs' weights as int16 when they take at most 16 KB, which
-    the kernel then uses for its LDRD+SMLAD-only inner loop (RAM for speed; flash keeps int8)."""
-    k4, out_c = round4(k_taps(layer)), int(layer.filter_dims[0])
-    s16 = 4 * k4 * (out_c // 2)
-    return simd_conv_base_scratch(layer) + (s16 if s16 <= SIMD_S16_WEIGHTS_LIMIT else 0)
+    """NN_CONV2D_S8_SIMD_SCRATCH(k4) / _1X1(k4): the two interleaved int16 columns of a 2-pixel block
+    (4*K4 bytes), plus one plain im2col column (2*K4) unless the columns are the input pixels. Weights and
+    the requantization table are in flash, so nothing scales with the output channels."""
+    k4 = round4(k_taps(layer))
+    return 4 * k4 if simd_direct_1x1(layer) else 6 * k4
 
 
 def simd_conv_base_scratch(layer: LayerLike) -> int:
-    """The least scratch the simd conv runs with (its int8-weight SXTB16 path)."""
-    return 10 * round4(k_taps(layer)) + 16 * int(layer.filter_dims[0])
+    """The least scratch the simd conv runs with (the only size it has; kept for the kernel benchmarks)."""
+    return _scratch_simd_conv(layer)
+
+
+def _quant_of(layer: LayerLike) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+    mult, shift = getattr(layer, "multiplier", None), getattr(layer, "shift", None)
+    n = int(layer.out_dims[3])
+    if mult is None or shift is None:
+        raise ModelError(f"the simd {layer.op} kernel needs the layer's per-channel requantization "
+                         "(multiplier, shift) at export time")
+    mult, shift = np.asarray(mult, np.int64).reshape(-1), np.asarray(shift, np.int64).reshape(-1)
+    bias = getattr(layer, "bias", None)
+    bias = None if bias is None else np.asarray(bias, np.int64).reshape(-1)
+    if mult.size != n or shift.size != n or (bias is not None and bias.size != n):
+        raise ModelError(f"{layer.op}: {n} output channels but {mult.size} multipliers, {shift.size} shifts, "
+                         f"{'no' if bias is None else bias.size} biases")
+    return bias, mult, shift
+
+
+# Right shifts R the fast requantization takes: 2^(R-1) + out_offset * 2^R must fit int32 with room for the
+# SMMLAR result (|r| < 2^30), and R >= 1 for the rounding term.
+SIMD_FAST_MAX_RSHIFT = 21
+
+
+def simd_requant_table(weights: np.ndarray, layer: LayerLike) -> np.ndarray:
+    """ctx->aux of the simd conv and depthwise (nn_chq_t in nn_simd_common.h): per output channel, padded to
+    a multiple of 4 with zero rows, four int32 {2*bias, multiplier, rd, R}.
+
+    The kernels accumulate twice the true sum (the conv's int16 weights are stored doubled), so that one
+    SMMLAR + ASR requantizes: SMMLAR(2x, m, rd) = rd + floor((x*m + 2^30) / 2^31), which is TFLite's
+    SaturatingRoundingDoublingHighMul (see nn_requantize_fast), and with rd = 2^(R-1) + out_offset*2^R the
+    ASR by R adds the rounding of RoundingDivideByPOT and the output offset. That rounding omits the
+    "half away from zero" correction for negative values, which only moves values that are already below
+    the output zero point; when act_min >= out_offset (every ReLU) the clamp maps both to act_min, so the
+    result is bit-exact. Channels that cannot take it (left shifts, R > SIMD_FAST_MAX_RSHIFT, an activation
+    floor below the zero point) get R = -1 and rd = the shift: the kernels then halve the accumulator and
+    take the general requantization. Built once here instead of per call in RAM.
+    """
+    del weights
+    bias, mult, shift = _quant_of(layer)
+    n = mult.size
+    out_offset = int(layer.params.get("output_offset", 0))
+    fast_layer = int(layer.params.get("act_min", -128)) >= out_offset
+    table = np.zeros((round4(n), 4), np.int64)
+    table[:n, 0] = 0 if bias is None else 2 * bias
+    table[:n, 1] = mult
+    for oc in range(n):
+        r = -int(shift[oc])
+        if fast_layer and 1 <= r <= SIMD_FAST_MAX_RSHIFT:
+            table[oc, 2] = (1 << (r - 1)) + out_offset * (1 << r)
+            table[oc, 3] = r
+        else:
+            table[oc, 2] = int(shift[oc])
+            table[oc, 3] = -1
+    if np.any(np.abs(table) >= 2**31):
+        raise ModelError(f"{layer.op}: a bias does not fit the simd kernels' doubled accumulator")
+    return _u32_bytes(table.astype(np.int32).view(np.uint32).reshape(-1))
+
+
+def simd_accumulator_fits(layer: LayerLike) -> bool:
+    """Whether twice the largest possible accumulator (|bias| + sum |w| * max |x + input_offset|, per output
+    channel) fits int32: the simd conv and depthwise accumulate doubled sums (simd_requant_table)."""
+    if layer.weights is None:
+        return True
+    w = np.abs(np.asarray(layer.weights, np.int64))
+    n = int(layer.out_dims[3])
+    per_ch = w.reshape(-1, n).sum(axis=0) if layer.op == "DEPTHWISE_CONV_2D" else w.reshape(n, -1).sum(axis=1)
+    off = int(layer.params.get("input_offset", 0))
+    x_max = max(abs(-128 + off), abs(127 + off))
+    bias = getattr(layer, "bias", None)
+    b = np.zeros(n, np.int64) if bias is None else np.abs(np.asarray(bias, np.int64).reshape(-1))
+    if per_ch.size != n or b.size != n:
+        return False
+    return bool(np.all(b + per_ch * x_max < 2**30))
 
 
 def _scratch_simd_fc(layer: LayerLike) -> int:
     return 4 * round4(k_taps(layer))  # NN_FULLY_CONNECTED_S8_SIMD_SCRATCH
 
 
-def _scratch_simd_dw(layer: LayerLike) -> int:
-    return 12 * int(layer.out_dims[3])  # NN_DEPTHWISE_S8_SIMD_SCRATCH: per-channel requantization constants
-
-
 def _conv_ungrouped(layer: LayerLike) -> bool:
     return layer.filter_dims[3] == layer.in1_dims[3] and layer.filter_dims[0] == layer.out_dims[3]
 
 
+def _conv_simd_ok(layer: LayerLike) -> bool:
+    return _conv_ungrouped(layer) and simd_accumulator_fits(layer)
+
+
 def _dw_simd_ok(layer: LayerLike) -> bool:
     _, kh, kw, _ = layer.filter_dims
-    return int(layer.params.get("depth_multiplier", 1)) == 1 and kh * kw <= DEPTHWISE_SIMD_MAX_TAPS
+    return (int(layer.params.get("depth_multiplier", 1)) == 1 and kh * kw <= DEPTHWISE_SIMD_MAX_TAPS
+            and simd_accumulator_fits(layer))
 
 
 # ----------------------------------------------------------------------------- sparse
@@ -303,9 +396,10 @@ def _build_registry() -> dict[tuple[str, str], KernelSpec]:
     for op, (member, stem) in _STEMS.items():
         reg[(op, "ref")] = KernelSpec(op, "ref", member, f"nn_{stem}_s8_ref")
     reg[("CONV_2D", "simd")] = KernelSpec("CONV_2D", "simd", "conv", "nn_conv2d_s8_simd", relayout_simd_conv,
-                                          scratch=_scratch_simd_conv, eligible=_conv_ungrouped)
+                                          aux=simd_requant_table, scratch=_scratch_simd_conv,
+                                          eligible=_conv_simd_ok)
     reg[("DEPTHWISE_CONV_2D", "simd")] = KernelSpec("DEPTHWISE_CONV_2D", "simd", "conv",
-                                                    "nn_depthwise_conv2d_s8_simd", scratch=_scratch_simd_dw,
+                                                    "nn_depthwise_conv2d_s8_simd", aux=simd_requant_table,
                                                     eligible=_dw_simd_ok)
     reg[("FULLY_CONNECTED", "simd")] = KernelSpec("FULLY_CONNECTED", "simd", "fc", "nn_fully_connected_s8_simd",
                                                   relayout_simd_rows, scratch=_scratch_simd_fc)

@@ -1,32 +1,210 @@
 /*
  * nn_conv2d_s8_simd.c - int8 2-D convolution on the Cortex-M DSP extension.
  *
- * Four output pixels at a time: their im2col columns are expanded once to
- * int16 with the input offset added (padding taps become 0, exactly what ref
- * skips) and interleaved so that one LDRD fetches two pixels' k-pairs; then
- * every pair of output channels runs a 4-pixel x 2-channel register block of
- * SMLADs (2 MACs each; 16 SMLADs per 2 weight words) and a 5-instruction
- * requantization. A 1x1 convolution takes the same path (its columns are just
- * the input pixels). Weights come re-laid by the exporter
- * (edgekws.export.kernels.relayout_simd_conv): K4 = round4(f_h*f_w*f_c); for
- * each channel pair and each group of 4 k, the two channels' words, each as
- * [w0 w2 w1 w3]; an odd last channel as a plain row of such words. Groups
- * (f_c != in_c) are not supported here.
+ * Two output pixels at a time: their columns are widened once to int16 with
+ * the input offset added and interleaved so that one LDRD fetches both pixels'
+ * k pair; then every group of 4 output channels runs a 2-pixel x 4-channel
+ * register block of SMLADs (nn_mm_2x4_s16: 3 loads + 8 SMLADs per k pair) and
+ * the requantization (one SMMLAR and one ASR per output, see nn_chq_t).
  *
- * Scratch: NN_CONV2D_S8_SIMD_SCRATCH(K4, out_c) = 16*out_c + 10*K4 bytes, 4-byte aligned: the
- * per-channel requantization table (nn_chq_t), 4 interleaved columns, one plain column. Given
- * NN_CONV2D_S8_SIMD_SCRATCH_S16(K4, out_c) (the exporter does when the layer's weights take at most
- * 16 KB as int16), the channel pairs' weights are also sign-extended once per call into scratch and
- * the inner loop is LDRD + SMLAD only (nn_mm_4x2_s16): flash keeps the int8 weights.
+ * Nothing that depends only on the model is computed or kept in RAM: the
+ * exporter (edgekws.export.kernels.relayout_simd_conv) pre-widens the weights
+ * to int16 in flash (doubled, so the accumulators are twice the sums, which
+ * the requantization wants), in the block's read order (output channels padded to a
+ * multiple of 4 with zero rows that are computed but never stored), and builds
+ * the per-channel requantization table (ctx->aux, nn_chq_t: bias, multiplier
+ * and the rounding constants with the output offset folded in). The k pairs of
+ * each group of 4 k are (k0, k2), (k1, k3): the order SXTAB16 / SXTAB16 ROR 8
+ * widen 4 input bytes in, so a 1x1 convolution (stride 1, no padding, input
+ * channels a multiple of 4) widens its columns straight from the input pixels
+ * (2 SXTAB16 per 4 bytes, no re-packing). Any other shape builds a plain
+ * im2col column (padding taps 0, which is what ref's "skip the tap"
+ * contributes) and re-packs its pairs with PKHBT/PKHTB. Groups (f_c != in_c)
+ * are not supported here.
+ *
+ * Scratch (4-byte aligned): the 2 interleaved columns, 4*K4 bytes
+ * (NN_CONV2D_S8_SIMD_SCRATCH_1X1), plus one plain column for the im2col path,
+ * 6*K4 in all (NN_CONV2D_S8_SIMD_SCRATCH); K4 = round4(f_h * f_w * f_c). For
+ * DS-CNN-S's pointwise layers that is 256 bytes, what CMSIS-NN's 1x1 kernel asks.
  */
 #include "edgekws/nn_simd.h"
 #include "nn_simd_common.h"
+
+/*
+ * 2 pixels x 4 output channels: the 8 accumulators of the conv's register block,
+ * acc[2 * ch + p]. x: the block's interleaved int16 columns, per k pair j the
+ * words [p0 pair j][p1 pair j] (one LDRD); wp: the group of 4 channels' int16
+ * weights from flash (pre-widened by the exporter), per k pair j the words
+ * [c0][c1][c2][c3] (two LDRDs). Per k pair: 3 loads and 8 SMLADs (16 MACs), no
+ * unpacking; the weights never pass through RAM. k4 is a multiple of 4 (an even
+ * number of k pairs).
+ *
+ * On the DSP target the loop is hand-scheduled: 8 accumulators, 2 weight and 2
+ * activation registers and 2 pointers take all 14 usable registers, so the loop
+ * bound stays on the stack; unrolled to 4 k pairs (47 instructions per 64 MACs).
+ * The C loop below is the same computation for the host build.
+ */
+#define NN_MM_2X4_PAIR(W_OFF, W_INC)                              \
+    "ldrd   %[xa], %[xb], [%[x]], #8\n\t"                         \
+    "ldrd   %[w0], %[w1], [%[wp]" W_OFF "]" W_INC "\n\t"          \
+    "smlad  %[c00], %[w0], %[xa], %[c00]\n\t"                     \
+    "smlad  %[c01], %[w0], %[xb], %[c01]\n\t"                     \
+    "smlad  %[c10], %[w1], %[xa], %[c10]\n\t"                     \
+    "smlad  %[c11], %[w1], %[xb], %[c11]\n\t"                     \
+    "ldrd   %[w0], %[w1], [%[wp], #-8]\n\t"                       \
+    "smlad  %[c20], %[w0], %[xa], %[c20]\n\t"                     \
+    "smlad  %[c21], %[w0], %[xb], %[c21]\n\t"                     \
+    "smlad  %[c30], %[w1], %[xa], %[c30]\n\t"                     \
+    "smlad  %[c31], %[w1], %[xb], %[c31]\n\t"
+
+#if NN_DSP_ACLE
+__attribute__((noinline)) static void nn_mm_2x4_s16(const int16_t *wp, const uint32_t *x, int32_t k4, int32_t acc[8])
+{
+    int32_t c00 = acc[0], c01 = acc[1], c10 = acc[2], c11 = acc[3];
+    int32_t c20 = acc[4], c21 = acc[5], c30 = acc[6], c31 = acc[7];
+    const int16_t *const wp_end = wp + 4 * k4;
+    volatile const int16_t *end;
+    uint32_t w0, w1, xa, xb;
+    if ((k4 >> 2) & 1) {
+        /* odd number of groups of 4 k: 2 k pairs first, then the loop of 4 */
+        __asm__ volatile(NN_MM_2X4_PAIR("", ", #16") NN_MM_2X4_PAIR("", ", #16")
+                         : [c00] "+r"(c00), [c01] "+r"(c01), [c10] "+r"(c10), [c11] "+r"(c11), [c20] "+r"(c20),
+                           [c21] "+r"(c21), [c30] "+r"(c30), [c31] "+r"(c31), [wp] "+r"(wp), [x] "+r"(x),
+                           [w0] "=&r"(w0), [w1] "=&r"(w1), [xa] "=&r"(xa), [xb] "=&r"(xb)
+                         :
+                         : "memory");
+    }
+    end = wp_end;
+    if (wp != end) {
+        __asm__ volatile("1:\n\t" NN_MM_2X4_PAIR("", ", #16") NN_MM_2X4_PAIR("", ", #16")
+                         NN_MM_2X4_PAIR("", ", #16") NN_MM_2X4_PAIR("", ", #16")
+                         "ldr    %[xa], %[end]\n\t"
+                         "cmp    %[wp], %[xa]\n\t"
+                         "bne    1b\n\t"
+                         : [c00] "+r"(c00), [c01] "+r"(c01), [c10] "+r"(c10), [c11] "+r"(c11), [c20] "+r"(c20),
+                           [c21] "+r"(c21), [c30] "+r"(c30), [c31] "+r"(c31), [wp] "+r"(wp), [x] "+r"(x),
+                           [w0] "=&r"(w0), [w1] "=&r"(w1), [xa] "=&r"(xa), [xb] "=&r"(xb)
+                         : [end] "m"(end)
+                         : "cc", "memory");
+    }
+    acc[0] = c00;
+    acc[1] = c01;
+    acc[2] = c10;
+    acc[3] = c11;
+    acc[4] = c20;
+    acc[5] = c21;
+    acc[6] = c30;
+    acc[7] = c31;
+}
+#else
+static inline void nn_mm_2x4_s16(const int16_t *wp, const uint32_t *x, int32_t k4, int32_t acc[8])
+{
+    const int16_t *end = wp + 4 * k4;
+    for (; wp < end; wp += 8, x += 2) {
+        const uint32_t xa = x[0], xb = x[1];
+        for (int32_t ch = 0; ch < 4; ++ch) {
+            const uint32_t w = nn_ld32a(wp + 2 * ch);
+            acc[2 * ch] = nn_smlad(w, xa, acc[2 * ch]);
+            acc[2 * ch + 1] = nn_smlad(w, xb, acc[2 * ch + 1]);
+        }
+    }
+}
+#endif
+
+/* The block's columns straight from two input pixels (x1 NULL: the second pixel is padding, zeros). */
+static inline void nn_cols2_direct(uint32_t *cols, const int8_t *x0, const int8_t *x1, int32_t k4, uint32_t off2)
+{
+    for (int32_t g = 0; g < k4; g += 4, cols += 4) {
+        const uint32_t a = nn_ld32(x0 + g);
+        cols[0] = nn_sxtab16(off2, a);      /* p0 (k0, k2) */
+        cols[2] = nn_sxtab16_ror8(off2, a); /* p0 (k1, k3) */
+        if (x1) {
+            const uint32_t b = nn_ld32(x1 + g);
+            cols[1] = nn_sxtab16(off2, b);
+            cols[3] = nn_sxtab16_ror8(off2, b);
+        } else {
+            cols[1] = 0;
+            cols[3] = 0;
+        }
+    }
+}
+
+/* Pixel p's half of the block's columns from a plain im2col column (x0, x1, x2, x3 -> (x0, x2), (x1, x3)). */
+static inline void nn_cols2_put(uint32_t *cols, const int16_t *col, int32_t p, int32_t k4)
+{
+    for (int32_t g = 0; g < k4; g += 4, cols += 4) {
+        const uint32_t lo = nn_ld32a(col + g), hi = nn_ld32a(col + g + 2);
+        cols[p] = nn_pkhbt(lo, hi, 16);
+        cols[2 + p] = nn_pkhtb(hi, lo, 16);
+    }
+}
+
+static inline void nn_cols2_zero(uint32_t *cols, int32_t p, int32_t k4)
+{
+    for (int32_t g = 0; g < k4; g += 4, cols += 4) {
+        cols[p] = 0;
+        cols[2 + p] = 0;
+    }
+}
+
+/*
+ * All output channels of n (1 or 2) pixels from the block's columns; pixel j's
+ * outputs at out + j * out_c. fast: every channel takes the 2-instruction
+ * requantization (SMMLAR + ASR, then SSAT and the clamp of `mode`); the
+ * accumulators are twice the sums (doubled weights and bias, see nn_chq_t).
+ */
+NN_ALWAYS_INLINE void nn_conv_block(const int16_t *w16, const nn_chq_t *chq, int32_t out_c, int32_t k4,
+                                    const uint32_t *cols, int32_t n, int8_t *out, int32_t out_offset,
+                                    int32_t act_min, int32_t act_max, int32_t mode, int fast)
+{
+    for (int32_t oc = 0; oc < out_c; oc += 4, w16 += 4 * k4) {
+        const nn_chq_t *c = chq + oc;
+        int32_t acc[8] = {c[0].bias, c[0].bias, c[1].bias, c[1].bias, c[2].bias, c[2].bias, c[3].bias, c[3].bias};
+        nn_mm_2x4_s16(w16, cols, k4, acc);
+        const int32_t nch = out_c - oc < 4 ? out_c - oc : 4;
+        if (fast && nch == 4 && n == 2) {
+            int8_t *o0 = out + oc, *o1 = out + out_c + oc;
+            for (int32_t ch = 0; ch < 4; ++ch) {
+                o0[ch] = nn_chq_out_fast(&c[ch], acc[2 * ch], act_min, act_max, mode);
+                o1[ch] = nn_chq_out_fast(&c[ch], acc[2 * ch + 1], act_min, act_max, mode);
+            }
+            continue;
+        }
+        for (int32_t ch = 0; ch < nch; ++ch) {
+            for (int32_t j = 0; j < n; ++j) {
+                out[j * out_c + oc + ch] = nn_chq_out(&c[ch], acc[2 * ch + j], out_offset, act_min, act_max, mode);
+            }
+        }
+    }
+}
+
+static void nn_conv_block_any(const int16_t *w16, const nn_chq_t *chq, int32_t out_c, int32_t k4,
+                              const uint32_t *cols, int32_t n, int8_t *out, const nn_conv_params_t *p, int fast)
+{
+    const int32_t oo = p->output_offset, lo = p->act_min, hi = p->act_max;
+    if (!fast) {
+        nn_conv_block(w16, chq, out_c, k4, cols, n, out, oo, lo, hi, nn_act_mode(lo, hi), 0);
+        return;
+    }
+    switch (nn_act_mode(lo, hi)) {
+    case 0:
+        nn_conv_block(w16, chq, out_c, k4, cols, n, out, oo, lo, hi, 0, 1);
+        break;
+    case 1:
+        nn_conv_block(w16, chq, out_c, k4, cols, n, out, oo, lo, hi, 1, 1);
+        break;
+    default:
+        nn_conv_block(w16, chq, out_c, k4, cols, n, out, oo, lo, hi, 2, 1);
+        break;
+    }
+}
 
 int nn_conv2d_s8_simd(const nn_context_t *ctx, const nn_conv_params_t *p, const nn_quant_t *q,
                       const nn_dims_t *in_dims, const int8_t *in,
                       const nn_dims_t *filter_dims, const int8_t *filter,
                       const int32_t *bias, const nn_dims_t *out_dims, int8_t *out)
 {
+    (void)bias; /* folded into the exporter's table (ctx->aux) */
     if (!ctx || !p || !q || !in_dims || !in || !filter_dims || !filter || !out_dims || !out) {
         return NN_ERR_ARG;
     }
@@ -35,37 +213,41 @@ int nn_conv2d_s8_simd(const nn_context_t *ctx, const nn_conv_params_t *p, const 
     if (filter_dims->c != in_dims->c || filter_dims->n != out_c) {
         return NN_ERR_UNSUPPORTED;
     }
-    const int32_t k4 = nn_round4(f_h * f_w * in_dims->c);
-    if (!ctx->scratch || ctx->scratch_size < NN_CONV2D_S8_SIMD_SCRATCH(k4, out_c) ||
-        ((uintptr_t)ctx->scratch & 3u) != 0 || ((uintptr_t)filter & 3u) != 0) {
+    const int32_t in_c = in_dims->c;
+    const int32_t k4 = nn_round4(f_h * f_w * in_c);
+    const int direct = f_h == 1 && f_w == 1 && p->stride.h == 1 && p->stride.w == 1 && p->padding.h == 0 &&
+                       p->padding.w == 0 && (in_c & 3) == 0 && out_h == in_dims->h && out_w == in_dims->w;
+    const uint32_t need = direct ? NN_CONV2D_S8_SIMD_SCRATCH_1X1(k4) : NN_CONV2D_S8_SIMD_SCRATCH(k4);
+    const nn_chq_t *chq = nn_chq_table(ctx, out_c);
+    if (!chq || !ctx->scratch || ctx->scratch_size < need || ((uintptr_t)ctx->scratch & 3u) != 0 ||
+        ((uintptr_t)filter & 3u) != 0) {
         return NN_ERR_ARG;
     }
-    nn_chq_t *chq = (nn_chq_t *)ctx->scratch;
-    nn_chq_prepare(chq, bias, q, out_c, p->output_offset);
-    uint32_t *cols4 = (uint32_t *)(void *)(chq + out_c); /* 4 * k4 int16 */
-    int16_t *tmp = (int16_t *)(void *)(cols4 + 2 * k4);  /* k4 int16 */
-    const int32_t pairs = out_c / 2;
-    int16_t *w16 = NULL;
-    if (ctx->scratch_size >= NN_CONV2D_S8_SIMD_SCRATCH_S16(k4, out_c)) {
-        w16 = tmp + k4; /* the channel pairs' weights as int16, expanded once per call */
-        nn_expand_pairs_s16(w16, filter, pairs, k4);
-    }
+    const int16_t *w16 = (const int16_t *)(const void *)filter;
+    uint32_t *cols = (uint32_t *)ctx->scratch; /* 2 * k4 int16, interleaved */
+    int16_t *tmp = (int16_t *)(void *)(cols + k4); /* im2col path: k4 int16 */
+    const uint32_t off2 = nn_pack16(p->input_offset, p->input_offset);
+    const int fast = nn_chq_all_fast(chq, out_c);
     const int32_t n_pix = out_h * out_w;
     for (int32_t b = 0; b < in_dims->n; ++b) {
         int8_t *ob = out + b * n_pix * out_c;
-        for (int32_t i = 0; i < n_pix; i += NN_PIX4) {
-            const int32_t n = n_pix - i < NN_PIX4 ? n_pix - i : NN_PIX4;
-            for (int32_t j = 0; j < NN_PIX4; ++j) {
-                if (j < n) {
-                    const int32_t pix = i + j;
-                    nn_im2col_s16(tmp, p, in_dims, in, f_h, f_w, b, pix / out_w, pix % out_w, k4);
-                    nn_cols4_put(cols4, tmp, j, k4);
-                } else {
-                    nn_cols4_zero(cols4, j, k4);
+        for (int32_t i = 0; i < n_pix; i += 2) {
+            const int32_t n = n_pix - i < 2 ? n_pix - i : 2;
+            if (direct) {
+                const int8_t *x0 = in + (b * n_pix + i) * in_c;
+                nn_cols2_direct(cols, x0, n == 2 ? x0 + in_c : NULL, k4, off2);
+            } else {
+                for (int32_t j = 0; j < 2; ++j) {
+                    if (j < n) {
+                        const int32_t pix = i + j;
+                        nn_im2col_s16(tmp, p, in_dims, in, f_h, f_w, b, pix / out_w, pix % out_w, k4);
+                        nn_cols2_put(cols, tmp, j, k4);
+                    } else {
+                        nn_cols2_zero(cols, j, k4);
+                    }
                 }
             }
-            nn_gemm4(filter, w16, chq, out_c, k4, cols4, n, ob + i * out_c, p->output_offset, p->act_min,
-                     p->act_max);
+            nn_conv_block_any(w16, chq, out_c, k4, cols, n, ob + i * out_c, p, fast);
         }
     }
     return NN_OK;

@@ -10,9 +10,9 @@
  * taps, not channels, so SMLAD pairs would need a re-pack that costs what it
  * saves). Weights stay in TFLite's [f_h][f_w][C] layout.
  *
- * Scratch: NN_DEPTHWISE_S8_SIMD_SCRATCH(C) = 12*C bytes: per channel the
- * multiplier and the two constants of nn_requantize_r2() (output offset folded
- * in), computed once per call instead of once per output.
+ * No scratch: the per-channel bias, multiplier and the two constants of
+ * nn_requantize_r2() (output offset folded in) come from the exporter's table
+ * in flash (ctx->aux, nn_chq_t), computed once at export time.
  */
 #include "edgekws/nn_simd.h"
 #include "nn_simd_common.h"
@@ -21,10 +21,6 @@ typedef struct {
     const int8_t *x; /* input at (iy, ix, 0) */
     const int8_t *w; /* weights at (fy, fx, 0) */
 } nn_dw_tap_t;
-
-typedef struct {
-    int32_t mult, rnd, rsh; /* rsh < 0: this channel's shift needs the general requantization */
-} nn_dw_rq_t;
 
 /* Sum over the taps for channels c..c+3: acc[j] += w[t][c+j] * (x[t][c+j] + offset). */
 NN_ALWAYS_INLINE void nn_dw_taps4(const nn_dw_tap_t *tp, const nn_dw_tap_t *tend, int32_t c, uint32_t off2,
@@ -72,41 +68,27 @@ NN_ALWAYS_INLINE void nn_dw_taps4(const nn_dw_tap_t *tp, const nn_dw_tap_t *tend
 #endif
 }
 
-NN_ALWAYS_INLINE int8_t nn_dw_out(int32_t acc, const nn_dw_rq_t *rq, int32_t c, const nn_quant_t *q,
-                                  const nn_conv_params_t *p, int32_t mode)
-{
-    if (rq->rsh >= 0) {
-        return (int8_t)nn_act_clamp(nn_requantize_r2(acc, rq->mult, rq->rnd, rq->rsh), p->act_min, p->act_max, mode);
-    }
-    return nn_requant_out(acc, q->multiplier[c], q->shift[c], p->output_offset, p->act_min, p->act_max);
-}
-
-NN_ALWAYS_INLINE void nn_dw_pixel(const nn_dw_tap_t *taps, int32_t n_taps, int32_t ch, const int32_t *bias,
-                                  const nn_dw_rq_t *rq, const nn_quant_t *q, const nn_conv_params_t *p, int8_t *op,
-                                  int32_t mode)
+NN_ALWAYS_INLINE void nn_dw_pixel(const nn_dw_tap_t *taps, int32_t n_taps, int32_t ch, const nn_chq_t *rq,
+                                  const nn_conv_params_t *p, int8_t *op, int32_t mode)
 {
     const uint32_t off2 = nn_pack16(p->input_offset, p->input_offset);
+    const int32_t oo = p->output_offset, lo = p->act_min, hi = p->act_max;
     int32_t c = 0;
     for (; c + 4 <= ch; c += 4) {
-        int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-        if (bias) {
-            a0 = bias[c];
-            a1 = bias[c + 1];
-            a2 = bias[c + 2];
-            a3 = bias[c + 3];
-        }
+        /* the table's bias and requantization are for doubled sums: halve the start, double the end */
+        int32_t a0 = rq[c].bias >> 1, a1 = rq[c + 1].bias >> 1, a2 = rq[c + 2].bias >> 1, a3 = rq[c + 3].bias >> 1;
         nn_dw_taps4(taps, taps + n_taps, c, off2, &a0, &a1, &a2, &a3);
-        op[c] = nn_dw_out(a0, &rq[c], c, q, p, mode);
-        op[c + 1] = nn_dw_out(a1, &rq[c + 1], c + 1, q, p, mode);
-        op[c + 2] = nn_dw_out(a2, &rq[c + 2], c + 2, q, p, mode);
-        op[c + 3] = nn_dw_out(a3, &rq[c + 3], c + 3, q, p, mode);
+        op[c] = nn_chq_out(&rq[c], 2 * a0, oo, lo, hi, mode);
+        op[c + 1] = nn_chq_out(&rq[c + 1], 2 * a1, oo, lo, hi, mode);
+        op[c + 2] = nn_chq_out(&rq[c + 2], 2 * a2, oo, lo, hi, mode);
+        op[c + 3] = nn_chq_out(&rq[c + 3], 2 * a3, oo, lo, hi, mode);
     }
     for (; c < ch; ++c) {
-        int32_t acc = bias ? bias[c] : 0;
+        int32_t acc = rq[c].bias >> 1;
         for (int32_t t = 0; t < n_taps; ++t) {
             acc += (int32_t)taps[t].w[c] * ((int32_t)taps[t].x[c] + p->input_offset);
         }
-        op[c] = nn_dw_out(acc, &rq[c], c, q, p, mode);
+        op[c] = nn_chq_out(&rq[c], 2 * acc, oo, lo, hi, mode);
     }
 }
 
@@ -115,6 +97,7 @@ int nn_depthwise_conv2d_s8_simd(const nn_context_t *ctx, const nn_conv_params_t 
                                 const nn_dims_t *filter_dims, const int8_t *filter,
                                 const int32_t *bias, const nn_dims_t *out_dims, int8_t *out)
 {
+    (void)bias; /* folded into the exporter's table (ctx->aux) */
     if (!p || !q || !in_dims || !in || !filter_dims || !filter || !out_dims || !out) {
         return NN_ERR_ARG;
     }
@@ -127,20 +110,9 @@ int nn_depthwise_conv2d_s8_simd(const nn_context_t *ctx, const nn_conv_params_t 
     if (f_h * f_w > NN_DEPTHWISE_SIMD_MAX_TAPS) {
         return NN_ERR_UNSUPPORTED;
     }
-    if (!ctx || !ctx->scratch || ctx->scratch_size < NN_DEPTHWISE_S8_SIMD_SCRATCH(ch) ||
-        ((uintptr_t)ctx->scratch & 3u) != 0) {
+    const nn_chq_t *rq = ctx ? nn_chq_table(ctx, ch) : NULL;
+    if (!rq) {
         return NN_ERR_ARG;
-    }
-    nn_dw_rq_t *rq = (nn_dw_rq_t *)ctx->scratch;
-    for (int32_t c = 0; c < ch; ++c) {
-        const int32_t shift = q->shift[c];
-        rq[c].mult = q->multiplier[c];
-        rq[c].rsh = -1;
-        rq[c].rnd = 0;
-        if (shift <= -2 && shift >= -24) {
-            rq[c].rsh = ~shift;
-            rq[c].rnd = (int32_t)((UINT32_C(1) << rq[c].rsh) >> 1) + (int32_t)((uint32_t)p->output_offset << rq[c].rsh);
-        }
     }
     const int32_t mode = nn_act_mode(p->act_min, p->act_max);
     nn_dw_tap_t taps[NN_DEPTHWISE_SIMD_MAX_TAPS];
@@ -167,11 +139,11 @@ int nn_depthwise_conv2d_s8_simd(const nn_context_t *ctx, const nn_conv_params_t 
                 }
                 int8_t *op = out + ((b * out_h + oy) * out_w + ox) * ch;
                 if (mode == 0) {
-                    nn_dw_pixel(taps, n_taps, ch, bias, rq, q, p, op, 0);
+                    nn_dw_pixel(taps, n_taps, ch, rq, p, op, 0);
                 } else if (mode == 1) {
-                    nn_dw_pixel(taps, n_taps, ch, bias, rq, q, p, op, 1);
+                    nn_dw_pixel(taps, n_taps, ch, rq, p, op, 1);
                 } else {
-                    nn_dw_pixel(taps, n_taps, ch, bias, rq, q, p, op, 2);
+                    nn_dw_pixel(taps, n_taps, ch, rq, p, op, 2);
                 }
             }
         }

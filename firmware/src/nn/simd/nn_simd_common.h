@@ -119,450 +119,65 @@ NN_ALWAYS_INLINE int32_t nn_act_clamp(int32_t v, int32_t lo, int32_t hi, int32_t
     return v;
 }
 
-/*
- * Four pixels' columns (k4 int16 each) for the 4-pixel GEMM: the pair of
- * k values (2j, 2j+1) of pixel p is word j*4 + p, so one LDRD fetches two
- * pixels' pairs. tmp (k4 int16) receives one plain column at a time.
- */
-static inline void nn_cols4_put(uint32_t *cols4, const int16_t *col, int32_t p, int32_t k4)
+/* SMMLAR: (acc * 2^32 + a * b + 2^31) >> 32, the rounded high word of a 32x32 product plus acc. */
+NN_ALWAYS_INLINE int32_t nn_smmlar(int32_t a, int32_t b, int32_t acc)
 {
-    for (int32_t j = 0; j < k4 / 2; ++j) {
-        cols4[4 * j + p] = nn_ld32a(col + 2 * j);
-    }
-}
-
-static inline void nn_cols4_zero(uint32_t *cols4, int32_t p, int32_t k4)
-{
-    for (int32_t j = 0; j < k4 / 2; ++j) {
-        cols4[4 * j + p] = 0;
-    }
-}
-
-/*
- * 4 pixels x 2 output channels: the 8 accumulators of one register block.
- * wp: the channel pair's weights, per group of 4 k the two words
- * [c0: w0 w2 w1 w3][c1: w0 w2 w1 w3] (one LDRD); SXTB16 gives both channels'
- * (k0, k1) pairs, then SXTB16 ROR 8 the (k2, k3) pairs, each used for 4 pixels.
- * k4 >= 4.
- *
- * On the DSP target the loop is hand-scheduled: 8 accumulators, 2 weight and
- * 2 activation registers and 2 pointers take all 14 usable registers, so the
- * weight words are re-loaded for the second half instead of kept, and the
- * loop bound stays on the stack; unrolled twice: 55 instructions per 64 MACs. The C loop below
- * is the same computation, instruction for instruction, for the host build.
- */
 #if NN_DSP_ACLE
-__attribute__((noinline)) static void nn_mm_4x2(const int8_t *wp, const uint32_t *x, int32_t k4, int32_t acc[8])
-{
-    int32_t c00 = acc[0], c01 = acc[1], c02 = acc[2], c03 = acc[3];
-    int32_t c10 = acc[4], c11 = acc[5], c12 = acc[6], c13 = acc[7];
-    const int8_t *const wp_end = wp + 2 * k4;
-    volatile const int8_t *end;
-    uint32_t w0, w1, xa, xb;
-    if ((k4 >> 2) & 1) {
-        /* odd number of k groups: one group first, then the 2x unrolled loop */
-        end = wp + 8;
-        __asm__ volatile(
-        "ldrd   %[w0], %[w1], [%[wp]], #8\n\t"
-        "sxtb16 %[w0], %[w0]\n\t"
-        "sxtb16 %[w1], %[w1]\n\t"
-        "ldrd   %[xa], %[xb], [%[x], #8]\n\t"
-        "smlad  %[c02], %[w0], %[xa], %[c02]\n\t"
-        "smlad  %[c12], %[w1], %[xa], %[c12]\n\t"
-        "smlad  %[c03], %[w0], %[xb], %[c03]\n\t"
-        "smlad  %[c13], %[w1], %[xb], %[c13]\n\t"
-        "ldrd   %[xa], %[xb], [%[x]], #16\n\t"
-        "smlad  %[c00], %[w0], %[xa], %[c00]\n\t"
-        "smlad  %[c10], %[w1], %[xa], %[c10]\n\t"
-        "smlad  %[c01], %[w0], %[xb], %[c01]\n\t"
-        "smlad  %[c11], %[w1], %[xb], %[c11]\n\t"
-        "ldrd   %[w0], %[w1], [%[wp], #-8]\n\t"
-        "sxtb16 %[w0], %[w0], ror #8\n\t"
-        "sxtb16 %[w1], %[w1], ror #8\n\t"
-        "ldrd   %[xa], %[xb], [%[x], #8]\n\t"
-        "smlad  %[c02], %[w0], %[xa], %[c02]\n\t"
-        "smlad  %[c12], %[w1], %[xa], %[c12]\n\t"
-        "smlad  %[c03], %[w0], %[xb], %[c03]\n\t"
-        "smlad  %[c13], %[w1], %[xb], %[c13]\n\t"
-        "ldrd   %[xa], %[xb], [%[x]], #16\n\t"
-        "smlad  %[c00], %[w0], %[xa], %[c00]\n\t"
-        "smlad  %[c10], %[w1], %[xa], %[c10]\n\t"
-        "smlad  %[c01], %[w0], %[xb], %[c01]\n\t"
-        "smlad  %[c11], %[w1], %[xb], %[c11]\n\t"
-        : [c00] "+r"(c00), [c01] "+r"(c01), [c02] "+r"(c02), [c03] "+r"(c03), [c10] "+r"(c10), [c11] "+r"(c11),
-          [c12] "+r"(c12), [c13] "+r"(c13), [wp] "+r"(wp), [x] "+r"(x), [w0] "=&r"(w0), [w1] "=&r"(w1),
-          [xa] "=&r"(xa), [xb] "=&r"(xb)
-        :
-        : "memory");
-    }
-    end = wp_end;
-    if (wp == end) {
-        goto done;
-    }
-    __asm__ volatile(
-        "1:\n\t"
-        "ldrd   %[w0], %[w1], [%[wp]], #8\n\t"
-        "sxtb16 %[w0], %[w0]\n\t"
-        "sxtb16 %[w1], %[w1]\n\t"
-        "ldrd   %[xa], %[xb], [%[x], #8]\n\t"
-        "smlad  %[c02], %[w0], %[xa], %[c02]\n\t"
-        "smlad  %[c12], %[w1], %[xa], %[c12]\n\t"
-        "smlad  %[c03], %[w0], %[xb], %[c03]\n\t"
-        "smlad  %[c13], %[w1], %[xb], %[c13]\n\t"
-        "ldrd   %[xa], %[xb], [%[x]], #16\n\t"
-        "smlad  %[c00], %[w0], %[xa], %[c00]\n\t"
-        "smlad  %[c10], %[w1], %[xa], %[c10]\n\t"
-        "smlad  %[c01], %[w0], %[xb], %[c01]\n\t"
-        "smlad  %[c11], %[w1], %[xb], %[c11]\n\t"
-        "ldrd   %[w0], %[w1], [%[wp], #-8]\n\t"
-        "sxtb16 %[w0], %[w0], ror #8\n\t"
-        "sxtb16 %[w1], %[w1], ror #8\n\t"
-        "ldrd   %[xa], %[xb], [%[x], #8]\n\t"
-        "smlad  %[c02], %[w0], %[xa], %[c02]\n\t"
-        "smlad  %[c12], %[w1], %[xa], %[c12]\n\t"
-        "smlad  %[c03], %[w0], %[xb], %[c03]\n\t"
-        "smlad  %[c13], %[w1], %[xb], %[c13]\n\t"
-        "ldrd   %[xa], %[xb], [%[x]], #16\n\t"
-        "smlad  %[c00], %[w0], %[xa], %[c00]\n\t"
-        "smlad  %[c10], %[w1], %[xa], %[c10]\n\t"
-        "smlad  %[c01], %[w0], %[xb], %[c01]\n\t"
-        "smlad  %[c11], %[w1], %[xb], %[c11]\n\t"
-        "ldrd   %[w0], %[w1], [%[wp]], #8\n\t"
-        "sxtb16 %[w0], %[w0]\n\t"
-        "sxtb16 %[w1], %[w1]\n\t"
-        "ldrd   %[xa], %[xb], [%[x], #8]\n\t"
-        "smlad  %[c02], %[w0], %[xa], %[c02]\n\t"
-        "smlad  %[c12], %[w1], %[xa], %[c12]\n\t"
-        "smlad  %[c03], %[w0], %[xb], %[c03]\n\t"
-        "smlad  %[c13], %[w1], %[xb], %[c13]\n\t"
-        "ldrd   %[xa], %[xb], [%[x]], #16\n\t"
-        "smlad  %[c00], %[w0], %[xa], %[c00]\n\t"
-        "smlad  %[c10], %[w1], %[xa], %[c10]\n\t"
-        "smlad  %[c01], %[w0], %[xb], %[c01]\n\t"
-        "smlad  %[c11], %[w1], %[xb], %[c11]\n\t"
-        "ldrd   %[w0], %[w1], [%[wp], #-8]\n\t"
-        "sxtb16 %[w0], %[w0], ror #8\n\t"
-        "sxtb16 %[w1], %[w1], ror #8\n\t"
-        "ldrd   %[xa], %[xb], [%[x], #8]\n\t"
-        "smlad  %[c02], %[w0], %[xa], %[c02]\n\t"
-        "smlad  %[c12], %[w1], %[xa], %[c12]\n\t"
-        "smlad  %[c03], %[w0], %[xb], %[c03]\n\t"
-        "smlad  %[c13], %[w1], %[xb], %[c13]\n\t"
-        "ldrd   %[xa], %[xb], [%[x]], #16\n\t"
-        "smlad  %[c00], %[w0], %[xa], %[c00]\n\t"
-        "smlad  %[c10], %[w1], %[xa], %[c10]\n\t"
-        "smlad  %[c01], %[w0], %[xb], %[c01]\n\t"
-        "smlad  %[c11], %[w1], %[xb], %[c11]\n\t"
-        "ldr    %[xa], %[end]\n\t"
-        "cmp    %[wp], %[xa]\n\t"
-        "bne    1b\n\t"
-        : [c00] "+r"(c00), [c01] "+r"(c01), [c02] "+r"(c02), [c03] "+r"(c03), [c10] "+r"(c10), [c11] "+r"(c11),
-          [c12] "+r"(c12), [c13] "+r"(c13), [wp] "+r"(wp), [x] "+r"(x), [w0] "=&r"(w0), [w1] "=&r"(w1),
-          [xa] "=&r"(xa), [xb] "=&r"(xb)
-        : [end] "m"(end)
-        : "cc", "memory");
-done:
-    acc[0] = c00;
-    acc[1] = c01;
-    acc[2] = c02;
-    acc[3] = c03;
-    acc[4] = c10;
-    acc[5] = c11;
-    acc[6] = c12;
-    acc[7] = c13;
-}
+    int32_t r;
+    __asm__("smmlar %[r], %[a], %[b], %[acc]" : [r] "=r"(r) : [a] "r"(a), [b] "r"(b), [acc] "r"(acc));
+    return r;
 #else
-static inline void nn_mm_4x2(const int8_t *wp, const uint32_t *x, int32_t k4, int32_t acc[8])
-{
-    int32_t c00 = acc[0], c01 = acc[1], c02 = acc[2], c03 = acc[3];
-    int32_t c10 = acc[4], c11 = acc[5], c12 = acc[6], c13 = acc[7];
-    const int8_t *end = wp + 2 * k4;
-    for (; wp < end; wp += 8, x += 8) {
-        const uint32_t w0 = nn_ld32(wp), w1 = nn_ld32(wp + 4);
-        uint32_t a0 = nn_sxtb16(w0), a1 = nn_sxtb16(w1);
-        c02 = nn_smlad(a0, x[2], c02);
-        c12 = nn_smlad(a1, x[2], c12);
-        c03 = nn_smlad(a0, x[3], c03);
-        c13 = nn_smlad(a1, x[3], c13);
-        c00 = nn_smlad(a0, x[0], c00);
-        c10 = nn_smlad(a1, x[0], c10);
-        c01 = nn_smlad(a0, x[1], c01);
-        c11 = nn_smlad(a1, x[1], c11);
-        a0 = nn_sxtb16_ror8(w0);
-        a1 = nn_sxtb16_ror8(w1);
-        c02 = nn_smlad(a0, x[6], c02);
-        c12 = nn_smlad(a1, x[6], c12);
-        c03 = nn_smlad(a0, x[7], c03);
-        c13 = nn_smlad(a1, x[7], c13);
-        c00 = nn_smlad(a0, x[4], c00);
-        c10 = nn_smlad(a1, x[4], c10);
-        c01 = nn_smlad(a0, x[5], c01);
-        c11 = nn_smlad(a1, x[5], c11);
-    }
-    acc[0] = c00;
-    acc[1] = c01;
-    acc[2] = c02;
-    acc[3] = c03;
-    acc[4] = c10;
-    acc[5] = c11;
-    acc[6] = c12;
-    acc[7] = c13;
-}
+    return (int32_t)(((int64_t)((uint64_t)(uint32_t)acc << 32) + (int64_t)a * b + INT64_C(0x80000000)) >> 32);
 #endif
-
-/*
- * The same 4x2 block with the channel pair's weights already sign-extended to
- * int16 (nn_expand_pairs_s16, once per call into scratch): per group of 4 k,
- * [c0 (w0,w1)][c1 (w0,w1)][c0 (w2,w3)][c1 (w2,w3)], so the loop is only LDRDs and
- * SMLADs: 22 instructions per 32 MACs plus the loop test once per 2 groups.
- */
-#if NN_DSP_ACLE
-__attribute__((noinline)) static void nn_mm_4x2_s16(const int16_t *wp, const uint32_t *x, int32_t k4,
-                                                    int32_t acc[8])
-{
-    int32_t c00 = acc[0], c01 = acc[1], c02 = acc[2], c03 = acc[3];
-    int32_t c10 = acc[4], c11 = acc[5], c12 = acc[6], c13 = acc[7];
-    const int16_t *const wp_end = wp + 2 * k4;
-    volatile const int16_t *end;
-    uint32_t w0, w1, xa, xb;
-    if ((k4 >> 2) & 1) {
-        __asm__ volatile(
-        "ldrd   %[w0], %[w1], [%[wp], #8]\n\t"
-        "ldrd   %[xa], %[xb], [%[x], #24]\n\t"
-        "smlad  %[c02], %[w0], %[xa], %[c02]\n\t"
-        "smlad  %[c12], %[w1], %[xa], %[c12]\n\t"
-        "smlad  %[c03], %[w0], %[xb], %[c03]\n\t"
-        "smlad  %[c13], %[w1], %[xb], %[c13]\n\t"
-        "ldrd   %[xa], %[xb], [%[x], #16]\n\t"
-        "smlad  %[c00], %[w0], %[xa], %[c00]\n\t"
-        "smlad  %[c10], %[w1], %[xa], %[c10]\n\t"
-        "smlad  %[c01], %[w0], %[xb], %[c01]\n\t"
-        "smlad  %[c11], %[w1], %[xb], %[c11]\n\t"
-        "ldrd   %[w0], %[w1], [%[wp]], #16\n\t"
-        "ldrd   %[xa], %[xb], [%[x], #8]\n\t"
-        "smlad  %[c02], %[w0], %[xa], %[c02]\n\t"
-        "smlad  %[c12], %[w1], %[xa], %[c12]\n\t"
-        "smlad  %[c03], %[w0], %[xb], %[c03]\n\t"
-        "smlad  %[c13], %[w1], %[xb], %[c13]\n\t"
-        "ldrd   %[xa], %[xb], [%[x]], #32\n\t"
-        "smlad  %[c00], %[w0], %[xa], %[c00]\n\t"
-        "smlad  %[c10], %[w1], %[xa], %[c10]\n\t"
-        "smlad  %[c01], %[w0], %[xb], %[c01]\n\t"
-        "smlad  %[c11], %[w1], %[xb], %[c11]\n\t"
-        : [c00] "+r"(c00), [c01] "+r"(c01), [c02] "+r"(c02), [c03] "+r"(c03), [c10] "+r"(c10), [c11] "+r"(c11),
-          [c12] "+r"(c12), [c13] "+r"(c13), [wp] "+r"(wp), [x] "+r"(x), [w0] "=&r"(w0), [w1] "=&r"(w1),
-          [xa] "=&r"(xa), [xb] "=&r"(xb)
-        :
-        : "memory");
-    }
-    end = wp_end;
-    if (wp != end) {
-        __asm__ volatile(
-        "1:\n\t"
-        "ldrd   %[w0], %[w1], [%[wp], #8]\n\t"
-        "ldrd   %[xa], %[xb], [%[x], #24]\n\t"
-        "smlad  %[c02], %[w0], %[xa], %[c02]\n\t"
-        "smlad  %[c12], %[w1], %[xa], %[c12]\n\t"
-        "smlad  %[c03], %[w0], %[xb], %[c03]\n\t"
-        "smlad  %[c13], %[w1], %[xb], %[c13]\n\t"
-        "ldrd   %[xa], %[xb], [%[x], #16]\n\t"
-        "smlad  %[c00], %[w0], %[xa], %[c00]\n\t"
-        "smlad  %[c10], %[w1], %[xa], %[c10]\n\t"
-        "smlad  %[c01], %[w0], %[xb], %[c01]\n\t"
-        "smlad  %[c11], %[w1], %[xb], %[c11]\n\t"
-        "ldrd   %[w0], %[w1], [%[wp]], #16\n\t"
-        "ldrd   %[xa], %[xb], [%[x], #8]\n\t"
-        "smlad  %[c02], %[w0], %[xa], %[c02]\n\t"
-        "smlad  %[c12], %[w1], %[xa], %[c12]\n\t"
-        "smlad  %[c03], %[w0], %[xb], %[c03]\n\t"
-        "smlad  %[c13], %[w1], %[xb], %[c13]\n\t"
-        "ldrd   %[xa], %[xb], [%[x]], #32\n\t"
-        "smlad  %[c00], %[w0], %[xa], %[c00]\n\t"
-        "smlad  %[c10], %[w1], %[xa], %[c10]\n\t"
-        "smlad  %[c01], %[w0], %[xb], %[c01]\n\t"
-        "smlad  %[c11], %[w1], %[xb], %[c11]\n\t"
-        "ldrd   %[w0], %[w1], [%[wp], #8]\n\t"
-        "ldrd   %[xa], %[xb], [%[x], #24]\n\t"
-        "smlad  %[c02], %[w0], %[xa], %[c02]\n\t"
-        "smlad  %[c12], %[w1], %[xa], %[c12]\n\t"
-        "smlad  %[c03], %[w0], %[xb], %[c03]\n\t"
-        "smlad  %[c13], %[w1], %[xb], %[c13]\n\t"
-        "ldrd   %[xa], %[xb], [%[x], #16]\n\t"
-        "smlad  %[c00], %[w0], %[xa], %[c00]\n\t"
-        "smlad  %[c10], %[w1], %[xa], %[c10]\n\t"
-        "smlad  %[c01], %[w0], %[xb], %[c01]\n\t"
-        "smlad  %[c11], %[w1], %[xb], %[c11]\n\t"
-        "ldrd   %[w0], %[w1], [%[wp]], #16\n\t"
-        "ldrd   %[xa], %[xb], [%[x], #8]\n\t"
-        "smlad  %[c02], %[w0], %[xa], %[c02]\n\t"
-        "smlad  %[c12], %[w1], %[xa], %[c12]\n\t"
-        "smlad  %[c03], %[w0], %[xb], %[c03]\n\t"
-        "smlad  %[c13], %[w1], %[xb], %[c13]\n\t"
-        "ldrd   %[xa], %[xb], [%[x]], #32\n\t"
-        "smlad  %[c00], %[w0], %[xa], %[c00]\n\t"
-        "smlad  %[c10], %[w1], %[xa], %[c10]\n\t"
-        "smlad  %[c01], %[w0], %[xb], %[c01]\n\t"
-        "smlad  %[c11], %[w1], %[xb], %[c11]\n\t"
-        "ldr    %[xa], %[end]\n\t"
-        "cmp    %[wp], %[xa]\n\t"
-        "bne    1b\n\t"
-        : [c00] "+r"(c00), [c01] "+r"(c01), [c02] "+r"(c02), [c03] "+r"(c03), [c10] "+r"(c10), [c11] "+r"(c11),
-          [c12] "+r"(c12), [c13] "+r"(c13), [wp] "+r"(wp), [x] "+r"(x), [w0] "=&r"(w0), [w1] "=&r"(w1),
-          [xa] "=&r"(xa), [xb] "=&r"(xb)
-        : [end] "m"(end)
-        : "cc", "memory");
-    }
-    acc[0] = c00;
-    acc[1] = c01;
-    acc[2] = c02;
-    acc[3] = c03;
-    acc[4] = c10;
-    acc[5] = c11;
-    acc[6] = c12;
-    acc[7] = c13;
-}
-#else
-static inline void nn_mm_4x2_s16(const int16_t *wp, const uint32_t *x, int32_t k4, int32_t acc[8])
-{
-    const int16_t *end = wp + 2 * k4;
-    for (; wp < end; wp += 8, x += 8) {
-        const uint32_t l0 = nn_ld32a(wp), l1 = nn_ld32a(wp + 2), h0 = nn_ld32a(wp + 4), h1 = nn_ld32a(wp + 6);
-        for (int32_t p = 0; p < 4; ++p) {
-            acc[p] = nn_smlad(l0, x[p], acc[p]);
-            acc[4 + p] = nn_smlad(l1, x[p], acc[4 + p]);
-            acc[p] = nn_smlad(h0, x[4 + p], acc[p]);
-            acc[4 + p] = nn_smlad(h1, x[4 + p], acc[4 + p]);
-        }
-    }
-}
-#endif
-
-/* The channel pairs' re-laid int8 weights (pairs * 2 * k4 bytes) -> the int16 layout of nn_mm_4x2_s16. */
-static inline void nn_expand_pairs_s16(int16_t *dst, const int8_t *w, int32_t pairs, int32_t k4)
-{
-    const int8_t *end = w + pairs * 2 * k4;
-    for (; w < end; w += 8, dst += 8) {
-        const uint32_t a = nn_ld32(w), b = nn_ld32(w + 4);
-        nn_st32(dst, nn_sxtb16(a));
-        nn_st32(dst + 2, nn_sxtb16(b));
-        nn_st32(dst + 4, nn_sxtb16_ror8(a));
-        nn_st32(dst + 6, nn_sxtb16_ror8(b));
-    }
-}
-
-/* 4 pixels x 1 output channel (the last channel of an odd count): one weight word per group of 4 k. */
-static inline void nn_mm_4x1(const int8_t *wp, const uint32_t *x, int32_t k4, int32_t acc[4])
-{
-    int32_t c0 = acc[0], c1 = acc[1], c2 = acc[2], c3 = acc[3];
-    const int8_t *end = wp + k4;
-    for (; wp < end; wp += 4, x += 8) {
-        const uint32_t w = nn_ld32(wp);
-        const uint32_t lo = nn_sxtb16(w), hi = nn_sxtb16_ror8(w);
-        c0 = nn_smlad(lo, x[0], c0);
-        c1 = nn_smlad(lo, x[1], c1);
-        c2 = nn_smlad(lo, x[2], c2);
-        c3 = nn_smlad(lo, x[3], c3);
-        c0 = nn_smlad(hi, x[4], c0);
-        c1 = nn_smlad(hi, x[5], c1);
-        c2 = nn_smlad(hi, x[6], c2);
-        c3 = nn_smlad(hi, x[7], c3);
-    }
-    acc[0] = c0;
-    acc[1] = c1;
-    acc[2] = c2;
-    acc[3] = c3;
 }
 
 /*
- * 4-pixel columns x channel-paired weights -> n (<= 4) output pixels, all channels.
- * out: the first pixel's outputs; pixel j's at out + j * out_c.
+ * One row of the exporter's per-channel requantization table (ctx->aux, flash;
+ * edgekws.export.kernels.simd_requant_table, which proves the arithmetic):
+ * the kernels accumulate twice the true sum, starting from bias = 2 * bias;
+ * rsh >= 1: the output is SMMLAR(acc, mult, rnd) >> rsh (rnd = 2^(rsh-1) +
+ * output_offset * 2^rsh), then the clamp; rsh < 0: the general requantization
+ * of acc / 2 with shift rnd.
  */
-/* Per output channel, prepared once per call: accumulator start (bias) and the constants of
- * nn_requantize_r2() with the output offset folded in (rsh < 0: general path, rnd holds the shift). */
 typedef struct {
     int32_t bias, mult, rnd, rsh;
 } nn_chq_t;
 
-static inline void nn_chq_prepare(nn_chq_t *t, const int32_t *bias, const nn_quant_t *q, int32_t out_c,
-                                  int32_t out_offset)
+/* Requantize (doubled accumulator), clamp and return one output with its channel's table row. */
+NN_ALWAYS_INLINE int8_t nn_chq_out(const nn_chq_t *c, int32_t acc2, int32_t out_offset, int32_t act_min,
+                                   int32_t act_max, int32_t mode)
 {
-    for (int32_t oc = 0; oc < out_c; ++oc) {
-        const int32_t shift = q->shift[oc];
-        t[oc].bias = bias ? bias[oc] : 0;
-        t[oc].mult = q->multiplier[oc];
-        if (shift <= -2 && shift >= -24) {
-            t[oc].rsh = ~shift;
-            t[oc].rnd = (int32_t)((UINT32_C(1) << t[oc].rsh) >> 1) + (int32_t)((uint32_t)out_offset << t[oc].rsh);
-        } else {
-            t[oc].rsh = -1;
-            t[oc].rnd = shift;
+    if (c->rsh >= 0) {
+        return (int8_t)nn_act_clamp(nn_smmlar(acc2, c->mult, c->rnd) >> c->rsh, act_min, act_max, mode);
+    }
+    return nn_requant_out(acc2 >> 1, c->mult, c->rnd, out_offset, act_min, act_max);
+}
+
+/* The same when the caller knows the channel takes the fast path (rsh >= 0). */
+NN_ALWAYS_INLINE int8_t nn_chq_out_fast(const nn_chq_t *c, int32_t acc2, int32_t act_min, int32_t act_max,
+                                        int32_t mode)
+{
+    return (int8_t)nn_act_clamp(nn_smmlar(acc2, c->mult, c->rnd) >> c->rsh, act_min, act_max, mode);
+}
+
+/* Whether every one of the n channels takes the fast path (checked once per call). */
+static inline int nn_chq_all_fast(const nn_chq_t *t, int32_t n)
+{
+    for (int32_t i = 0; i < n; ++i) {
+        if (t[i].rsh < 0) {
+            return 0;
         }
     }
+    return 1;
 }
 
-/* Requantize, clamp and store the n (<= 4) accumulators of one channel, `stride` bytes apart. */
-NN_ALWAYS_INLINE void nn_chq_store4(const nn_chq_t *c, const int32_t acc[NN_PIX4], int32_t n, int8_t *op,
-                                    int32_t stride, int32_t out_offset, int32_t act_min, int32_t act_max,
-                                    int32_t mode)
+/* The requantization table in ctx->aux: 4-byte aligned, at least round4(n) rows. */
+static inline const nn_chq_t *nn_chq_table(const nn_context_t *ctx, int32_t n)
 {
-    if (c->rsh >= 0 && n == NN_PIX4) {
-        const int32_t m = c->mult, rnd = c->rnd, rsh = c->rsh;
-        op[0] = (int8_t)nn_act_clamp(nn_requantize_r2(acc[0], m, rnd, rsh), act_min, act_max, mode);
-        op[stride] = (int8_t)nn_act_clamp(nn_requantize_r2(acc[1], m, rnd, rsh), act_min, act_max, mode);
-        op[2 * stride] = (int8_t)nn_act_clamp(nn_requantize_r2(acc[2], m, rnd, rsh), act_min, act_max, mode);
-        op[3 * stride] = (int8_t)nn_act_clamp(nn_requantize_r2(acc[3], m, rnd, rsh), act_min, act_max, mode);
-        return;
+    if (!ctx->aux || ((uintptr_t)ctx->aux & 3u) != 0 || ctx->aux_size < (uint32_t)nn_round4(n) * sizeof(nn_chq_t)) {
+        return NULL;
     }
-    for (int32_t j = 0; j < n; ++j) {
-        op[j * stride] = c->rsh >= 0
-            ? (int8_t)nn_act_clamp(nn_requantize_r2(acc[j], c->mult, c->rnd, c->rsh), act_min, act_max, mode)
-            : nn_requant_out(acc[j], c->mult, c->rnd, out_offset, act_min, act_max);
-    }
-}
-
-/*
- * 4-pixel columns x channel-paired weights -> n (<= 4) output pixels, all channels.
- * out: the first pixel's outputs; pixel j's at out + j * out_c. chq: nn_chq_prepare()d table.
- */
-NN_ALWAYS_INLINE void nn_gemm4_mode(const int8_t *w, const int16_t *w16, const nn_chq_t *chq, int32_t out_c,
-                                    int32_t k4, const uint32_t *cols4, int32_t n, int8_t *out, int32_t out_offset,
-                                    int32_t act_min, int32_t act_max, int32_t mode)
-{
-    int32_t oc = 0;
-    for (; oc + 2 <= out_c; oc += 2) {
-        const int32_t b0 = chq[oc].bias, b1 = chq[oc + 1].bias;
-        int32_t acc[8] = {b0, b0, b0, b0, b1, b1, b1, b1};
-        if (w16) {
-            nn_mm_4x2_s16(w16 + oc * k4, cols4, k4, acc);
-        } else {
-            nn_mm_4x2(w + oc * k4, cols4, k4, acc);
-        }
-        nn_chq_store4(&chq[oc], acc, n, out + oc, out_c, out_offset, act_min, act_max, mode);
-        nn_chq_store4(&chq[oc + 1], acc + 4, n, out + oc + 1, out_c, out_offset, act_min, act_max, mode);
-    }
-    if (oc < out_c) {
-        const int32_t b0 = chq[oc].bias;
-        int32_t acc[4] = {b0, b0, b0, b0};
-        nn_mm_4x1(w + oc * k4, cols4, k4, acc);
-        nn_chq_store4(&chq[oc], acc, n, out + oc, out_c, out_offset, act_min, act_max, mode);
-    }
-}
-
-static inline void nn_gemm4(const int8_t *w, const int16_t *w16, const nn_chq_t *chq, int32_t out_c, int32_t k4,
-                            const uint32_t *cols4, int32_t n, int8_t *out, int32_t out_offset, int32_t act_min,
-                            int32_t act_max)
-{
-    switch (nn_act_mode(act_min, act_max)) {
-    case 0:
-        nn_gemm4_mode(w, w16, chq, out_c, k4, cols4, n, out, out_offset, act_min, act_max, 0);
-        break;
-    case 1:
-        nn_gemm4_mode(w, w16, chq, out_c, k4, cols4, n, out, out_offset, act_min, act_max, 1);
-        break;
-    default:
-        nn_gemm4_mode(w, w16, chq, out_c, k4, cols4, n, out, out_offset, act_min, act_max, 2);
-        break;
-    }
+    return (const nn_chq_t *)ctx->aux;
 }
 
 /* Dot products of 2 re-laid weight rows (w0, w1 = w0 + k4) with 2 int16 columns
