@@ -274,6 +274,112 @@ def resolve(board_name: str, model_dir: str | Path | None = None, app: str | Non
     )
 
 
+# ---------------------------------------------------------------- CMSIS-NN (optional kernel backend)
+#
+# CMake builds it in firmware/cmake/cmsisnn.cmake; PlatformIO through the functions below. Both follow the
+# same rules (tests/test_platformio_config.py compares the two builds' compile commands):
+#  - where from: EDGEKWS_CMSISNN_DIR (a CMSIS-NN tree with Include/ and Source/; "off" or "none": never),
+#    else the cache tools/fetch_cmsisnn.py writes ($EDGEKWS_CMSISNN_CACHE or
+#    ~/.cache/edgekws/cmsis-nn-12.5.1), the cache only for a model whose EDGEKWS_BACKENDS names cmsisnn
+#    ("auto"); PlatformIO's "on" takes the cache for any model and stops when there is none;
+#  - the library: CMSIS-NN's int8 sources (Source/*/*.c named _s8 or q7, and arm_nntables.c; not
+#    Bindings/), compiled with the image's CPU and code flags but none of the project's -W flags (third-party
+#    code) and CMSIS-NN's own -Ofast; the wrappers (src/nn/cmsisnn/*.c) with the project's strict flags;
+#  - the defines, read from the library's header: EDGEKWS_HAS_CMSISNN=1, EDGEKWS_CMSISNN_VERSION,
+#    _HAS_FC_PER_CHANNEL, _HAS_GROUPED_CONV, _VECTOR_SUM_ARGS.
+
+CMSISNN_CACHE_NAME = "cmsis-nn-12.5.1"
+CMSISNN_OPT = "-Ofast"
+CMSISNN_MODES = ("auto", "on", "off")
+
+
+@dataclass(frozen=True)
+class CmsisNN:
+    """CMSIS-NN as one image builds it: the tree, its library sources and flags, the wrappers and defines."""
+
+    root: str
+    version: str
+    include_dir: str
+    sources: list[str]  # the library's int8 sources (absolute)
+    wrappers: list[str]  # src/nn/cmsisnn/*.c (absolute), built with the project's flags
+    defines: list[str]  # NAME=VALUE, for the wrappers (and the whole image)
+
+
+def model_uses_cmsisnn(model_dir: Path) -> bool:
+    """Does the generated model name the cmsisnn backend in EDGEKWS_BACKENDS?"""
+    for line in model_header(model_dir).read_text(errors="replace").splitlines():
+        if re.match(r"^#define[ \t]+EDGEKWS_BACKENDS[ \t]", line):
+            return re.search(r'[",]cmsisnn[",]', line) is not None
+    return False
+
+
+def cmsisnn_cache_dir() -> Path:
+    """Where tools/fetch_cmsisnn.py puts CMSIS-NN ($EDGEKWS_CMSISNN_CACHE or ~/.cache/edgekws/...)."""
+    given = os.environ.get("EDGEKWS_CMSISNN_CACHE")
+    return Path(given).expanduser() if given else Path.home() / ".cache" / "edgekws" / CMSISNN_CACHE_NAME
+
+
+def _cmsisnn_root(mode: str, model_dir: Path) -> Path | None:
+    """The CMSIS-NN tree to build for ``mode`` (auto | on | off | a path), or None; ValueError when a
+    model that needs it cannot have it."""
+    uses = model_uses_cmsisnn(model_dir)
+    how = "set EDGEKWS_CMSISNN_DIR or run tools/fetch_cmsisnn.py"
+    root: Path | None = None
+    if mode not in CMSISNN_MODES:
+        root = Path(mode).expanduser()
+    elif mode != "off":
+        given = os.environ.get("EDGEKWS_CMSISNN_DIR", "")
+        if given.lower() in ("off", "none"):
+            how = f"turned off by EDGEKWS_CMSISNN_DIR={given}"
+        elif given:
+            root = Path(given).expanduser()
+        elif (uses or mode == "on") and (cmsisnn_cache_dir() / "Include" / "arm_nnfunctions.h").is_file():
+            root = cmsisnn_cache_dir()
+        elif mode == "on":
+            raise ValueError(f"CMSIS-NN requested but not available ({how}; looked in {cmsisnn_cache_dir()})")
+    else:
+        how = "custom_edgekws_cmsisnn = off"
+    if root is None and uses:
+        raise ValueError(f"the model in {model_dir} uses the cmsisnn kernel backend, but CMSIS-NN is not "
+                         f"available ({how}), or export the model with another backend")
+    return root
+
+
+def resolve_cmsisnn(mode: str, model_dir: str | Path) -> CmsisNN | None:
+    """CMSIS-NN for one image (None: left out); ValueError with one line when it is needed and unusable."""
+    root = _cmsisnn_root(mode, Path(model_dir))
+    if root is None:
+        return None
+    root = root.resolve()
+    header = root / "Include" / "arm_nnfunctions.h"
+    if not header.is_file() or not (root / "Source").is_dir():
+        raise ValueError(f"{root} is not a CMSIS-NN checkout (no Include/arm_nnfunctions.h or Source/)")
+    text = header.read_text(errors="replace")
+    rev = re.search(r"\$Revision:[ \t]*V\.?(\d+)\.(\d+)\.(\d+)", text)
+    if rev is None:
+        raise ValueError(f"{header} names no $Revision: V.x.y.z; cannot tell the CMSIS-NN version")
+    version = tuple(int(g) for g in rev.groups())
+    vs = re.search(r"arm_vector_sum_s8[ \t\r\n]*\(([^;{]*)\)[ \t\r\n]*;", text)
+    if vs is None:
+        raise ValueError(f"{header} declares no arm_vector_sum_s8")
+    fc_per_channel = re.search(r"arm_fully_connected_per_channel_s8[ \t\r\n]*\(", text) is not None
+    defines = ["EDGEKWS_HAS_CMSISNN=1",
+               f"EDGEKWS_CMSISNN_VERSION={version[0] * 10000 + version[1] * 100 + version[2]}",
+               f"EDGEKWS_CMSISNN_HAS_FC_PER_CHANNEL={int(fc_per_channel)}",
+               f"EDGEKWS_CMSISNN_HAS_GROUPED_CONV={int(version >= (12, 6, 0))}",
+               f"EDGEKWS_CMSISNN_VECTOR_SUM_ARGS={vs.group(1).count(chr(44)) + 1}"]
+    sources = []
+    for src in sorted((root / "Source").glob("*/*.c")):
+        stem = src.name.split(".", 1)[0]
+        if src.parent.name != "Bindings" and ("_s8" in stem or "q7" in stem or stem == "arm_nntables"):
+            sources.append(str(src))
+    if not sources:
+        raise ValueError(f"no int8 sources under {root / 'Source'}")
+    wrappers = [str(p) for p in sorted((firmware_dir().resolve() / "src" / "nn" / "cmsisnn").glob("*.c"))]
+    return CmsisNN(root=str(root), version=".".join(map(str, version)), include_dir=str(root / "Include"),
+                   sources=sources, wrappers=wrappers, defines=defines)
+
+
 # ---------------------------------------------------------------- emitters
 
 
@@ -299,13 +405,15 @@ def to_cmake(cfg: BuildConfig) -> str:
     return "\n".join(lines) + "\n"
 
 
-def pio_build_flags(cfg: BuildConfig) -> list[str]:
+def pio_build_flags(cfg: BuildConfig, cmsisnn: CmsisNN | None = None) -> list[str]:
     """What ``build_flags = !python3 firmware/build_config.py pio-flags`` prints.
 
-    Compile flags, include dirs and plain defines; string defines and link
-    flags go through the extra script (SCons quotes them correctly there).
+    Compile flags, include dirs and plain defines (with CMSIS-NN's include dir and defines when it is
+    built in); string defines and link flags go through the extra script (SCons quotes them correctly there).
     """
-    return [*cfg.c_flags, *(f"-I{d}" for d in cfg.include_dirs), *(f"-D{d}" for d in cfg.defines)]
+    include_dirs = cfg.include_dirs + ([cmsisnn.include_dir] if cmsisnn else [])
+    defines = cfg.defines + (cmsisnn.defines if cmsisnn else [])
+    return [*cfg.c_flags, *(f"-I{d}" for d in include_dirs), *(f"-D{d}" for d in defines)]
 
 
 def _parse_args(argv: list[str]) -> argparse.Namespace:
@@ -315,6 +423,9 @@ def _parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--model-dir", default=os.environ.get("EDGEKWS_MODEL_DIR") or None)
     parser.add_argument("--app", choices=APPS, default=os.environ.get("EDGEKWS_APP") or None)
     parser.add_argument("--define", action="append", default=[], help="extra NAME=VALUE define")
+    parser.add_argument("--cmsisnn", default="auto",
+                        help="pio-flags: CMSIS-NN auto (as CMake: EDGEKWS_CMSISNN_DIR, or the fetched cache for a "
+                             "model that uses it) | on (the cache for any model) | off | a CMSIS-NN tree")
     return parser.parse_args(argv)
 
 
@@ -327,6 +438,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         cfg = resolve(args.board, args.model_dir, args.app, tuple(args.define))
+        cmsisnn = resolve_cmsisnn(args.cmsisnn, cfg.model_dir) if args.format == "pio-flags" else None
     except (KeyError, ValueError, FileNotFoundError) as exc:
         print(f"build_config: error: {exc.args[0]}", file=sys.stderr)
         return 2
@@ -335,7 +447,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.format == "json":
         print(json.dumps(vars(cfg), indent=1))
     else:
-        print(" ".join(pio_build_flags(cfg)))
+        print(" ".join(pio_build_flags(cfg, cmsisnn)))
     return 0
 
 
@@ -356,8 +468,9 @@ def pio_extra_script(env) -> None:  # pragma: no cover - runs inside PlatformIO'
     if model_dir and not os.path.isabs(model_dir):
         model_dir = os.path.join(env.subst("$PROJECT_DIR"), model_dir)
     cfg = resolve(board_name, model_dir, app)
+    cmsisnn = resolve_cmsisnn(env.GetProjectOption("custom_edgekws_cmsisnn", "auto") or "auto", cfg.model_dir)
     by_dir: dict[str, list[str]] = {}
-    for src in cfg.sources:
+    for src in cfg.sources + (cmsisnn.wrappers if cmsisnn else []):
         by_dir.setdefault(os.path.dirname(src), []).append(os.path.basename(src))
     for i, (directory, names) in enumerate(sorted(by_dir.items())):
         env.BuildSources(os.path.join("$BUILD_DIR", "edgekws", str(i)), directory,
@@ -366,6 +479,21 @@ def pio_extra_script(env) -> None:  # pragma: no cover - runs inside PlatformIO'
     env.Append(LINKFLAGS=cfg.link_flags, LIBS=[lib[2:] for lib in cfg.link_libs])
     if cfg.linker_script:
         env.Replace(LDSCRIPT_PATH=cfg.linker_script)
+    if cmsisnn:
+        # CMSIS-NN as its own library, as CMake builds it: the image's CPU and code flags without the
+        # project's warnings, CMSIS-NN's -Ofast, its Include/ only (build_flags gave the wrappers the rest).
+        lib_env = env.Clone()
+        lib_env.Replace(CCFLAGS=[f for f in lib_env.get("CCFLAGS", []) if not str(f).startswith(("-W", "-O"))]
+                        + [CMSISNN_OPT],
+                        CFLAGS=[f for f in lib_env.get("CFLAGS", []) if not str(f).startswith(("-W", "-O"))],
+                        CPPDEFINES=[], CPPPATH=[cmsisnn.include_dir])
+        source_dir = os.path.join(cmsisnn.root, "Source")
+        lib = lib_env.BuildLibrary(os.path.join("$BUILD_DIR", "edgekws_cmsisnn"), source_dir,
+                                   src_filter=["-<*>", *(f"+<{os.path.relpath(s, source_dir)}>"
+                                                         for s in cmsisnn.sources)])
+        env.Prepend(LIBS=[lib])
+        print(f"edgekws: cmsisnn kernel backend on (CMSIS-NN {cmsisnn.version}, {len(cmsisnn.sources)} sources "
+              f"from {cmsisnn.root}, {CMSISNN_OPT})")
 
 
 _HERE = Path(__file__).resolve().parent if "__file__" in globals() else None

@@ -26,6 +26,7 @@ from edgekws.device import build as fwbuild
 REPO = Path(__file__).resolve().parents[1]
 INI = REPO / "platformio.ini"
 ENVS = {"nucleo_f767zi": "nucleo_f767zi", "mps2_an500": "mps2_an500", "native": "host"}
+CMSISNN_ENV = "nucleo_f767zi_cmsisnn"
 
 
 def _ini() -> configparser.ConfigParser:
@@ -56,11 +57,14 @@ def _fake_model_dir(tmp: Path) -> Path:
 
 
 def _pio_compile(cp: configparser.ConfigParser, env: str, model_dir: Path) -> tuple[list[str], object]:
-    """(build_flags tokens from the ini's '!' command, resolved config the extra script applies)."""
+    """(build_flags tokens from the ini's '!' command, resolved config the extra script applies).
+
+    The command's --cmsisnn must say what the env's custom_edgekws_cmsisnn (read by the extra script) says."""
     flags_cmd = _opt(cp, env, "build_flags")
     assert flags_cmd.startswith("!python3 firmware/build_config.py "), "flags must come from build_config.py"
     argv = shlex.split(flags_cmd[1:])
     argv[0] = sys.executable
+    assert argv[argv.index("--cmsisnn") + 1] == _opt(cp, env, "custom_edgekws_cmsisnn")
     i = argv.index("--model-dir")
     argv[i + 1] = str(model_dir)
     out = subprocess.run(argv, cwd=REPO, check=True, capture_output=True, text=True).stdout
@@ -127,13 +131,49 @@ def test_platformio_emulator_uses_the_firmware_icount_shift() -> None:
 
 
 class _SconsEnvStandIn:
-    """The few PlatformIO construction-environment calls the extra script makes (PlatformIO cannot run here)."""
+    """The few PlatformIO construction-environment calls the extra script makes (PlatformIO cannot run here).
 
-    def __init__(self, options: dict[str, str]) -> None:
+    ``flags``: the build_flags tokens, split into SCons variables as PlatformIO's ParseFlags does."""
+
+    def __init__(self, options: dict[str, str], flags: list[str] | None = None) -> None:
         self.options = options
         self.sources: list[tuple[str, str, list[str]]] = []
+        self.libraries: list[tuple[str, str, list[str], _SconsEnvStandIn]] = []
         self.appended: dict[str, list] = {}
-        self.replaced: dict[str, str] = {}
+        self.prepended: dict[str, list] = {}
+        self.replaced: dict[str, object] = {}
+        self.vars: dict[str, list] = {"CCFLAGS": [], "CFLAGS": [], "CPPDEFINES": [], "CPPPATH": []}
+        for t in flags or []:
+            if t.startswith("-I"):
+                self.vars["CPPPATH"].append(t[2:])
+            elif t.startswith("-D"):
+                self.vars["CPPDEFINES"].append(t[2:])
+            elif t.startswith("-std="):
+                self.vars["CFLAGS"].append(t)
+            else:
+                self.vars["CCFLAGS"].append(t)
+
+    def get(self, name: str, default: object = None) -> object:
+        return self.vars.get(name, default)
+
+    def Clone(self) -> _SconsEnvStandIn:  # noqa: N802
+        twin = _SconsEnvStandIn(self.options)
+        twin.vars = {k: list(v) for k, v in self.vars.items()}
+        twin.libraries = self.libraries  # one build: what a clone builds is part of it
+        return twin
+
+    def BuildLibrary(self, variant: str, src_dir: str, src_filter: list[str]) -> str:  # noqa: N802
+        self.libraries.append((variant, src_dir, src_filter, self))
+        return f"lib:{variant}"
+
+    def Prepend(self, **kwargs: list) -> None:  # noqa: N802
+        for k, v in kwargs.items():
+            self.prepended.setdefault(k, []).extend(v)
+
+    def compile_flags(self) -> set[str]:
+        """What a source built in this environment is compiled with (the flags the comparison keeps)."""
+        return (set(self.vars["CCFLAGS"]) | set(self.vars["CFLAGS"]) | {f"-I{d}" for d in self.vars["CPPPATH"]}
+                | {f"-D{d}" for d in self.vars["CPPDEFINES"]})
 
     def GetProjectOption(self, name: str, default: str = "") -> str:  # noqa: N802 - PlatformIO's API
         return self.options.get(name, default)
@@ -148,8 +188,11 @@ class _SconsEnvStandIn:
         for k, v in kwargs.items():
             self.appended.setdefault(k, []).extend(v)
 
-    def Replace(self, **kwargs: str) -> None:  # noqa: N802
+    def Replace(self, **kwargs: object) -> None:  # noqa: N802
         self.replaced.update(kwargs)
+        for k, v in kwargs.items():
+            if k in self.vars:
+                self.vars[k] = list(v)  # type: ignore[call-overload]
 
     @staticmethod
     def StringifyMacro(value: str) -> str:  # noqa: N802
@@ -164,7 +207,8 @@ def test_extra_script_runs_as_platformio_runs_it(env: str, tmp_path: Path) -> No
     (model_dir / "edgekws_model.c").write_text("int x;\n")
     options = {"env": env, "custom_edgekws_board": _opt(cp, env, "custom_edgekws_board"),
                "custom_edgekws_app": _opt(cp, env, "custom_edgekws_app"),
-               "custom_edgekws_model_dir": str(model_dir)}
+               "custom_edgekws_model_dir": str(model_dir),
+               "custom_edgekws_cmsisnn": _opt(cp, env, "custom_edgekws_cmsisnn")}
     scons_env = _SconsEnvStandIn(options)
 
     def Import(name: str) -> None:  # noqa: N802 - SCons's name
@@ -181,3 +225,78 @@ def test_extra_script_runs_as_platformio_runs_it(env: str, tmp_path: Path) -> No
     assert scons_env.replaced["LDSCRIPT_PATH"] == cfg.linker_script
     assert scons_env.appended["LINKFLAGS"] == cfg.link_flags
     assert ("EDGEKWS_ARENA_SECTION", '\\".dtcm_bss\\"') in scons_env.appended["CPPDEFINES"]
+
+
+def _cmsisnn_cache() -> Path:
+    cache = fwbuild.build_config().cmsisnn_cache_dir()
+    if not (cache / "Include" / "arm_nnfunctions.h").is_file():
+        pytest.skip(f"CMSIS-NN is not fetched into {cache} (tools/setup.sh runs tools/fetch_cmsisnn.py)")
+    return cache
+
+
+def _cmsisnn_model_dir(tmp: Path) -> Path:
+    """A generated-model stand-in whose layers use the cmsisnn backend (what makes CMake build CMSIS-NN)."""
+    d = _fake_model_dir(tmp)
+    (d / "edgekws_model.h").write_text('#define EDGEKWS_ARENA_SIZE 8000u\n#define EDGEKWS_BACKENDS "simd,cmsisnn"\n')
+    (d / "edgekws_model.c").write_text("int edgekws_model_stand_in;\n")
+    return d
+
+
+def test_platformio_cmsisnn_env_builds_what_cmake_builds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CMSIS-NN env against CMake's cmsisnn.cmake on the same fetched sources: the same wrappers with the
+    project's flags and CMSIS-NN's defines, the same CMSIS-NN library sources with the same (non -W) flags."""
+    monkeypatch.delenv("EDGEKWS_CMSISNN_DIR", raising=False)
+    for tool in ("cmake", "arm-none-eabi-gcc"):
+        if shutil.which(tool) is None:
+            pytest.skip(f"{tool} is not installed")
+    cache = _cmsisnn_cache().resolve()
+    cp = _ini()
+    env = CMSISNN_ENV
+    assert _opt(cp, env, "custom_edgekws_cmsisnn") == "on"
+    board = _opt(cp, env, "custom_edgekws_board")
+    model_dir = _cmsisnn_model_dir(tmp_path)
+    pio_flags, cfg = _pio_compile(cp, env, model_dir)
+    assert f"-I{cache / 'Include'}" in pio_flags and "-DEDGEKWS_HAS_CMSISNN=1" in pio_flags
+
+    # what PlatformIO builds: the extra script run as SCons runs it, on the flags build_flags gave
+    options = {"env": env, "custom_edgekws_board": board, "custom_edgekws_app": _opt(cp, env, "custom_edgekws_app"),
+               "custom_edgekws_model_dir": str(model_dir), "custom_edgekws_cmsisnn": "on"}
+    scons_env = _SconsEnvStandIn(options, pio_flags)
+
+    def Import(name: str) -> None:  # noqa: N802 - SCons's name
+        namespace["env"] = scons_env
+
+    namespace = {"__name__": "SCons.Script", "Import": Import}
+    exec(compile((REPO / "firmware" / "build_config.py").read_text(), "build_config.py", "exec"), namespace)  # noqa: S102
+    app_sources = sorted(str(Path(d) / f[2:-1]) for _, d, filt in scons_env.sources for f in filt if f.startswith("+<"))
+    [(_, lib_dir, lib_filter, lib_env)] = scons_env.libraries
+    lib_sources = sorted(str(Path(lib_dir) / f[2:-1]) for f in lib_filter if f.startswith("+<"))
+    assert scons_env.prepended["LIBS"] == ["lib:" + scons_env.libraries[0][0]]
+
+    cmake = _cmake_commands(board, model_dir, cfg.app, tmp_path / "cmake")
+    wrappers = sorted(str(p) for p in (REPO / "firmware" / "src" / "nn" / "cmsisnn").glob("*.c"))
+    assert wrappers and set(wrappers) <= set(app_sources)
+    cmake_app = {f: t for f, t in cmake.items() if not f.startswith(str(cache))}
+    cmake_lib = {f: t for f, t in cmake.items() if f.startswith(str(cache))}
+    assert sorted(cmake_app) == app_sources, "CMake compiles other image sources than PlatformIO"
+    assert sorted(cmake_lib) == lib_sources, "CMake compiles other CMSIS-NN sources than PlatformIO"
+    assert len(lib_sources) > 20
+    pio_app = _relevant(list(set(pio_flags) | {f'-D{k}="{v}"' for k, v in cfg.string_defines.items()}))
+    for src, tokens in cmake_app.items():
+        got = {t.replace('\\"', '"') for t in _relevant(tokens)}
+        assert got == pio_app, f"{Path(src).name}: CMake and PlatformIO differ in {sorted(got ^ pio_app)}"
+    pio_lib = _relevant(sorted(lib_env.compile_flags()))
+    assert "-Ofast" in pio_lib and not any(f.startswith("-W") for f in pio_lib)
+    for src, tokens in cmake_lib.items():
+        got = _relevant(tokens)
+        assert got == pio_lib, f"{Path(src).name}: CMake and PlatformIO differ in {sorted(got ^ pio_lib)}"
+
+
+def test_platformio_cmsisnn_env_without_cmsisnn_is_one_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("EDGEKWS_CMSISNN_DIR", raising=False)
+    monkeypatch.setenv("EDGEKWS_CMSISNN_CACHE", str(tmp_path / "nothing-here"))
+    model_dir = _fake_model_dir(tmp_path)
+    r = subprocess.run([sys.executable, "firmware/build_config.py", "pio-flags", "--board", "nucleo_f767zi",
+                        "--model-dir", str(model_dir), "--cmsisnn", "on"], cwd=REPO, capture_output=True, text=True)
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr.startswith("build_config: error: CMSIS-NN requested but not available") and r.stderr.count("\n") == 1
