@@ -5,7 +5,10 @@ as the runner parses them and checked against TFLite Micro, virtual time against
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -13,11 +16,18 @@ import numpy as np
 import pytest
 
 from bench_fixtures import tiny_bundle
-from edgekws.device.mlperf_bridge import BridgeConfig, PtyBridge, mlperf_bridge, resolve_shift
+from edgekws.device.mlperf_bridge import (
+    PORT_ENV,
+    SHIM_PID,
+    SHIM_VID,
+    BridgeConfig,
+    PtyBridge,
+    mlperf_bridge,
+    resolve_shift,
+    write_runner_files,
+)
 from edgekws.errors import ConfigError
 from mlperf_runner_client import RunnerClient, gather_infer_results, reference_results_line
-
-pytestmark = [pytest.mark.slow, pytest.mark.emulator]
 
 
 @pytest.fixture(scope="module")
@@ -80,6 +90,8 @@ def _session(path: str, xs: np.ndarray, n: int, w: int) -> list[dict]:
     return out
 
 
+@pytest.mark.slow
+@pytest.mark.emulator
 def test_runner_protocol_through_the_pty(bundle: Path, fw_dir: Path, tmp_path: Path) -> None:
     from edgekws.tflm import TflmModel
 
@@ -110,6 +122,8 @@ def test_runner_protocol_through_the_pty(bundle: Path, fw_dir: Path, tmp_path: P
         assert abs(res["elapsed_time"] - want_us) <= 2000 + 0.02 * want_us, (res, insns)
 
 
+@pytest.mark.slow
+@pytest.mark.emulator
 def test_slower_virtual_clock(bundle: Path, tmp_path: Path) -> None:
     """--icount-shift 10: four times the virtual time per instruction, the image built for it (exact counts)."""
     xs = np.load(bundle / "testset.npz")["x_int8"][:1]
@@ -123,6 +137,8 @@ def test_slower_virtual_clock(bundle: Path, tmp_path: Path) -> None:
     assert abs(res["elapsed_time"] - want_us) <= 2000 + 0.02 * want_us, (res, insns)
 
 
+@pytest.mark.slow
+@pytest.mark.emulator
 def test_realtime_clock_keeps_wall_time_with_virtual_time(bundle: Path, fw_dir: Path) -> None:
     """--realtime (align=on): QEMU never runs ahead of the wall clock, so an infer that spans T virtual
     seconds takes at least about T on the host too (the runner's own wall-clock loop check)."""
@@ -144,3 +160,26 @@ def test_shift_outside_the_exact_range_is_one_error() -> None:
         resolve_shift(11)
     with pytest.raises(ConfigError, match="--icount-shift must be 8..10"):
         resolve_shift(3)
+
+
+def test_runner_shim_lists_the_pty_as_the_devices_file_names_it(tmp_path: Path) -> None:
+    """The runner finds its DUT by USB VID:PID among pyserial's ports: with the shim first on PYTHONPATH the
+    pty is listed under the VID:PID the written devices file names; without the port variable nothing changes."""
+    import yaml
+
+    _shim, devices = write_runner_files(tmp_path / "runner")
+    [dut] = yaml.safe_load(devices.read_text())
+    assert dut["type"] == "dut" and dut["baud"] == 115200 and dut["usb"] == {SHIM_VID: SHIM_PID}
+    probe = ("from serial.tools import list_ports\n"
+             "print([(p.device, p.vid, p.pid) for p in list_ports.comports(True) if p.vid])")
+
+    def ports(with_port: bool) -> str:
+        env = {k: v for k, v in os.environ.items() if k != PORT_ENV}
+        env["PYTHONPATH"] = str(tmp_path / "runner")
+        if with_port:
+            env[PORT_ENV] = "/dev/pts/77"
+        r = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
+        return r.stdout
+
+    assert f"('/dev/pts/77', {SHIM_VID}, {SHIM_PID})" in ports(True)
+    assert "/dev/pts/77" not in ports(False)

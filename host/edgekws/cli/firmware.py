@@ -186,11 +186,14 @@ def mlperf_bridge_cmd(
                                      help="virtual clock: 2^N ns per instruction, N = 8 (default) .. 10 (slower)"),
     realtime: bool = typer.Option(False, "--realtime", help="never let the virtual clock run ahead of the wall clock"),
     link: Path = typer.Option(None, "--link", help="also make this symlink to the pty (a fixed path for the runner)"),
+    runner_files: Path = typer.Option(None, "--runner-files",
+                                      help="write the runner shim (USB discovery of the pty) and a devices file here"),
 ) -> None:
     """The emulated device as a serial port (a pty) for the unmodified MLPerf Tiny runner; prints its path."""
     from edgekws.device.mlperf_bridge import BridgeConfig, serve_mlperf_bridge
 
-    cfg = BridgeConfig(bundle=bundle, build_dir=out, elf=elf, icount_shift=icount_shift, realtime=realtime, link=link)
+    cfg = BridgeConfig(bundle=bundle, build_dir=out, elf=elf, icount_shift=icount_shift, realtime=realtime, link=link,
+                       runner_files=runner_files)
     serve_mlperf_bridge(cfg, note=lambda m: print(m, flush=True))
 
 

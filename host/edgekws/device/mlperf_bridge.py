@@ -52,6 +52,7 @@ class BridgeConfig:
     icount_shift: int | None = None  # None: the board's EDGEKWS_ICOUNT_SHIFT
     realtime: bool = False  # QEMU align=on: the virtual clock never runs ahead of the wall clock
     link: Path | None = None  # a symlink to the pty slave, for a fixed path in devices.yaml
+    runner_files: Path | None = None  # write the runner shim and a devices file here (write_runner_files)
 
 
 def resolve_shift(requested: int | None) -> int:
@@ -241,6 +242,56 @@ def mlperf_bridge(cfg: BridgeConfig, note: Callable[[str], None] = print) -> Ite
             yield RunningBridge(pty, emu, shift)
 
 
+# The runner finds its device by scanning USB serial ports for a VID:PID from its devices file; a pty has
+# none. The shim (a sitecustomize module put first on the runner's PYTHONPATH, so none of the runner's files
+# change) lists the bridge's pty among pyserial's ports under the pid.codes test VID:PID 1209:0001, which the
+# devices file below names; EDGEKWS_MLPERF_PORT says which pty.
+SHIM_VID, SHIM_PID = 0x1209, 0x0001
+PORT_ENV = "EDGEKWS_MLPERF_PORT"
+
+_SHIM = f'''"""edgekws: list the MLPerf bridge's pty (${PORT_ENV}) among pyserial's ports as USB {SHIM_VID:04x}:{SHIM_PID:04x}.
+
+Written by `edgekws firmware mlperf-bridge --runner-files`; put its directory first on PYTHONPATH when
+starting the MLPerf Tiny runner. Without {PORT_ENV} it changes nothing.
+"""
+import os
+
+_port = os.environ.get("{PORT_ENV}")
+if _port:
+    import serial.tools.list_ports as _lp
+    import serial.tools.list_ports_common as _lpc
+
+    _scan = _lp.comports
+
+    def comports(include_links=False):
+        ports = list(_scan(include_links))
+        info = _lpc.ListPortInfo(_port, skip_link_detection=True)
+        info.vid, info.pid = {SHIM_VID:#06x}, {SHIM_PID:#06x}
+        info.description = "edgekws emulated device (QEMU) through a pty"
+        info.hwid = "USB VID:PID={SHIM_VID:04X}:{SHIM_PID:04X}"
+        return ports + [info]
+
+    _lp.comports = comports
+'''
+
+_DEVICES_YAML = f"""# edgekws: the emulated device behind tools/mlperf_bridge.py (found through the runner shim)
+- name: edgekws-qemu
+  type: dut
+  baud: 115200
+  usb:
+    {SHIM_VID:#06x}: {SHIM_PID:#06x}
+"""
+
+
+def write_runner_files(directory: Path) -> tuple[Path, Path]:
+    """Write the runner shim (sitecustomize.py) and a devices file naming the bridge into ``directory``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    shim, devices = directory / "sitecustomize.py", directory / "devices_edgekws_emulator.yaml"
+    shim.write_text(_SHIM)
+    devices.write_text(_DEVICES_YAML)
+    return shim, devices
+
+
 def serve_mlperf_bridge(cfg: BridgeConfig, note: Callable[[str], None] = print) -> None:
     """Run the bridge until QEMU exits or the user stops it (Ctrl-C, SIGTERM, SIGHUP); prints the pty path."""
     from edgekws.device.emulator import exit_cleanly_on_signals
@@ -248,6 +299,11 @@ def serve_mlperf_bridge(cfg: BridgeConfig, note: Callable[[str], None] = print) 
     with exit_cleanly_on_signals(), mlperf_bridge(cfg, note) as bridge:
         where = f"{bridge.path}" + (f" (also {cfg.link})" if cfg.link else "")
         note(f"MLPerf Tiny serial port: {where}")
+        if cfg.runner_files is not None:
+            _shim, devices = write_runner_files(cfg.runner_files)
+            note(f"runner: cd tiny/benchmark/runner && PYTHONPATH={cfg.runner_files.resolve()} "
+                 f"{PORT_ENV}={cfg.link or bridge.path} python main.py --device_list {devices.resolve()} "
+                 "--dataset_path DATASETS --mode p")
         shift = bridge.icount_shift
         note(f"virtual time: 2^{shift} ns per instruction ({1e3 / (1 << shift):.3g} M instructions per virtual "
              f"second){'; aligned to the wall clock' if cfg.realtime else ''}. Ctrl-C, SIGTERM or SIGHUP stops it.")
