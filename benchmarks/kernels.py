@@ -183,8 +183,9 @@ def random_cases(seed: int, n: int) -> list[LayerCase]:
         op = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")[i % 3]
         pattern = (None, "element", "block")[int(rng.integers(3))]
         level = float(rng.choice([0.5, 0.8, 0.95]))
-        acts = [(-128, 127), (int(rng.integers(-20, 20)), 127), (-100, 90)]
-        act_min, act_max = acts[int(rng.integers(3))]
+        acts = [(-128, 127), (int(rng.integers(-20, 20)), 127), (-100, 90), (-128, 127)]
+        act_pick = int(rng.integers(4))
+        act_min, act_max = acts[act_pick]
         if op == "FULLY_CONNECTED":
             depth, units, batches = int(rng.integers(1, 70)), int(rng.integers(1, 20)), int(rng.choice([1, 2, 5]))
             rows = _sparsify(rng, rng.integers(-127, 128, (units, depth)).astype(np.int8), pattern, level)
@@ -203,6 +204,8 @@ def random_cases(seed: int, n: int) -> list[LayerCase]:
         params = dict(input_offset=int(rng.integers(-128, 128)), output_offset=int(rng.integers(-128, 128)),
                       stride=(sh, sw), padding=(ph, pw), dilation=(1, 1), depth_multiplier=1, act_min=act_min,
                       act_max=act_max)
+        if act_pick == 3:  # fused ReLU with the usual int8 zero point -128: the simd kernels' fastest path
+            params["output_offset"] = -128
         x = rng.integers(-128, 128, h * w * c).astype(np.int8)
         if op == "DEPTHWISE_CONV_2D":
             wt = rng.integers(-127, 128, (1, kh, kw, c)).astype(np.int8)

@@ -17,7 +17,8 @@
  * each group of 4 k are (k0, k2), (k1, k3): the order SXTAB16 / SXTAB16 ROR 8
  * widen 4 input bytes in, so a 1x1 convolution (stride 1, no padding, input
  * channels a multiple of 4) widens its columns straight from the input pixels
- * (2 SXTAB16 per 4 bytes, no re-packing). Any other shape builds a plain
+ * (2 SXTAB16 per 4 bytes, no re-packing); so does every filter row that is
+ * whole groups of 4 k (nn_cols2_rows). Any other shape builds a plain
  * im2col column (padding taps 0, which is what ref's "skip the tap"
  * contributes) and re-packs its pairs with PKHBT/PKHTB. Groups (f_c != in_c)
  * are not supported here.
@@ -111,6 +112,117 @@ static inline void nn_mm_2x4_s16(const int16_t *wp, const uint32_t *x, int32_t k
 }
 #endif
 
+/*
+ * The whole 2-pixel x 4-channel group in one piece for the common case (both
+ * pixels, 4 real channels, every channel on the fast requantization, no clamp
+ * beyond SSAT #8): the accumulators start from the table's biases in
+ * registers, the MAC loop is nn_mm_2x4_s16's, and each channel's 2 outputs
+ * take LDRD + LDR of its table row, then SMMLAR, ASR, SSAT and STRB each
+ * (10 instructions per channel), with no round trip of the accumulators
+ * through memory. o: pixel 0's output for the group's first channel; pixel
+ * 1's is out_c bytes further.
+ */
+#define NN_RQ_CH(OFF)                                               \
+    "ldrd   %[w0], %[w1], [%[x], #" #OFF " + 4]\n\t"                \
+    "ldr    %[xa], [%[x], #" #OFF " + 12]\n\t"
+
+#if NN_DSP_ACLE
+__attribute__((noinline)) static void nn_group_2x4_fast0(const int16_t *wp, const uint32_t *x, int32_t k4,
+                                                         const nn_chq_t *chq, int8_t *o, int32_t out_c)
+{
+    volatile const int16_t *end = wp + 4 * k4;
+    volatile const nn_chq_t *tbl = chq;
+    volatile int8_t *o0 = o;
+    volatile int32_t oc = out_c;
+    volatile int32_t odd = (k4 >> 2) & 1;
+    int32_t c00, c01, c10, c11, c20, c21, c30, c31;
+    uint32_t w0, w1, xa, xb;
+    __asm__ volatile(
+        "ldr    %[xa], %[tbl]\n\t"
+        "ldr    %[c00], [%[xa], #0]\n\t"
+        "ldr    %[c10], [%[xa], #16]\n\t"
+        "ldr    %[c20], [%[xa], #32]\n\t"
+        "ldr    %[c30], [%[xa], #48]\n\t"
+        "mov    %[c01], %[c00]\n\t"
+        "mov    %[c11], %[c10]\n\t"
+        "mov    %[c21], %[c20]\n\t"
+        "mov    %[c31], %[c30]\n\t"
+        "ldr    %[xa], %[odd]\n\t"
+        "cmp    %[xa], #0\n\t"
+        "beq    2f\n\t"
+        NN_MM_2X4_PAIR("", ", #16") NN_MM_2X4_PAIR("", ", #16")
+        "2:\n\t"
+        "ldr    %[xa], %[end]\n\t"
+        "cmp    %[wp], %[xa]\n\t"
+        "beq    3f\n\t"
+        "1:\n\t"
+        NN_MM_2X4_PAIR("", ", #16") NN_MM_2X4_PAIR("", ", #16")
+        NN_MM_2X4_PAIR("", ", #16") NN_MM_2X4_PAIR("", ", #16")
+        "ldr    %[xa], %[end]\n\t"
+        "cmp    %[wp], %[xa]\n\t"
+        "bne    1b\n\t"
+        "3:\n\t"
+        "ldr    %[x], %[tbl]\n\t"
+        "ldr    %[wp], %[o0]\n\t"
+        "ldr    %[xb], %[oc]\n\t"
+        NN_RQ_CH(0)
+        "smmlar %[c00], %[c00], %[w0], %[w1]\n\t"
+        "smmlar %[c01], %[c01], %[w0], %[w1]\n\t"
+        "asr    %[c00], %[c00], %[xa]\n\t"
+        "asr    %[c01], %[c01], %[xa]\n\t"
+        "ssat   %[c00], #8, %[c00]\n\t"
+        "ssat   %[c01], #8, %[c01]\n\t"
+        "strb   %[c01], [%[wp], %[xb]]\n\t"
+        "strb   %[c00], [%[wp]], #1\n\t"
+        NN_RQ_CH(16)
+        "smmlar %[c10], %[c10], %[w0], %[w1]\n\t"
+        "smmlar %[c11], %[c11], %[w0], %[w1]\n\t"
+        "asr    %[c10], %[c10], %[xa]\n\t"
+        "asr    %[c11], %[c11], %[xa]\n\t"
+        "ssat   %[c10], #8, %[c10]\n\t"
+        "ssat   %[c11], #8, %[c11]\n\t"
+        "strb   %[c11], [%[wp], %[xb]]\n\t"
+        "strb   %[c10], [%[wp]], #1\n\t"
+        NN_RQ_CH(32)
+        "smmlar %[c20], %[c20], %[w0], %[w1]\n\t"
+        "smmlar %[c21], %[c21], %[w0], %[w1]\n\t"
+        "asr    %[c20], %[c20], %[xa]\n\t"
+        "asr    %[c21], %[c21], %[xa]\n\t"
+        "ssat   %[c20], #8, %[c20]\n\t"
+        "ssat   %[c21], #8, %[c21]\n\t"
+        "strb   %[c21], [%[wp], %[xb]]\n\t"
+        "strb   %[c20], [%[wp]], #1\n\t"
+        NN_RQ_CH(48)
+        "smmlar %[c30], %[c30], %[w0], %[w1]\n\t"
+        "smmlar %[c31], %[c31], %[w0], %[w1]\n\t"
+        "asr    %[c30], %[c30], %[xa]\n\t"
+        "asr    %[c31], %[c31], %[xa]\n\t"
+        "ssat   %[c30], #8, %[c30]\n\t"
+        "ssat   %[c31], #8, %[c31]\n\t"
+        "strb   %[c31], [%[wp], %[xb]]\n\t"
+        "strb   %[c30], [%[wp]]\n\t"
+        : [c00] "=&r"(c00), [c01] "=&r"(c01), [c10] "=&r"(c10), [c11] "=&r"(c11), [c20] "=&r"(c20),
+          [c21] "=&r"(c21), [c30] "=&r"(c30), [c31] "=&r"(c31), [wp] "+r"(wp), [x] "+r"(x), [w0] "=&r"(w0),
+          [w1] "=&r"(w1), [xa] "=&r"(xa), [xb] "=&r"(xb)
+        : [end] "m"(end), [tbl] "m"(tbl), [o0] "m"(o0), [oc] "m"(oc), [odd] "m"(odd)
+        : "cc", "memory");
+}
+#else
+static inline void nn_group_2x4_fast0(const int16_t *wp, const uint32_t *x, int32_t k4, const nn_chq_t *chq,
+                                      int8_t *o, int32_t out_c)
+{
+    int32_t acc[8];
+    for (int32_t ch = 0; ch < 4; ++ch) {
+        acc[2 * ch] = acc[2 * ch + 1] = chq[ch].bias;
+    }
+    nn_mm_2x4_s16(wp, x, k4, acc);
+    for (int32_t ch = 0; ch < 4; ++ch) {
+        o[ch] = nn_chq_out_fast(&chq[ch], acc[2 * ch], -128, 127, 0);
+        o[out_c + ch] = nn_chq_out_fast(&chq[ch], acc[2 * ch + 1], -128, 127, 0);
+    }
+}
+#endif
+
 /* The block's columns straight from two input pixels (x1 NULL: the second pixel is padding, zeros). */
 static inline void nn_cols2_direct(uint32_t *cols, const int8_t *x0, const int8_t *x1, int32_t k4, uint32_t off2)
 {
@@ -126,6 +238,57 @@ static inline void nn_cols2_direct(uint32_t *cols, const int8_t *x0, const int8_
             cols[1] = 0;
             cols[3] = 0;
         }
+    }
+}
+
+/*
+ * Pixel p's half of the block's columns built straight from the input when every filter row is whole
+ * groups of 4 k (f_w * c a multiple of 4, dilation_w 1), as for DS-CNN's first conv (10x4 on one
+ * channel): a row whose taps are all inside the input is contiguous there and is widened 4 bytes at a
+ * time with SXTAB16 (no im2col column, no re-packing); rows above or below the input are 0; a row that
+ * the left or right edge clips is assembled tap by tap (padding taps 0, as ref skips them).
+ */
+static void nn_cols2_rows(uint32_t *cols, int32_t p, const nn_conv_params_t *prm, const nn_dims_t *in_dims,
+                          const int8_t *in, int32_t f_h, int32_t f_w, int32_t b, int32_t oy, int32_t ox, int32_t k4,
+                          uint32_t off2)
+{
+    const int32_t in_h = in_dims->h, in_w = in_dims->w, c = in_dims->c;
+    const int32_t iy0 = oy * prm->stride.h - prm->padding.h;
+    const int32_t ix0 = ox * prm->stride.w - prm->padding.w;
+    const int32_t row_k = f_w * c;
+    uint32_t *dst = cols + p;
+    for (int32_t fy = 0; fy < f_h; ++fy) {
+        const int32_t iy = iy0 + prm->dilation.h * fy;
+        if (iy < 0 || iy >= in_h) {
+            for (int32_t g = 0; g < row_k; g += 4, dst += 4) {
+                dst[0] = 0;
+                dst[2] = 0;
+            }
+            continue;
+        }
+        const int8_t *row = in + ((b * in_h + iy) * in_w) * c;
+        if (ix0 >= 0 && ix0 + f_w <= in_w) {
+            const int8_t *src = row + ix0 * c;
+            for (int32_t g = 0; g < row_k; g += 4, dst += 4) {
+                const uint32_t a = nn_ld32(src + g);
+                dst[0] = nn_sxtab16(off2, a);
+                dst[2] = nn_sxtab16_ror8(off2, a);
+            }
+            continue;
+        }
+        for (int32_t g = 0; g < row_k; g += 4, dst += 4) {
+            int32_t v[4];
+            for (int32_t j = 0; j < 4; ++j) {
+                const int32_t ix = ix0 + (g + j) / c;
+                v[j] = (ix < 0 || ix >= in_w) ? 0 : (int32_t)row[ix * c + (g + j) % c] + prm->input_offset;
+            }
+            dst[0] = nn_pack16(v[0], v[2]);
+            dst[2] = nn_pack16(v[1], v[3]);
+        }
+    }
+    for (int32_t k = f_h * row_k; k < k4; k += 4, dst += 4) {
+        dst[0] = 0;
+        dst[2] = 0;
     }
 }
 
@@ -159,6 +322,10 @@ NN_ALWAYS_INLINE void nn_conv_block(const int16_t *w16, const nn_chq_t *chq, int
 {
     for (int32_t oc = 0; oc < out_c; oc += 4, w16 += 4 * k4) {
         const nn_chq_t *c = chq + oc;
+        if (fast && mode == 0 && n == 2 && oc + 4 <= out_c) {
+            nn_group_2x4_fast0(w16, cols, k4, c, out + oc, out_c);
+            continue;
+        }
         int32_t acc[8] = {c[0].bias, c[0].bias, c[1].bias, c[1].bias, c[2].bias, c[2].bias, c[3].bias, c[3].bias};
         nn_mm_2x4_s16(w16, cols, k4, acc);
         const int32_t nch = out_c - oc < 4 ? out_c - oc : 4;
@@ -228,6 +395,7 @@ int nn_conv2d_s8_simd(const nn_context_t *ctx, const nn_conv_params_t *p, const 
     int16_t *tmp = (int16_t *)(void *)(cols + k4); /* im2col path: k4 int16 */
     const uint32_t off2 = nn_pack16(p->input_offset, p->input_offset);
     const int fast = nn_chq_all_fast(chq, out_c);
+    const int rows = ((f_w * in_c) & 3) == 0 && p->dilation.w == 1;
     const int32_t n_pix = out_h * out_w;
     for (int32_t b = 0; b < in_dims->n; ++b) {
         int8_t *ob = out + b * n_pix * out_c;
@@ -236,6 +404,15 @@ int nn_conv2d_s8_simd(const nn_context_t *ctx, const nn_conv_params_t *p, const 
             if (direct) {
                 const int8_t *x0 = in + (b * n_pix + i) * in_c;
                 nn_cols2_direct(cols, x0, n == 2 ? x0 + in_c : NULL, k4, off2);
+            } else if (rows) {
+                for (int32_t j = 0; j < 2; ++j) {
+                    if (j < n) {
+                        const int32_t pix = i + j;
+                        nn_cols2_rows(cols, j, p, in_dims, in, f_h, f_w, b, pix / out_w, pix % out_w, k4, off2);
+                    } else {
+                        nn_cols2_zero(cols, j, k4);
+                    }
+                }
             } else {
                 for (int32_t j = 0; j < 2; ++j) {
                     if (j < n) {
