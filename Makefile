@@ -10,7 +10,7 @@ DEMO  ?= $(BUILD)/demo
 BOARD ?= mps2_an500
 BUNDLE ?= models/default
 
-.PHONY: setup demo test test-fast lint firmware bench fuzz clean default-model
+.PHONY: setup demo test test-fast lint firmware bench fuzz clean default-model adopt-default
 
 setup:
 	@./tools/setup.sh
@@ -66,6 +66,19 @@ default-model: setup
 		--rounds-dir $(DEFAULT_OUT)/rounds/0-espeak --rounds-dir $(DEFAULT_OUT)/rounds/1-flite-festival
 	@if [ -d "$(REAL_DEV)" ]; then $(EDGEKWS) evaluate $(DEFAULT_OUT)/bundle --data $(REAL_DEV); \
 	else echo "real-speech evaluation skipped: no $(REAL_DEV) (set REAL_DEV to the unpacked Speech Commands test set)"; fi
+
+# adopt-default: make $(DEFAULT_OUT)/bundle the committed default: autotuned kernels, C, the
+# emulator's self-test and bench figures, real-speech evaluation; then swap it into models/default.
+adopt-default: setup
+	@rm -rf $(DEFAULT_OUT)/adopt && cp -r $(DEFAULT_OUT)/bundle $(DEFAULT_OUT)/adopt && rm -rf $(DEFAULT_OUT)/adopt/rounds
+	@$(EDGEKWS) export autotune $(DEFAULT_OUT)/adopt -b ref -b simd -b wp -b block --work $(DEFAULT_OUT)/autotune
+	@$(EDGEKWS) export c $(DEFAULT_OUT)/adopt $(DEFAULT_OUT)/adopt/c
+	@$(EDGEKWS) firmware selftest --bundle $(DEFAULT_OUT)/adopt/c --out $(DEFAULT_OUT)/fw-selftest
+	@for mode in latency accuracy; do $(PY) tools/bench.py --emulate --bundle $(DEFAULT_OUT)/adopt --mode $$mode \
+		--runs 5 --out $(DEFAULT_OUT)/adopt/report.json --jsonl $(DEFAULT_OUT)/bench-$$mode.jsonl \
+		--build-dir $(DEFAULT_OUT)/fw --no-progress || exit 1; done
+	@if [ -d "$(REAL_DEV)" ]; then $(EDGEKWS) evaluate $(DEFAULT_OUT)/adopt --data $(REAL_DEV) --no-progress; fi
+	@rm -rf models/default && mv $(DEFAULT_OUT)/adopt models/default && echo "models/default <- $(DEFAULT_OUT)/bundle"
 
 clean:
 	rm -rf $(BUILD)

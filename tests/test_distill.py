@@ -139,8 +139,9 @@ def test_rounds_to_int8_student_end_to_end(tmp_path) -> None:
     assert z["x"].shape[1:] == (49, 10) and z["emb"].shape[1:] == (3, 96) and len(z["x"]) == len(z["soft"])
     train_teacher_from_rounds([rdir], tmp_path / "teacher", rounds=1, head_cfg=HeadConfig(epochs=3), log=lambda m: None)
     info = train_student([rdir], tmp_path / "teacher", tmp_path / "student",
-                         cfg=DistillConfig(rounds=1, epochs_per_round=1), log=lambda m: None)
-    assert info["params"] < 30000
+                         cfg=DistillConfig(rounds=1, epochs_per_round=1, embed_weight=0.5), log=lambda m: None)
+    assert info["params"] < 30000  # the embedding term's training-only map is not part of the student
+    assert info["config"]["embed_weight"] == 0.5
     res = evaluate_bundle_int8(tmp_path / "student", root)
     acc = res["accuracy_12"]
     assert acc["n"] == 72 and acc["ci_low"] <= acc["accuracy"] <= acc["ci_high"]

@@ -2,6 +2,7 @@
 """`make demo`: the whole edgekws flow, end to end, on synthetic data.
 
 synthetic data -> train DS-CNN-S -> prune (two granularities) -> int8 ->
+real-speech teacher -> distilled DS-CNN-S (fresh perturbed rounds) ->
 autotune kernel backends -> export C -> firmware -> emulator (self-test, per-layer instructions) ->
 bench (latency, on-device accuracy) -> real-speech evaluation -> comparison report.
 
@@ -67,6 +68,8 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=None, help="training epochs (default: the recipe's)")
     ap.add_argument("--finetune-epochs", type=int, default=None, help="fine-tuning epochs (default: the recipe's)")
     ap.add_argument("--recipe", default="ds-cnn-s")
+    ap.add_argument("--distill-rounds", type=int, default=int(os.environ.get("DEMO_DISTILL_ROUNDS", "4")),
+                    help="fresh rounds for the distilled student (0: no teacher/distillation stage)")
     ap.add_argument("--real-data", type=Path, default=REAL_DEV,
                     help="Speech Commands-layout folder of real speech to evaluate every bundle on (evaluation only)")
     ap.add_argument("--only-evaluate", nargs="+", metavar="BUNDLE",
@@ -106,6 +109,22 @@ def main() -> None:
             [edgekws, "prune", str(dense), "--granularity", gran, "--sparsity", sp, "--out", str(dst),
              *epochs(args.finetune_epochs)], log)
     all_bundles = [str(dense)] + [str(p[2]) for p in pruned]
+    if args.distill_rounds > 0:
+        # the recipe of models/default at demo size: the teacher (speech embedding pre-trained on real
+        # speech) labels freshly perturbed copies of the same synthetic clips for the student
+        rounds = out / "rounds"
+        n = str(args.distill_rounds)
+        run(f"fresh rounds x{n} (perturbed audio, student features, teacher embeddings)",
+            [edgekws, "teacher", "rounds", "--data", str(data), "--out", str(rounds), "--rounds", n,
+             "--noise", str(noise if noise.is_dir() else data / "_background_noise_")], log)
+        rdir = str(rounds / f"0-{data.name}")
+        run("real-speech teacher head", [edgekws, "teacher", "train", "--rounds-dir", rdir, "--rounds", n,
+                                         "--out", str(out / "teacher")], log)
+        distilled = bundles / f"{args.recipe}-distilled"
+        run(f"distill {args.recipe} from the teacher + int8",
+            [edgekws, "distill", "--rounds-dir", rdir, "--rounds", n, "--epochs", "2", "--teacher",
+             str(out / "teacher"), "--recipe", args.recipe, "--out", str(distilled)], log)
+        all_bundles.append(str(distilled))
     shutil.rmtree(out / "bench", ignore_errors=True)  # fresh per-item logs (no --resume in the demo)
     (out / "bench").mkdir(parents=True)
     for b in all_bundles:

@@ -90,6 +90,8 @@ def distill(
     min_confidence: float = typer.Option(0.05, "--min-confidence", min=0.0, max=1.0,
                                          help="Drop clean-label clips the teacher gives less than this."),
     p_mix: float = typer.Option(0.3, "--mix", min=0.0, max=1.0, help="Share of clips mixed with another voice."),
+    embed_weight: float = typer.Option(0.0, "--embed-weight", min=0.0,
+                                       help="Weight of regressing the teacher's embedding (training-only map)."),
     seed: int = typer.Option(0, "--seed"),
     threads: int = typer.Option(1, "--threads", min=1, max=16),
 ) -> None:
@@ -98,7 +100,7 @@ def distill(
     from edgekws.train.distill import DistillConfig, distill_to_bundle, train_student
 
     cfg = DistillConfig(rounds=rounds, epochs_per_round=epochs, alpha=alpha, temperature=temperature,
-                        min_confidence=min_confidence, p_mix=p_mix, seed=seed)
+                        min_confidence=min_confidence, p_mix=p_mix, seed=seed, embed_weight=embed_weight)
     if bool(data) == bool(rounds_dir):
         raise ConfigError("give either --data or --rounds-dir")
     if alpha > 0 and teacher is None:

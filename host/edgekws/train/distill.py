@@ -41,6 +41,9 @@ class DistillConfig:
     batch_size: int = 64
     learning_rate: float = 2e-3
     seed: int = 0
+    #: weight of the embedding term: the student's pooled features, through a linear map used only in
+    #: training, regress the teacher's (standardised) embedding of the same audio (0: logits only)
+    embed_weight: float = 0.0
 
     def __post_init__(self) -> None:
         from edgekws.errors import ConfigError
@@ -49,6 +52,8 @@ class DistillConfig:
             raise ConfigError(f"alpha must be in [0, 1], got {self.alpha}")
         if self.temperature <= 0:
             raise ConfigError(f"temperature must be positive, got {self.temperature}")
+        if self.embed_weight < 0:
+            raise ConfigError(f"embed_weight must be >= 0, got {self.embed_weight}")
         if self.rounds < 1 or self.epochs_per_round < 1:
             raise ConfigError("rounds and epochs_per_round must be at least 1")
 
@@ -222,18 +227,34 @@ def train_student(rounds_dirs: list[str | Path], teacher_dir: str | Path | None,
     set_seed(cfg.seed)
     model = build_model(rec.model, data.input_shape, len(LABELS), name=rec.name.replace("-", "_"))
     logits_model = keras.Model(model.input, model.get_layer("fc").output)
+    # embedding term: a training-only linear map from the pooled features (never exported)
+    pooled = model.get_layer("flatten").output
+    emb_dim = int(np.prod(cleans[0]["e_train"].shape[1:])) if cfg.embed_weight > 0 else 0
+    proj = keras.layers.Dense(emb_dim, name="embed_proj") if emb_dim else None
+    both_model = keras.Model(model.input, [model.get_layer("fc").output, proj(pooled)]) if proj else None
+    e_mean = e_std = None
+    if proj is not None:
+        e0 = np.concatenate([c["e_train"] for c in cleans]).reshape(-1, emb_dim)
+        e_mean, e_std = e0.mean(axis=0), e0.std(axis=0) + 1e-3  # from synthetic training clips only
     rounds = _round_files(dirs, cfg.rounds)
     n_per_round = sum(int(np.load(f)["x"].shape[0]) for f in rounds[0])
     steps_total = cfg.rounds * cfg.epochs_per_round * int(np.ceil(n_per_round / cfg.batch_size))
     opt = keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(cfg.learning_rate, steps_total, alpha=0.02))
 
+    trained = both_model if both_model is not None else logits_model
+
     @tf.function
-    def step(x: Any, t: Any, y: Any, w: Any) -> Any:
+    def step(x: Any, t: Any, y: Any, w: Any, e: Any) -> Any:
         with tf.GradientTape() as tape:
-            s = logits_model(x, training=True)
-            loss = distillation_loss(s, t, y, w, cfg.alpha, cfg.temperature)
-        grads = tape.gradient(loss, logits_model.trainable_variables)
-        opt.apply_gradients(zip(grads, logits_model.trainable_variables, strict=True))
+            if both_model is not None:
+                s, pe = both_model(x, training=True)
+                ew = w / tf.maximum(tf.reduce_sum(w), 1e-6)
+                extra = cfg.embed_weight * tf.reduce_sum(ew * tf.reduce_mean(tf.square(pe - e), axis=-1))
+            else:
+                s, extra = logits_model(x, training=True), 0.0
+            loss = distillation_loss(s, t, y, w, cfg.alpha, cfg.temperature) + extra
+        grads = tape.gradient(loss, trained.trainable_variables)
+        opt.apply_gradients(zip(grads, trained.trainable_variables, strict=True))
         return loss
 
     rng = np.random.default_rng(cfg.seed)
@@ -255,12 +276,16 @@ def train_student(rounds_dirs: list[str | Path], teacher_dir: str | Path | None,
             w = np.ones(len(soft), np.float32)  # the baseline uses every clip, as plain training would
         kept_total += int(np.sum(w > 0))
         seen_total += len(w)
+        if proj is not None:
+            e = ((z["emb"].reshape(len(x), -1) - e_mean) / e_std).astype(np.float32)
+        else:
+            e = np.zeros((len(x), 1), np.float32)
         losses = []
         for _ in range(cfg.epochs_per_round):
             perm = rng.permutation(len(x))
             for s in range(0, len(x), cfg.batch_size):
                 idx = perm[s : s + cfg.batch_size]
-                losses.append(float(step(x[idx], t[idx], soft[idx], w[idx])))
+                losses.append(float(step(x[idx], t[idx], soft[idx], w[idx], e[idx])))
         val_pred = np.argmax(logits_model.predict(data.norm(data.x_val), verbose=0, batch_size=256), axis=1)
         val_acc = float(np.mean(val_pred == data.y_val))
         history.append({"round": k, "loss": float(np.mean(losses)), "synthetic_val_accuracy": val_acc,
