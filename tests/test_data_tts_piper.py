@@ -121,3 +121,24 @@ def test_missing_voice_is_one_error_line(tmp_path, monkeypatch, capsys):
     assert "fetch_piper_voice.py" in err[-1]
     assert not any("Traceback" in line for line in err)
     assert not (tmp_path / "d").exists()
+
+
+@pytest.mark.slow
+def test_piper_dataset_cold_cache_equals_warm_cache(voice_dir, tmp_path):
+    """`data synth --engines piper`: 16 kHz int16 clips; a second run from another, cold cache writes the same bytes."""
+    import soundfile as sf
+
+    args = ["data", "synth", "--per-word", "2", "--unknown-per-word", "1", "--engines", "piper", "--jobs", "1",
+            "--seed", "5", "--noise-seconds", "2"]
+    for name in ("a", "b"):
+        with pytest.raises(SystemExit) as exit_info:
+            main([*args, "--out", str(tmp_path / name), "--tts-cache", str(tmp_path / f"cache-{name}")])
+        assert exit_info.value.code in (0, None)
+    manifest = json.loads((tmp_path / "a" / "synth_config.json").read_text())
+    assert manifest["clips_per_engine"] == {"piper": 40}
+    wavs = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*.wav"))
+    assert len(wavs) == 40 + 5
+    for rel in wavs:
+        info = sf.info(str(tmp_path / "a" / rel))
+        assert (info.samplerate, info.channels, info.subtype) == (16000, 1, "PCM_16"), rel
+        assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes(), rel
