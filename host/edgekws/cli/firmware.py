@@ -180,11 +180,10 @@ def emulate_cmd(
 @firmware_app.command("mlperf-bridge")
 def mlperf_bridge_cmd(
     bundle: Path = typer.Option(Path("models/default/c"), "--bundle", help="model bundle or generated-C directory"),
-    elf: Path = typer.Option(None, "--elf", help="an MLPerf-default mps2_an500 ELF to run instead of building one"),
+    elf: Path = typer.Option(None, "--elf", help="an MLPerf-default mps2_an500 ELF built for the same --icount-shift"),
     out: Path = typer.Option(Path("build/fw-mlperf"), "--out", "-o", help="build directory"),
     icount_shift: int = typer.Option(None, "--icount-shift",
                                      help="virtual clock: 2^N ns per instruction, N = 8 (default) .. 10 (slower)"),
-    realtime: bool = typer.Option(False, "--realtime", help="never let the virtual clock run ahead of the wall clock"),
     link: Path = typer.Option(None, "--link", help="also make this symlink to the pty (a fixed path for the runner)"),
     runner_files: Path = typer.Option(None, "--runner-files",
                                       help="write the runner shim (USB discovery of the pty) and a devices file here"),
@@ -192,7 +191,7 @@ def mlperf_bridge_cmd(
     """The emulated device as a serial port (a pty) for the unmodified MLPerf Tiny runner; prints its path."""
     from edgekws.device.mlperf_bridge import BridgeConfig, serve_mlperf_bridge
 
-    cfg = BridgeConfig(bundle=bundle, build_dir=out, elf=elf, icount_shift=icount_shift, realtime=realtime, link=link,
+    cfg = BridgeConfig(bundle=bundle, build_dir=out, elf=elf, icount_shift=icount_shift, link=link,
                        runner_files=runner_files)
     serve_mlperf_bridge(cfg, note=lambda m: print(m, flush=True))
 

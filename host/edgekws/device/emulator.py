@@ -46,18 +46,13 @@ def qemu_path() -> str:
     return path
 
 
-def qemu_command(elf: str | Path, *, serial: str, icount_shift: int, align: bool = False) -> list[str]:
-    """The QEMU command line for ``elf`` with the UART on ``serial`` (a QEMU -serial spec).
-
-    ``align``: keep the virtual clock from running ahead of the host's (QEMU ``align=on``, which needs
-    ``sleep=on``; the firmware never idles inside a measurement, so its counts stay exact), for clients
-    that time the device on the wall clock, like the MLPerf Tiny runner.
-    """
+def qemu_command(elf: str | Path, *, serial: str, icount_shift: int) -> list[str]:
+    """The QEMU command line for ``elf`` with the UART on ``serial`` (a QEMU -serial spec)."""
     return [
         qemu_path(), "-machine", MACHINE, "-nographic", "-monitor", "none",
         "-serial", serial,
         "-semihosting-config", "enable=on,target=native",
-        "-icount", f"shift={icount_shift}," + ("sleep=on,align=on" if align else "sleep=off"),
+        "-icount", f"shift={icount_shift},sleep=off",
         "-kernel", str(elf),
     ]
 
@@ -79,7 +74,7 @@ class Emulator:
     """
 
     def __init__(self, elf: str | Path, *, serial: str = "tcp", icount_shift: int | None = None,
-                 port: int | None = None, start_timeout: float = 10.0, align: bool = False) -> None:
+                 port: int | None = None, start_timeout: float = 10.0) -> None:
         if serial not in ("tcp", "stdio"):
             raise ValueError("serial must be 'tcp' or 'stdio'")
         self.elf = Path(elf)
@@ -91,7 +86,6 @@ class Emulator:
             icount_shift = board_shift("mps2_an500")
         self.serial = serial
         self.icount_shift = icount_shift
-        self.align = align
         self.start_timeout = start_timeout
         self.fixed_port = port
         self.port: int | None = None
@@ -109,7 +103,7 @@ class Emulator:
                 spec = f"tcp:127.0.0.1:{self.port},server=on,wait=on"
             else:
                 spec = "stdio"
-            self.command = qemu_command(self.elf, serial=spec, icount_shift=self.icount_shift, align=self.align)
+            self.command = qemu_command(self.elf, serial=spec, icount_shift=self.icount_shift)
             self.proc = subprocess.Popen(self.command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                          stderr=subprocess.PIPE)
             self._out.clear()

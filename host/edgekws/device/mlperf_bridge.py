@@ -14,8 +14,9 @@ Virtual time: under ``-icount shift=N`` QEMU's clock advances exactly 2^N ns per
 a core executing 10^9 / 2^N instructions per second (3.9 M at the default N = 8), not a board's figure. A
 larger shift (up to QEMU's 10) slows the virtual clock so that a small model's ``infer 70 10`` still spans
 the runner's 10 s; the image is then built for that shift too, so its instruction counter stays exact.
-``realtime`` adds ``align=on``: QEMU never runs the virtual clock ahead of the host's, so wall time and the
-runner's own wall-clock loop check agree with the virtual figures.
+Wall time is another matter: QEMU runs the guest as fast as it can (about 50 virtual seconds per second at
+N = 8 here), and the runner's own wall-clock check (5 windows in at least 10 s) holds only when the windows
+are long enough in instructions (the default model's kws01 run took 28.6 s).
 """
 
 from __future__ import annotations
@@ -50,7 +51,6 @@ class BridgeConfig:
     build_dir: Path
     elf: Path | None = None  # a prebuilt MLPerf-default mps2_an500 image instead of building one
     icount_shift: int | None = None  # None: the board's EDGEKWS_ICOUNT_SHIFT
-    realtime: bool = False  # QEMU align=on: the virtual clock never runs ahead of the wall clock
     link: Path | None = None  # a symlink to the pty slave, for a fixed path in devices.yaml
     runner_files: Path | None = None  # write the runner shim and a devices file here (write_runner_files)
 
@@ -230,7 +230,7 @@ def mlperf_bridge(cfg: BridgeConfig, note: Callable[[str], None] = print) -> Ite
     if cfg.elf is not None and not cfg.elf.is_file():
         raise ConfigError(f"{cfg.elf}: no such firmware ELF")
     elf = cfg.elf if cfg.elf is not None else build_mlperf_firmware(cfg.bundle, cfg.build_dir, shift, note)
-    with Emulator(elf, serial="tcp", icount_shift=shift, align=cfg.realtime) as emu:
+    with Emulator(elf, serial="tcp", icount_shift=shift) as emu:
         assert emu.port is not None
         with PtyBridge("127.0.0.1", emu.port, cfg.link) as pty:
             # Hand the port out only after the boot: lines that arrive once a client has the port open
@@ -306,7 +306,7 @@ def serve_mlperf_bridge(cfg: BridgeConfig, note: Callable[[str], None] = print) 
                  "--dataset_path DATASETS --mode p")
         shift = bridge.icount_shift
         note(f"virtual time: 2^{shift} ns per instruction ({1e3 / (1 << shift):.3g} M instructions per virtual "
-             f"second){'; aligned to the wall clock' if cfg.realtime else ''}. Ctrl-C, SIGTERM or SIGHUP stops it.")
+             f"second). Ctrl-C, SIGTERM or SIGHUP stops it.")
         try:
             while not bridge.pty.wait(0.5) and bridge.emulator.returncode is None:
                 pass
