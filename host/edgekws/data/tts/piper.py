@@ -300,6 +300,14 @@ def _load(directory: str, threads: int) -> _Loaded:
     return _Loaded(Path(directory), threads)
 
 
+def _env_threads() -> int:
+    """``OMP_NUM_THREADS`` when it is a plain positive number, else 1 (synthesis shares the machine)."""
+    try:
+        return max(1, int(os.environ.get("OMP_NUM_THREADS", "1")))
+    except ValueError:
+        return 1
+
+
 def request_seed(u: Utterance) -> int:
     """Noise seed of one request: a hash of everything in it (same request, same noise)."""
     blob = json.dumps([u.engine, u.voice, u.text, u.rate, u.pitch]).encode("utf-8")
@@ -316,7 +324,7 @@ class PiperEngine:
 
     def __init__(self, directory: str | Path | None = None, threads: int | None = None) -> None:
         self.directory = Path(directory) if directory is not None else default_dir()
-        self.threads = threads if threads is not None else int(os.environ.get("OMP_NUM_THREADS", "1") or 1)
+        self.threads = threads if threads is not None else _env_threads()
 
     def check(self) -> None:
         """Raise one line when the runtime or the voice is missing."""
