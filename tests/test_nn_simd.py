@@ -69,6 +69,28 @@ def test_simd_conv_1x1_direct_path(lib):
     assert direct > 40 and compared > 3000
 
 
+def test_simd_depthwise_3x3_path(lib):
+    """The depthwise 3x3 / stride 1 / padding 1 path (int16 tap-pair weights from flash, a ring of 3 input rows
+    in scratch, 2 outputs per LDRD): every width (odd ones end on a single output) and height, including 1,
+    and channel counts that are multiples of 4; its near misses take the tap-list path."""
+    rng = np.random.default_rng(13)
+    on_path = 0
+    for i in range(80):
+        h_, w_ = int(rng.integers(1, 9)), int(rng.integers(1, 10))
+        c = int(rng.choice([4, 8, 12, 64])) if i % 4 else int(rng.choice([3, 5, 6]))
+        cm = h._common(rng, c, 9)
+        params = dict(input_offset=cm["in_off"], output_offset=cm["out_off"], stride=(1, 1), padding=(1, 1),
+                      dilation=(1, 1), depth_multiplier=1, act_min=cm["act"][0], act_max=cm["act"][1])
+        case = h.Case("DEPTHWISE_CONV_2D", (1, h_, w_, c), (1, 3, 3, c), (1, h_, w_, c), params,
+                      rng.integers(-127, 128, (1, 3, 3, c)).astype(np.int8), cm["bias"], cm["mult"], cm["shift"],
+                      rng.integers(-128, 128, h_ * w_ * c).astype(np.int8))
+        on_path += kernels.simd_dw3x3(case.layer())
+        h.compare(lib, case, "simd")
+        if kernels.simd_dw3x3(case.layer()):
+            assert h.run_kernel(lib, case, "simd", scratch_delta=-1)[0] == -1  # NN_ERR_ARG: ring too small
+    assert on_path > 50
+
+
 def test_simd_ds_cnn_shapes(lib):
     """The DS-CNN-S layers exactly: conv 10x4 /2 on 49x10x1, depthwise 3x3 and pointwise on 25x5x64, FC 64->12."""
     sys.path.insert(0, str(cbuild.REPO_ROOT / "benchmarks"))

@@ -269,6 +269,35 @@ def _scratch_simd_fc(layer: LayerLike) -> int:
     return 4 * round4(k_taps(layer))  # NN_FULLY_CONNECTED_S8_SIMD_SCRATCH
 
 
+def simd_dw3x3(layer: LayerLike) -> bool:
+    """The simd depthwise kernel's 3x3 path (the C test is the same): 3x3, stride 1, dilation 1, padding 1,
+    channels a multiple of 4, output as large as the input."""
+    _, kh, kw, c = layer.filter_dims
+    return ((kh, kw) == (3, 3) and tuple(layer.params.get("stride", (1, 1))) == (1, 1)
+            and tuple(layer.params.get("dilation", (1, 1))) == (1, 1)
+            and tuple(layer.params.get("padding", (0, 0))) == (1, 1) and c % 4 == 0
+            and tuple(layer.in1_dims[1:]) == tuple(layer.out_dims[1:]))
+
+
+def relayout_simd_dw(weights: np.ndarray, layer: LayerLike) -> np.ndarray:
+    """simd depthwise: TFLite's [1, kh, kw, C] int8 as is, except on the 3x3 path: per channel and tap row the
+    doubled int16 pairs (w0, w1), (w1, w2) (12 int16 per channel, from flash), which the kernel's
+    2-outputs-per-LDRD SMLAD step multiplies with horizontally adjacent input pairs."""
+    w = np.asarray(weights, dtype=np.int8)
+    if not simd_dw3x3(layer):
+        return w.reshape(-1)
+    c = int(layer.filter_dims[3])
+    taps = w.reshape(3, 3, c).astype(np.int16) * 2  # [dy][dx][ch]
+    pairs = np.stack([taps[:, 0], taps[:, 1], taps[:, 1], taps[:, 2]], axis=1)  # [dy][4][ch]
+    return np.ascontiguousarray(pairs.transpose(2, 0, 1).astype("<i2")).view(np.int8).reshape(-1).copy()
+
+
+def _scratch_simd_dw(layer: LayerLike) -> int:
+    """NN_DEPTHWISE_S8_SIMD_SCRATCH_3X3(w) on the 3x3 path (a ring of 3 input rows x 4 channel planes of
+    round_up(w + 3, 2) int16: 192 bytes for DS-CNN-S), else none."""
+    return ((int(layer.in1_dims[2]) + 4) & ~1) * 24 if simd_dw3x3(layer) else 0
+
+
 def _conv_ungrouped(layer: LayerLike) -> bool:
     return layer.filter_dims[3] == layer.in1_dims[3] and layer.filter_dims[0] == layer.out_dims[3]
 
@@ -399,7 +428,8 @@ def _build_registry() -> dict[tuple[str, str], KernelSpec]:
                                           aux=simd_requant_table, scratch=_scratch_simd_conv,
                                           eligible=_conv_simd_ok)
     reg[("DEPTHWISE_CONV_2D", "simd")] = KernelSpec("DEPTHWISE_CONV_2D", "simd", "conv",
-                                                    "nn_depthwise_conv2d_s8_simd", aux=simd_requant_table,
+                                                    "nn_depthwise_conv2d_s8_simd", relayout_simd_dw,
+                                                    aux=simd_requant_table, scratch=_scratch_simd_dw,
                                                     eligible=_dw_simd_ok)
     reg[("FULLY_CONNECTED", "simd")] = KernelSpec("FULLY_CONNECTED", "simd", "fc", "nn_fully_connected_s8_simd",
                                                   relayout_simd_rows, scratch=_scratch_simd_fc)

@@ -92,6 +92,277 @@ NN_ALWAYS_INLINE void nn_dw_pixel(const nn_dw_tap_t *taps, int32_t n_taps, int32
     }
 }
 
+/*
+ * The 3x3, stride-1, dilation-1, "same" (padding 1) case with channels a
+ * multiple of 4 (DS-CNN's depthwise layers): SMLAD pairs taps, not channels.
+ *
+ * Per group of 4 channels, a ring of 3 input rows is kept in scratch as 4
+ * int16 planes per row (one per channel, input offset added, one zero column
+ * on the left and zeros past the right edge: padding taps contribute 0), so
+ * that horizontally adjacent taps of one channel are one word. Each new row
+ * costs per 2 pixels 2 LDR, 4 SXTAB16, 4 PKHBT/PKHTB and 4 STR for 8 values.
+ * Two horizontally adjacent outputs of one channel then share one LDRD per
+ * tap row: with L0 = (P[a], P[a+1]), L1 = (P[a+2], P[a+3]) and the exporter's
+ * pre-widened, doubled weight pairs W01 = (w0, w1), W12 = (w1, w2) per tap row,
+ *     out0 += SMLAD(W01, L0) + SMLATB(W12, L1)   (w0 P[a] + w1 P[a+1] + w2 P[a+2])
+ *     out1 += SMLABT(W01, L0) + SMLAD(W12, L1)   (w0 P[a+1] + w1 P[a+2] + w2 P[a+3])
+ * 4 instructions for 6 MACs; the channel's 6 weight words stay in registers
+ * along the row. The accumulators are twice the sums (doubled weights and
+ * bias), as the table's one-SMMLAR requantization wants.
+ */
+#define NN_DW3_ROWS 3
+
+static inline int32_t nn_dw3_wp(int32_t w)
+{
+    return (w + 4) & ~1; /* int16 per plane row: P[0] = left pad, P[1..w] = the row, zeros up to P[w + 2] */
+}
+
+/* Input row iy of channels c..c+3 into the ring slot dst (4 planes of wp int16); outside the input: zeros. */
+static void nn_dw3_row(int16_t *dst, const int8_t *in, int32_t iy, int32_t in_h, int32_t in_w, int32_t ch,
+                       int32_t c, int32_t wp, uint32_t off2)
+{
+    uint32_t *d0 = (uint32_t *)(void *)dst, *d1 = d0 + wp / 2, *d2 = d1 + wp / 2, *d3 = d2 + wp / 2;
+    if (iy < 0 || iy >= in_h) {
+        for (int32_t k = 0; k < 2 * wp; ++k) {
+            d0[k] = 0;
+        }
+        return;
+    }
+    const int8_t *row = in + iy * in_w * ch + c;
+    for (int32_t k = 0; k < wp / 2; ++k) {
+        /* word k of each plane holds pixels (2k - 1, 2k) */
+        const int32_t xa = 2 * k - 1, xb = 2 * k;
+        uint32_t ea = 0, oa = 0, eb = 0, ob = 0;
+        if (xa >= 0 && xa < in_w) {
+            const uint32_t a = nn_ld32(row + xa * ch);
+            ea = nn_sxtab16(off2, a);      /* (c0, c2) */
+            oa = nn_sxtab16_ror8(off2, a); /* (c1, c3) */
+        }
+        if (xb < in_w) {
+            const uint32_t bw = nn_ld32(row + xb * ch);
+            eb = nn_sxtab16(off2, bw);
+            ob = nn_sxtab16_ror8(off2, bw);
+        }
+        d0[k] = nn_pkhbt(ea, eb, 16);
+        d1[k] = nn_pkhbt(oa, ob, 16);
+        d2[k] = nn_pkhtb(eb, ea, 16);
+        d3[k] = nn_pkhtb(ob, oa, 16);
+    }
+}
+
+/* One output row of one channel: p0..p2 the channel's plane rows (input rows oy-1..oy+1), w its 6 words. */
+NN_ALWAYS_INLINE void nn_dw3_out_row(const int16_t *p0, const int16_t *p1, const int16_t *p2, const int16_t *w,
+                                     const nn_chq_t *c, int8_t *o, int32_t out_w, int32_t ch, int32_t oo,
+                                     int32_t lo, int32_t hi, int32_t mode)
+{
+    const uint32_t a01 = nn_ld32a(w), a12 = nn_ld32a(w + 2);
+    const uint32_t b01 = nn_ld32a(w + 4), b12 = nn_ld32a(w + 6);
+    const uint32_t c01 = nn_ld32a(w + 8), c12 = nn_ld32a(w + 10);
+    const int32_t bias = c->bias;
+    int32_t ox = 0;
+    for (; ox + 2 <= out_w; ox += 2, o += 2 * ch) {
+        int32_t s0 = bias, s1 = bias;
+        uint32_t l0 = nn_ld32a(p0 + ox), l1 = nn_ld32a(p0 + ox + 2);
+        s0 = nn_smlad(a01, l0, s0);
+        s0 = nn_smlatb(a12, l1, s0);
+        s1 = nn_smlabt(a01, l0, s1);
+        s1 = nn_smlad(a12, l1, s1);
+        l0 = nn_ld32a(p1 + ox);
+        l1 = nn_ld32a(p1 + ox + 2);
+        s0 = nn_smlad(b01, l0, s0);
+        s0 = nn_smlatb(b12, l1, s0);
+        s1 = nn_smlabt(b01, l0, s1);
+        s1 = nn_smlad(b12, l1, s1);
+        l0 = nn_ld32a(p2 + ox);
+        l1 = nn_ld32a(p2 + ox + 2);
+        s0 = nn_smlad(c01, l0, s0);
+        s0 = nn_smlatb(c12, l1, s0);
+        s1 = nn_smlabt(c01, l0, s1);
+        s1 = nn_smlad(c12, l1, s1);
+        o[0] = nn_chq_out(c, s0, oo, lo, hi, mode);
+        o[ch] = nn_chq_out(c, s1, oo, lo, hi, mode);
+    }
+    if (ox < out_w) {
+        int32_t s0 = bias;
+        s0 = nn_smlad(a01, nn_ld32a(p0 + ox), s0);
+        s0 = nn_smlatb(a12, nn_ld32a(p0 + ox + 2), s0);
+        s0 = nn_smlad(b01, nn_ld32a(p1 + ox), s0);
+        s0 = nn_smlatb(b12, nn_ld32a(p1 + ox + 2), s0);
+        s0 = nn_smlad(c01, nn_ld32a(p2 + ox), s0);
+        s0 = nn_smlatb(c12, nn_ld32a(p2 + ox + 2), s0);
+        o[0] = nn_chq_out(c, s0, oo, lo, hi, mode);
+    }
+}
+
+#if !NN_DSP_ACLE
+static inline void nn_dw3_out_row_fast0(const int16_t *p0, const int16_t *p1, const int16_t *p2,
+                                                           const int16_t *w, const nn_chq_t *c, int8_t *o,
+                                                           int32_t out_w, int32_t ch)
+{
+    const uint32_t a01 = nn_ld32a(w), a12 = nn_ld32a(w + 2);
+    const uint32_t b01 = nn_ld32a(w + 4), b12 = nn_ld32a(w + 6);
+    const uint32_t c01 = nn_ld32a(w + 8), c12 = nn_ld32a(w + 10);
+    const int32_t bias = c->bias, m = c->mult, rd = c->rnd, r = c->rsh;
+    const int16_t *const end = p0 + (out_w & ~1);
+    for (; p0 != end; p0 += 2, p1 += 2, p2 += 2, o += 2 * ch) {
+        int32_t s0 = bias, s1 = bias;
+        uint32_t l0 = nn_ld32a(p0), l1 = nn_ld32a(p0 + 2);
+        s0 = nn_smlad(a01, l0, s0);
+        s0 = nn_smlatb(a12, l1, s0);
+        s1 = nn_smlabt(a01, l0, s1);
+        s1 = nn_smlad(a12, l1, s1);
+        l0 = nn_ld32a(p1);
+        l1 = nn_ld32a(p1 + 2);
+        s0 = nn_smlad(b01, l0, s0);
+        s0 = nn_smlatb(b12, l1, s0);
+        s1 = nn_smlabt(b01, l0, s1);
+        s1 = nn_smlad(b12, l1, s1);
+        l0 = nn_ld32a(p2);
+        l1 = nn_ld32a(p2 + 2);
+        s0 = nn_smlad(c01, l0, s0);
+        s0 = nn_smlatb(c12, l1, s0);
+        s1 = nn_smlabt(c01, l0, s1);
+        s1 = nn_smlad(c12, l1, s1);
+        o[0] = (int8_t)nn_ssat8(nn_smmlar(s0, m, rd) >> r);
+        o[ch] = (int8_t)nn_ssat8(nn_smmlar(s1, m, rd) >> r);
+    }
+    if (out_w & 1) {
+        int32_t s0 = bias;
+        s0 = nn_smlad(a01, nn_ld32a(p0), s0);
+        s0 = nn_smlatb(a12, nn_ld32a(p0 + 2), s0);
+        s0 = nn_smlad(b01, nn_ld32a(p1), s0);
+        s0 = nn_smlatb(b12, nn_ld32a(p1 + 2), s0);
+        s0 = nn_smlad(c01, nn_ld32a(p2), s0);
+        s0 = nn_smlatb(c12, nn_ld32a(p2 + 2), s0);
+        o[0] = (int8_t)nn_ssat8(nn_smmlar(s0, m, rd) >> r);
+    }
+}
+#endif
+
+/*
+ * nn_dw3_out_row for the common case (every channel on the fast requantization,
+ * no clamp beyond SSAT #8). On the DSP target one asm block per channel row:
+ * the 6 weight words, 2 accumulators, 2 input words and the 3 plane-row and
+ * output pointers take the 14 registers; the channel's constants are re-read
+ * from the stack. Per 2 outputs (18 MACs): 3 LDRD + 12 SMLAD/SMLAxy, then
+ * SMMLAR, ASR, SSAT and STRB each, 33 instructions with the loop.
+ */
+#if NN_DSP_ACLE
+#define NN_DW3_PAIR_ROW(P, W01, W12)                          \
+    "ldrd   %[l0], %[l1], [%[" P "]], #4\n\t"                 \
+    "smlad  %[s0], %[" W01 "], %[l0], %[s0]\n\t"              \
+    "smlabt %[s1], %[" W01 "], %[l0], %[s1]\n\t"              \
+    "smlatb %[s0], %[" W12 "], %[l1], %[s0]\n\t"              \
+    "smlad  %[s1], %[" W12 "], %[l1], %[s1]\n\t"
+#define NN_DW3_ONE_ROW(P, W01, W12)                           \
+    "ldrd   %[l0], %[l1], [%[" P "]]\n\t"                     \
+    "smlad  %[s0], %[" W01 "], %[l0], %[s0]\n\t"              \
+    "smlatb %[s0], %[" W12 "], %[l1], %[s0]\n\t"
+
+static inline void nn_dw3_row_asm(const int16_t *p0, const int16_t *p1, const int16_t *p2, const int16_t *w,
+                                  const nn_chq_t *c, int8_t *o, int32_t out_w, int32_t ch)
+{
+    const uint32_t a01 = nn_ld32a(w), a12 = nn_ld32a(w + 2);
+    const uint32_t b01 = nn_ld32a(w + 4), b12 = nn_ld32a(w + 6);
+    const uint32_t c01 = nn_ld32a(w + 8), c12 = nn_ld32a(w + 10);
+    volatile int32_t bias = c->bias, m = c->mult, rd = c->rnd, r = c->rsh, stride = ch, odd = out_w & 1;
+    volatile const int16_t *end = p0 + (out_w & ~1);
+    int32_t s0, s1;
+    uint32_t l0, l1;
+    __asm__ volatile(
+        "ldr    %[l0], %[end]\n\t"
+        "cmp    %[p0], %[l0]\n\t"
+        "beq    2f\n\t"
+        "1:\n\t"
+        "ldr    %[s0], %[bias]\n\t"
+        "mov    %[s1], %[s0]\n\t"
+        NN_DW3_PAIR_ROW("p0", "a01", "a12")
+        NN_DW3_PAIR_ROW("p1", "b01", "b12")
+        NN_DW3_PAIR_ROW("p2", "c01", "c12")
+        "ldr    %[l0], %[m]\n\t"
+        "ldr    %[l1], %[rd]\n\t"
+        "smmlar %[s0], %[s0], %[l0], %[l1]\n\t"
+        "smmlar %[s1], %[s1], %[l0], %[l1]\n\t"
+        "ldr    %[l0], %[r]\n\t"
+        "asr    %[s0], %[s0], %[l0]\n\t"
+        "asr    %[s1], %[s1], %[l0]\n\t"
+        "ssat   %[s0], #8, %[s0]\n\t"
+        "ssat   %[s1], #8, %[s1]\n\t"
+        "ldr    %[l1], %[stride]\n\t"
+        "strb   %[s0], [%[o]]\n\t"
+        "strb   %[s1], [%[o], %[l1]]\n\t"
+        "add    %[o], %[o], %[l1], lsl #1\n\t"
+        "ldr    %[l0], %[end]\n\t"
+        "cmp    %[p0], %[l0]\n\t"
+        "bne    1b\n\t"
+        "2:\n\t"
+        "ldr    %[l0], %[odd]\n\t"
+        "cmp    %[l0], #0\n\t"
+        "beq    3f\n\t"
+        "ldr    %[s0], %[bias]\n\t"
+        NN_DW3_ONE_ROW("p0", "a01", "a12")
+        NN_DW3_ONE_ROW("p1", "b01", "b12")
+        NN_DW3_ONE_ROW("p2", "c01", "c12")
+        "ldr    %[l0], %[m]\n\t"
+        "ldr    %[l1], %[rd]\n\t"
+        "smmlar %[s0], %[s0], %[l0], %[l1]\n\t"
+        "ldr    %[l0], %[r]\n\t"
+        "asr    %[s0], %[s0], %[l0]\n\t"
+        "ssat   %[s0], #8, %[s0]\n\t"
+        "strb   %[s0], [%[o]]\n\t"
+        "3:\n\t"
+        : [p0] "+r"(p0), [p1] "+r"(p1), [p2] "+r"(p2), [o] "+r"(o), [s0] "=&r"(s0), [s1] "=&r"(s1),
+          [l0] "=&r"(l0), [l1] "=&r"(l1)
+        : [a01] "r"(a01), [a12] "r"(a12), [b01] "r"(b01), [b12] "r"(b12), [c01] "r"(c01), [c12] "r"(c12),
+          [bias] "m"(bias), [m] "m"(m), [rd] "m"(rd), [r] "m"(r), [stride] "m"(stride), [odd] "m"(odd),
+          [end] "m"(end)
+        : "cc", "memory");
+}
+#endif
+
+/* The 4 channels of a group for one output row; r0..r2: the ring slots of rows oy-1..oy+1. */
+__attribute__((noinline)) static void nn_dw3_group_fast0(const int16_t *r0, const int16_t *r1, const int16_t *r2,
+                                                         const int16_t *w, const nn_chq_t *c, int8_t *o,
+                                                         int32_t out_w, int32_t ch, int32_t wp)
+{
+    for (int32_t j = 0; j < 4; ++j) {
+#if NN_DSP_ACLE
+        nn_dw3_row_asm(r0 + j * wp, r1 + j * wp, r2 + j * wp, w + 12 * j, c + j, o + j, out_w, ch);
+#else
+        nn_dw3_out_row_fast0(r0 + j * wp, r1 + j * wp, r2 + j * wp, w + 12 * j, c + j, o + j, out_w, ch);
+#endif
+    }
+}
+
+NN_ALWAYS_INLINE void nn_dw3_run(const int8_t *in, const int16_t *w16, const nn_chq_t *rq, int16_t *ring,
+                                 int32_t h, int32_t w, int32_t ch, const nn_conv_params_t *p, int8_t *out,
+                                 int32_t mode)
+{
+    const uint32_t off2 = nn_pack16(p->input_offset, p->input_offset);
+    const int fast0 = mode == 0 && nn_chq_all_fast(rq, ch);
+    const int32_t wp = nn_dw3_wp(w);
+    const int32_t slot = 4 * wp; /* int16 per ring slot */
+    for (int32_t c = 0; c < ch; c += 4) {
+        nn_dw3_row(ring + 0 * slot, in, -1, h, w, ch, c, wp, off2);
+        nn_dw3_row(ring + 1 * slot, in, 0, h, w, ch, c, wp, off2);
+        for (int32_t oy = 0; oy < h; ++oy) {
+            /* rows oy-1, oy, oy+1 live in slots (oy) % 3, (oy+1) % 3, (oy+2) % 3 */
+            const int16_t *r0 = ring + (oy % NN_DW3_ROWS) * slot;
+            const int16_t *r1 = ring + ((oy + 1) % NN_DW3_ROWS) * slot;
+            int16_t *r2 = ring + ((oy + 2) % NN_DW3_ROWS) * slot;
+            nn_dw3_row(r2, in, oy + 1, h, w, ch, c, wp, off2);
+            if (fast0) {
+                nn_dw3_group_fast0(r0, r1, r2, w16 + c * 12, &rq[c], out + oy * w * ch + c, w, ch, wp);
+                continue;
+            }
+            for (int32_t j = 0; j < 4; ++j) {
+                nn_dw3_out_row(r0 + j * wp, r1 + j * wp, r2 + j * wp, w16 + (c + j) * 12, &rq[c + j],
+                               out + oy * w * ch + c + j, w, ch, p->output_offset, p->act_min, p->act_max, mode);
+            }
+        }
+    }
+}
+
 int nn_depthwise_conv2d_s8_simd(const nn_context_t *ctx, const nn_conv_params_t *p, const nn_quant_t *q,
                                 const nn_dims_t *in_dims, const int8_t *in,
                                 const nn_dims_t *filter_dims, const int8_t *filter,
@@ -115,6 +386,27 @@ int nn_depthwise_conv2d_s8_simd(const nn_context_t *ctx, const nn_conv_params_t 
         return NN_ERR_ARG;
     }
     const int32_t mode = nn_act_mode(p->act_min, p->act_max);
+    if (f_h == 3 && f_w == 3 && p->stride.h == 1 && p->stride.w == 1 && p->dilation.h == 1 && p->dilation.w == 1 &&
+        p->padding.h == 1 && p->padding.w == 1 && (ch & 3) == 0 && out_h == in_h && out_w == in_w) {
+        if (!ctx->scratch || ((uintptr_t)ctx->scratch & 3u) != 0 ||
+            ctx->scratch_size < NN_DEPTHWISE_S8_SIMD_SCRATCH_3X3(in_w) || ((uintptr_t)filter & 3u) != 0) {
+            return NN_ERR_ARG;
+        }
+        const int16_t *w16 = (const int16_t *)(const void *)filter;
+        int16_t *ring = (int16_t *)ctx->scratch;
+        for (int32_t b = 0; b < in_dims->n; ++b) {
+            const int8_t *ib = in + b * in_h * in_w * ch;
+            int8_t *ob = out + b * in_h * in_w * ch;
+            if (mode == 0) {
+                nn_dw3_run(ib, w16, rq, ring, in_h, in_w, ch, p, ob, 0);
+            } else if (mode == 1) {
+                nn_dw3_run(ib, w16, rq, ring, in_h, in_w, ch, p, ob, 1);
+            } else {
+                nn_dw3_run(ib, w16, rq, ring, in_h, in_w, ch, p, ob, 2);
+            }
+        }
+        return NN_OK;
+    }
     nn_dw_tap_t taps[NN_DEPTHWISE_SIMD_MAX_TAPS];
     for (int32_t b = 0; b < in_dims->n; ++b) {
         for (int32_t oy = 0; oy < out_h; ++oy) {
