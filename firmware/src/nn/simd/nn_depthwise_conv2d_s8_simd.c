@@ -118,35 +118,50 @@ static inline int32_t nn_dw3_wp(int32_t w)
 }
 
 /* Input row iy of channels c..c+3 into the ring slot dst (4 planes of wp int16); outside the input: zeros. */
-static void nn_dw3_row(int16_t *dst, const int8_t *in, int32_t iy, int32_t in_h, int32_t in_w, int32_t ch,
+__attribute__((noinline)) static void nn_dw3_row(int16_t *dst, const int8_t *in, int32_t iy, int32_t in_h, int32_t in_w, int32_t ch,
                        int32_t c, int32_t wp, uint32_t off2)
 {
     uint32_t *d0 = (uint32_t *)(void *)dst, *d1 = d0 + wp / 2, *d2 = d1 + wp / 2, *d3 = d2 + wp / 2;
     if (iy < 0 || iy >= in_h) {
-        for (int32_t k = 0; k < 2 * wp; ++k) {
+        for (int32_t k = 0; k < 2 * wp; k += 2) {
             d0[k] = 0;
+            d0[k + 1] = 0;
+            __asm__("" ::: "memory"); /* a few words: stores, not a call to memset */
         }
         return;
     }
     const int8_t *row = in + iy * in_w * ch + c;
-    for (int32_t k = 0; k < wp / 2; ++k) {
-        /* word k of each plane holds pixels (2k - 1, 2k) */
-        const int32_t xa = 2 * k - 1, xb = 2 * k;
-        uint32_t ea = 0, oa = 0, eb = 0, ob = 0;
-        if (xa >= 0 && xa < in_w) {
-            const uint32_t a = nn_ld32(row + xa * ch);
-            ea = nn_sxtab16(off2, a);      /* (c0, c2) */
-            oa = nn_sxtab16_ror8(off2, a); /* (c1, c3) */
-        }
-        if (xb < in_w) {
-            const uint32_t bw = nn_ld32(row + xb * ch);
-            eb = nn_sxtab16(off2, bw);
-            ob = nn_sxtab16_ror8(off2, bw);
-        }
+    /* word k of each plane holds pixels (2k - 1, 2k); word 0: the left pad and pixel 0 */
+    uint32_t x = nn_ld32(row);
+    uint32_t e = nn_sxtab16(off2, x), od = nn_sxtab16_ror8(off2, x); /* (c0, c2), (c1, c3) */
+    d0[0] = e << 16;
+    d1[0] = od << 16;
+    d2[0] = e & 0xFFFF0000u;
+    d3[0] = od & 0xFFFF0000u;
+    int32_t k = 1;
+    const int8_t *pa = row + ch;
+    for (; 2 * k < in_w; ++k, pa += 2 * ch) { /* pixels 2k - 1 and 2k both inside */
+        const uint32_t a = nn_ld32(pa), bw = nn_ld32(pa + ch);
+        const uint32_t ea = nn_sxtab16(off2, a), oa = nn_sxtab16_ror8(off2, a);
+        const uint32_t eb = nn_sxtab16(off2, bw), ob = nn_sxtab16_ror8(off2, bw);
         d0[k] = nn_pkhbt(ea, eb, 16);
         d1[k] = nn_pkhbt(oa, ob, 16);
         d2[k] = nn_pkhtb(eb, ea, 16);
         d3[k] = nn_pkhtb(ob, oa, 16);
+    }
+    if (2 * k - 1 < in_w) { /* pixel 2k - 1 is the last one: the right pad beside it */
+        x = nn_ld32(pa);
+        e = nn_sxtab16(off2, x);
+        od = nn_sxtab16_ror8(off2, x);
+        d0[k] = e & 0xFFFFu;
+        d1[k] = od & 0xFFFFu;
+        d2[k] = e >> 16;
+        d3[k] = od >> 16;
+        ++k;
+    }
+    for (; k < wp / 2; ++k) {
+        d0[k] = d1[k] = d2[k] = d3[k] = 0;
+        __asm__("" ::: "memory"); /* as above: no memset */
     }
 }
 
@@ -259,39 +274,69 @@ static inline void nn_dw3_out_row_fast0(const int16_t *p0, const int16_t *p1, co
     "smlad  %[s0], %[" W01 "], %[l0], %[s0]\n\t"              \
     "smlatb %[s0], %[" W12 "], %[l1], %[s0]\n\t"
 
-static inline void nn_dw3_row_asm(const int16_t *p0, const int16_t *p1, const int16_t *p2, const int16_t *w,
-                                  const nn_chq_t *c, int8_t *o, int32_t out_w, int32_t ch)
+#endif
+
+/*
+ * The 4 channels of a group for one output row; r0..r2: the ring slots of rows
+ * oy-1..oy+1 (plane j of a slot at + j * wp). On the DSP target one asm block
+ * runs all 4 channel rows: per channel it loads the 6 weight words, points
+ * the end of the pair loop, runs nn_dw3_row_asm's pair and single steps with
+ * the channel's table row read through a pointer kept on the stack, then
+ * steps the plane pointers to the next plane and the output to the next
+ * channel; nothing returns to C in between.
+ */
+#if NN_DSP_ACLE
+#define NN_DW3_RQ_PAIR                                        \
+    "ldr    %[l1], %[cp]\n\t"                                 \
+    "ldrd   %[l0], %[l1], [%[l1], #4]\n\t"                    \
+    "smmlar %[s0], %[s0], %[l0], %[l1]\n\t"                   \
+    "smmlar %[s1], %[s1], %[l0], %[l1]\n\t"                   \
+    "ldr    %[l0], %[cp]\n\t"                                 \
+    "ldr    %[l0], [%[l0], #12]\n\t"                          \
+    "asr    %[s0], %[s0], %[l0]\n\t"                          \
+    "asr    %[s1], %[s1], %[l0]\n\t"                          \
+    "ssat   %[s0], #8, %[s0]\n\t"                             \
+    "ssat   %[s1], #8, %[s1]\n\t"                             \
+    "ldr    %[l1], %[stride]\n\t"                             \
+    "strb   %[s0], [%[o]]\n\t"                                \
+    "strb   %[s1], [%[o], %[l1]]\n\t"                         \
+    "add    %[o], %[o], %[l1], lsl #1\n\t"
+
+__attribute__((noinline)) static void nn_dw3_group_fast0(const int16_t *r0, const int16_t *r1, const int16_t *r2,
+                                                         const int16_t *w, const nn_chq_t *c, int8_t *o,
+                                                         int32_t out_w, int32_t ch, int32_t wp)
 {
-    const uint32_t a01 = nn_ld32a(w), a12 = nn_ld32a(w + 2);
-    const uint32_t b01 = nn_ld32a(w + 4), b12 = nn_ld32a(w + 6);
-    const uint32_t c01 = nn_ld32a(w + 8), c12 = nn_ld32a(w + 10);
-    volatile int32_t bias = c->bias, m = c->mult, rd = c->rnd, r = c->rsh, stride = ch, odd = out_w & 1;
-    volatile const int16_t *end = p0 + (out_w & ~1);
+    const int16_t *p0 = r0, *p1 = r1, *p2 = r2;
+    volatile const int16_t *wptr = w;
+    volatile const nn_chq_t *cp = c;
+    volatile const int16_t *end;
+    const int32_t pairs = out_w >> 1;
+    volatile int32_t stride = ch, odd = out_w & 1, pbytes = 4 * pairs, jc = 4;
+    volatile int32_t pdelta = 2 * wp - 4 * pairs;      /* from a plane row's end of pairs to the next plane */
+    volatile int32_t odelta = 1 - 2 * pairs * ch;      /* from past the row's pairs to the next channel */
     int32_t s0, s1;
-    uint32_t l0, l1;
+    uint32_t l0, l1, a01, a12, b01, b12, c01, c12;
     __asm__ volatile(
-        "ldr    %[l0], %[end]\n\t"
+        "0:\n\t"
+        "ldr    %[l0], %[wptr]\n\t"
+        "ldrd   %[a01], %[a12], [%[l0]]\n\t"
+        "ldrd   %[b01], %[b12], [%[l0], #8]\n\t"
+        "ldrd   %[c01], %[c12], [%[l0], #16]\n\t"
+        "add    %[l0], %[l0], #24\n\t"
+        "str    %[l0], %[wptr]\n\t"
+        "ldr    %[l0], %[pbytes]\n\t"
+        "add    %[l0], %[l0], %[p0]\n\t"
+        "str    %[l0], %[end]\n\t"
         "cmp    %[p0], %[l0]\n\t"
         "beq    2f\n\t"
         "1:\n\t"
-        "ldr    %[s0], %[bias]\n\t"
+        "ldr    %[s0], %[cp]\n\t"
+        "ldr    %[s0], [%[s0]]\n\t"
         "mov    %[s1], %[s0]\n\t"
         NN_DW3_PAIR_ROW("p0", "a01", "a12")
         NN_DW3_PAIR_ROW("p1", "b01", "b12")
         NN_DW3_PAIR_ROW("p2", "c01", "c12")
-        "ldr    %[l0], %[m]\n\t"
-        "ldr    %[l1], %[rd]\n\t"
-        "smmlar %[s0], %[s0], %[l0], %[l1]\n\t"
-        "smmlar %[s1], %[s1], %[l0], %[l1]\n\t"
-        "ldr    %[l0], %[r]\n\t"
-        "asr    %[s0], %[s0], %[l0]\n\t"
-        "asr    %[s1], %[s1], %[l0]\n\t"
-        "ssat   %[s0], #8, %[s0]\n\t"
-        "ssat   %[s1], #8, %[s1]\n\t"
-        "ldr    %[l1], %[stride]\n\t"
-        "strb   %[s0], [%[o]]\n\t"
-        "strb   %[s1], [%[o], %[l1]]\n\t"
-        "add    %[o], %[o], %[l1], lsl #1\n\t"
+        NN_DW3_RQ_PAIR
         "ldr    %[l0], %[end]\n\t"
         "cmp    %[p0], %[l0]\n\t"
         "bne    1b\n\t"
@@ -299,40 +344,48 @@ static inline void nn_dw3_row_asm(const int16_t *p0, const int16_t *p1, const in
         "ldr    %[l0], %[odd]\n\t"
         "cmp    %[l0], #0\n\t"
         "beq    3f\n\t"
-        "ldr    %[s0], %[bias]\n\t"
+        "ldr    %[s0], %[cp]\n\t"
+        "ldr    %[s0], [%[s0]]\n\t"
         NN_DW3_ONE_ROW("p0", "a01", "a12")
         NN_DW3_ONE_ROW("p1", "b01", "b12")
         NN_DW3_ONE_ROW("p2", "c01", "c12")
-        "ldr    %[l0], %[m]\n\t"
-        "ldr    %[l1], %[rd]\n\t"
+        "ldr    %[l1], %[cp]\n\t"
+        "ldrd   %[l0], %[l1], [%[l1], #4]\n\t"
         "smmlar %[s0], %[s0], %[l0], %[l1]\n\t"
-        "ldr    %[l0], %[r]\n\t"
+        "ldr    %[l0], %[cp]\n\t"
+        "ldr    %[l0], [%[l0], #12]\n\t"
         "asr    %[s0], %[s0], %[l0]\n\t"
         "ssat   %[s0], #8, %[s0]\n\t"
         "strb   %[s0], [%[o]]\n\t"
         "3:\n\t"
+        "ldr    %[l0], %[pdelta]\n\t"
+        "add    %[p0], %[p0], %[l0]\n\t"
+        "add    %[p1], %[p1], %[l0]\n\t"
+        "add    %[p2], %[p2], %[l0]\n\t"
+        "ldr    %[l0], %[odelta]\n\t"
+        "add    %[o], %[o], %[l0]\n\t"
+        "ldr    %[l0], %[cp]\n\t"
+        "add    %[l0], %[l0], #16\n\t"
+        "str    %[l0], %[cp]\n\t"
+        "ldr    %[l0], %[jc]\n\t"
+        "subs   %[l0], %[l0], #1\n\t"
+        "str    %[l0], %[jc]\n\t"
+        "bne    0b\n\t"
         : [p0] "+r"(p0), [p1] "+r"(p1), [p2] "+r"(p2), [o] "+r"(o), [s0] "=&r"(s0), [s1] "=&r"(s1),
-          [l0] "=&r"(l0), [l1] "=&r"(l1)
-        : [a01] "r"(a01), [a12] "r"(a12), [b01] "r"(b01), [b12] "r"(b12), [c01] "r"(c01), [c12] "r"(c12),
-          [bias] "m"(bias), [m] "m"(m), [rd] "m"(rd), [r] "m"(r), [stride] "m"(stride), [odd] "m"(odd),
-          [end] "m"(end)
+          [l0] "=&r"(l0), [l1] "=&r"(l1), [a01] "=&r"(a01), [a12] "=&r"(a12), [b01] "=&r"(b01), [b12] "=&r"(b12),
+          [c01] "=&r"(c01), [c12] "=&r"(c12), [wptr] "+m"(wptr), [cp] "+m"(cp), [end] "=m"(end), [jc] "+m"(jc)
+        : [stride] "m"(stride), [odd] "m"(odd), [pbytes] "m"(pbytes), [pdelta] "m"(pdelta), [odelta] "m"(odelta)
         : "cc", "memory");
 }
-#endif
-
-/* The 4 channels of a group for one output row; r0..r2: the ring slots of rows oy-1..oy+1. */
-__attribute__((noinline)) static void nn_dw3_group_fast0(const int16_t *r0, const int16_t *r1, const int16_t *r2,
-                                                         const int16_t *w, const nn_chq_t *c, int8_t *o,
-                                                         int32_t out_w, int32_t ch, int32_t wp)
+#else
+static void nn_dw3_group_fast0(const int16_t *r0, const int16_t *r1, const int16_t *r2, const int16_t *w,
+                               const nn_chq_t *c, int8_t *o, int32_t out_w, int32_t ch, int32_t wp)
 {
     for (int32_t j = 0; j < 4; ++j) {
-#if NN_DSP_ACLE
-        nn_dw3_row_asm(r0 + j * wp, r1 + j * wp, r2 + j * wp, w + 12 * j, c + j, o + j, out_w, ch);
-#else
         nn_dw3_out_row_fast0(r0 + j * wp, r1 + j * wp, r2 + j * wp, w + 12 * j, c + j, o + j, out_w, ch);
-#endif
     }
 }
+#endif
 
 NN_ALWAYS_INLINE void nn_dw3_run(const int8_t *in, const int16_t *w16, const nn_chq_t *rq, int16_t *ring,
                                  int32_t h, int32_t w, int32_t ch, const nn_conv_params_t *p, int8_t *out,
