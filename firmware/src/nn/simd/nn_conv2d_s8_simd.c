@@ -119,8 +119,9 @@ static inline void nn_mm_2x4_s16(const int16_t *wp, const uint32_t *x, int32_t k
  * registers, the MAC loop is nn_mm_2x4_s16's, and each channel's 2 outputs
  * take LDRD + LDR of its table row, then SMMLAR, ASR, SSAT and STRB each
  * (10 instructions per channel), with no round trip of the accumulators
- * through memory. o: pixel 0's output for the group's first channel; pixel
- * 1's is out_c bytes further.
+ * through memory; the asm loops over `groups` groups of 4 channels itself (the
+ * weights of one group follow the previous one's). o: pixel 0's output for
+ * the first group's first channel; pixel 1's is out_c bytes further.
  */
 #define NN_RQ_CH(OFF)                                               \
     "ldrd   %[w0], %[w1], [%[x], #" #OFF " + 4]\n\t"                \
@@ -128,16 +129,21 @@ static inline void nn_mm_2x4_s16(const int16_t *wp, const uint32_t *x, int32_t k
 
 #if NN_DSP_ACLE
 __attribute__((noinline)) static void nn_group_2x4_fast0(const int16_t *wp, const uint32_t *x, int32_t k4,
-                                                         const nn_chq_t *chq, int8_t *o, int32_t out_c)
+                                                         const nn_chq_t *chq, int8_t *o, int32_t out_c,
+                                                         int32_t groups)
 {
-    volatile const int16_t *end = wp + 4 * k4;
+    volatile const int16_t *end;
+    volatile const int16_t *wsave;
+    volatile const uint32_t *cols = x;
     volatile const nn_chq_t *tbl = chq;
     volatile int8_t *o0 = o;
-    volatile int32_t oc = out_c;
+    volatile int32_t oc = out_c, gc = groups, wbytes = 8 * k4;
     volatile int32_t odd = (k4 >> 2) & 1;
     int32_t c00, c01, c10, c11, c20, c21, c30, c31;
     uint32_t w0, w1, xa, xb;
     __asm__ volatile(
+        "0:\n\t"
+        "ldr    %[x], %[cols]\n\t"
         "ldr    %[xa], %[tbl]\n\t"
         "ldr    %[c00], [%[xa], #0]\n\t"
         "ldr    %[c10], [%[xa], #16]\n\t"
@@ -147,6 +153,9 @@ __attribute__((noinline)) static void nn_group_2x4_fast0(const int16_t *wp, cons
         "mov    %[c11], %[c10]\n\t"
         "mov    %[c21], %[c20]\n\t"
         "mov    %[c31], %[c30]\n\t"
+        "ldr    %[xa], %[wbytes]\n\t"
+        "add    %[xa], %[xa], %[wp]\n\t"
+        "str    %[xa], %[end]\n\t"
         "ldr    %[xa], %[odd]\n\t"
         "cmp    %[xa], #0\n\t"
         "beq    2f\n\t"
@@ -162,6 +171,7 @@ __attribute__((noinline)) static void nn_group_2x4_fast0(const int16_t *wp, cons
         "cmp    %[wp], %[xa]\n\t"
         "bne    1b\n\t"
         "3:\n\t"
+        "str    %[wp], %[wsave]\n\t"
         "ldr    %[x], %[tbl]\n\t"
         "ldr    %[wp], %[o0]\n\t"
         "ldr    %[xb], %[oc]\n\t"
@@ -200,25 +210,36 @@ __attribute__((noinline)) static void nn_group_2x4_fast0(const int16_t *wp, cons
         "ssat   %[c30], #8, %[c30]\n\t"
         "ssat   %[c31], #8, %[c31]\n\t"
         "strb   %[c31], [%[wp], %[xb]]\n\t"
-        "strb   %[c30], [%[wp]]\n\t"
+        "strb   %[c30], [%[wp]], #1\n\t"
+        "str    %[wp], %[o0]\n\t"
+        "add    %[x], %[x], #64\n\t"
+        "str    %[x], %[tbl]\n\t"
+        "ldr    %[wp], %[wsave]\n\t"
+        "ldr    %[xa], %[gc]\n\t"
+        "subs   %[xa], %[xa], #1\n\t"
+        "str    %[xa], %[gc]\n\t"
+        "bne    0b\n\t"
         : [c00] "=&r"(c00), [c01] "=&r"(c01), [c10] "=&r"(c10), [c11] "=&r"(c11), [c20] "=&r"(c20),
           [c21] "=&r"(c21), [c30] "=&r"(c30), [c31] "=&r"(c31), [wp] "+r"(wp), [x] "+r"(x), [w0] "=&r"(w0),
-          [w1] "=&r"(w1), [xa] "=&r"(xa), [xb] "=&r"(xb)
-        : [end] "m"(end), [tbl] "m"(tbl), [o0] "m"(o0), [oc] "m"(oc), [odd] "m"(odd)
+          [w1] "=&r"(w1), [xa] "=&r"(xa), [xb] "=&r"(xb), [end] "=m"(end), [wsave] "=m"(wsave), [tbl] "+m"(tbl),
+          [o0] "+m"(o0), [gc] "+m"(gc)
+        : [cols] "m"(cols), [oc] "m"(oc), [odd] "m"(odd), [wbytes] "m"(wbytes)
         : "cc", "memory");
 }
 #else
 static inline void nn_group_2x4_fast0(const int16_t *wp, const uint32_t *x, int32_t k4, const nn_chq_t *chq,
-                                      int8_t *o, int32_t out_c)
+                                      int8_t *o, int32_t out_c, int32_t groups)
 {
-    int32_t acc[8];
-    for (int32_t ch = 0; ch < 4; ++ch) {
-        acc[2 * ch] = acc[2 * ch + 1] = chq[ch].bias;
-    }
-    nn_mm_2x4_s16(wp, x, k4, acc);
-    for (int32_t ch = 0; ch < 4; ++ch) {
-        o[ch] = nn_chq_out_fast(&chq[ch], acc[2 * ch], -128, 127, 0);
-        o[out_c + ch] = nn_chq_out_fast(&chq[ch], acc[2 * ch + 1], -128, 127, 0);
+    for (int32_t g = 0; g < groups; ++g, wp += 4 * k4, chq += 4, o += 4) {
+        int32_t acc[8];
+        for (int32_t ch = 0; ch < 4; ++ch) {
+            acc[2 * ch] = acc[2 * ch + 1] = chq[ch].bias;
+        }
+        nn_mm_2x4_s16(wp, x, k4, acc);
+        for (int32_t ch = 0; ch < 4; ++ch) {
+            o[ch] = nn_chq_out_fast(&chq[ch], acc[2 * ch], -128, 127, 0);
+            o[out_c + ch] = nn_chq_out_fast(&chq[ch], acc[2 * ch + 1], -128, 127, 0);
+        }
     }
 }
 #endif
@@ -323,12 +344,15 @@ NN_ALWAYS_INLINE void nn_conv_block(const int16_t *w16, const nn_chq_t *chq, int
                                     const uint32_t *cols, int32_t n, int8_t *out, int32_t out_offset,
                                     int32_t act_min, int32_t act_max, int32_t mode, int fast)
 {
-    for (int32_t oc = 0; oc < out_c; oc += 4, w16 += 4 * k4) {
+    int32_t oc = 0;
+    if (fast && mode == 0 && n == 2 && out_c >= 4) {
+        const int32_t groups = out_c >> 2;
+        nn_group_2x4_fast0(w16, cols, k4, chq, out, out_c, groups);
+        oc = 4 * groups;
+        w16 += 4 * k4 * groups;
+    }
+    for (; oc < out_c; oc += 4, w16 += 4 * k4) {
         const nn_chq_t *c = chq + oc;
-        if (fast && mode == 0 && n == 2 && oc + 4 <= out_c) {
-            nn_group_2x4_fast0(w16, cols, k4, c, out + oc, out_c);
-            continue;
-        }
         int32_t acc[8] = {c[0].bias, c[0].bias, c[1].bias, c[1].bias, c[2].bias, c[2].bias, c[3].bias, c[3].bias};
         nn_mm_2x4_s16(w16, cols, k4, acc);
         const int32_t nch = out_c - oc < 4 ? out_c - oc : 4;
