@@ -6,7 +6,10 @@ the same fresh audio) must come with its real-speech figure and 95 % interval, a
 commands that produced it. The folder is used for measuring only.
 
     python benchmarks/teacher_distill.py --data ../shared/data/real_kws_dev --out benchmarks/results/teacher_distill \
-        --teacher NAME=DIR ... --student NAME=BUNDLE ... [--note TEXT ...]
+        --teacher NAME=DIR ... --student NAME=BUNDLE ... [--note TEXT ...] [--append]
+
+``--append`` keeps the rows already in OUT.json (measured earlier, from folders that may be gone)
+and adds the new ones; notes and commands given now replace the old ones, else they are kept.
 """
 
 from __future__ import annotations
@@ -46,8 +49,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--student", action="append", default=[])
     ap.add_argument("--note", action="append", default=[])
     ap.add_argument("--command", action="append", default=[], help="command lines to record")
+    ap.add_argument("--append", action="store_true", help="keep the rows already in OUT.json")
     args = ap.parse_args(argv)
     rows = []
+    old = args.out.with_suffix(".json")
+    if args.append and old.is_file():
+        prev = json.loads(old.read_text())
+        rows = list(prev.get("rows", []))
+        args.note = args.note or prev.get("notes", [])
+        args.command = args.command or prev.get("commands", [])
     try:
         for name, p in _pairs(args.teacher):
             r = evaluate_teacher(p, args.data)

@@ -342,9 +342,15 @@ def test_sixteen_vectors_span_the_labels_and_random_ones_are_unsaturated():
     assert len(real) == 12 and {int(s.split("label ")[1]) for s in real} == set(range(12))
     assert all(s.startswith("random seed 0") and s.endswith("(unsaturated)") for s in v.sources[12:])
     assert all(_unsaturated(o) for o in v.outputs[12:])
-    # far fewer saturated outputs than the first four test clips the exporter used to embed
-    first4 = [TflmModel(tflite).run(x).reshape(-1) for x in z["x_int8"][:4]]
-    assert sum(not _unsaturated(o) for o in first4) >= 3 and sum(not _unsaturated(o) for o in v.outputs) <= 4
+    # per label the least saturated clip of the test set (the exporter used to embed the first clips as
+    # they came, most of them pinned to the rails, where an output-only check sees little)
+    from edgekws.export.codegen_c import _output_score
+
+    m = TflmModel(tflite)
+    scores = np.array([_output_score(m.run(x).reshape(-1)) for x in z["x_int8"]])
+    for src, out in zip(v.sources[:12], v.outputs[:12], strict=True):
+        label = int(src.split("label ")[1])
+        assert _output_score(out) == scores[z["y"] == label].max(), src
     ref = LayerReference(tflite)
     for i in (0, 7, 15):
         want = ref.check(v.inputs[i])

@@ -111,13 +111,18 @@ def test_rounds_to_int8_student_end_to_end(tmp_path) -> None:
 
     import soundfile as sf
 
-    from edgekws.teacher import cache
-    from edgekws.teacher.head import HeadConfig
-    from edgekws.teacher.train import train_teacher_from_rounds
     from edgekws.audio import float_to_pcm16
     from edgekws.data.features import load_audio_split
     from edgekws.export.bundle import load_bundle
-    from edgekws.train.distill import DistillConfig, evaluate_bundle_int8, generate_dataset_rounds, train_student
+    from edgekws.teacher import cache
+    from edgekws.teacher.head import HeadConfig
+    from edgekws.teacher.train import train_teacher_from_rounds
+    from edgekws.train.distill import (
+        DistillConfig,
+        evaluate_bundle_int8,
+        generate_dataset_rounds,
+        train_student,
+    )
 
     if not cache.is_installed():
         pytest.skip("teacher cache absent (tools/setup.sh runs tools/fetch_teacher.py)")

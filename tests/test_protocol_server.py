@@ -308,7 +308,8 @@ def test_infer_repeat_sum_is_64_bit(host_cc: str, tmp_path: Path) -> None:
     gen = Path(__file__).resolve().parents[1] / "models" / "default" / "c"
     if not (gen / "edgekws_model.h").is_file():
         pytest.skip("models/default/c is not in this checkout")
-    exe = build_host_device(host_cc, gen, tmp_path / "default-host", sanitize=False)
+    # sanitized build: slower per inference, so 65535 repeats pass 2^32 ns with margin on a fast host too
+    exe = build_host_device(host_cc, gen, tmp_path / "default-host", sanitize=True)
     x = np.load(gen.parent / "testset.npz")["x_int8"][0]
     with HostDevice(exe) as dev:
         c = DeviceClient(dev.url, timeout=2.0, retries=1, infer_timeout=120.0)
@@ -317,8 +318,8 @@ def test_infer_repeat_sum_is_64_bit(host_cc: str, tmp_path: Path) -> None:
             c.load_input(x)
             probe = c.infer(repeat=64)
             per = probe.sum_ticks / 64
-            repeat = min(0xFFFF, int(1.25 * 2**32 / per) + 1)
-            if repeat * per < 1.05 * 2**32:
+            repeat = min(0xFFFF, int(2.0 * 2**32 / per) + 1)  # 2x: a loaded host runs faster or slower
+            if repeat * per < 1.3 * 2**32:
                 pytest.skip(f"one inference takes {per:.0f} ns here: 65535 repeats stay under 2^32 ns")
             r = c.infer(repeat=repeat)
         finally:
