@@ -117,12 +117,37 @@ static inline int32_t nn_dw3_wp(int32_t w)
     return (w + 4) & ~1; /* int16 per plane row: P[0] = left pad, P[1..w] = the row, zeros up to P[w + 2] */
 }
 
-/* Input row iy of channels c..c+3 into the ring slot dst (4 planes of wp int16); outside the input: zeros. */
-__attribute__((noinline)) static void nn_dw3_row(int16_t *dst, const int8_t *in, int32_t iy, int32_t in_h, int32_t in_w, int32_t ch,
-                       int32_t c, int32_t wp, uint32_t off2)
+/* PKHBT a, b, LSL #16 / PKHTB a, b, ASR #16 as single instructions (GCC does not always select them). */
+NN_ALWAYS_INLINE uint32_t nn_dw3_pkhbt(uint32_t a, uint32_t b)
 {
-    uint32_t *d0 = (uint32_t *)(void *)dst, *d1 = d0 + wp / 2, *d2 = d1 + wp / 2, *d3 = d2 + wp / 2;
-    if (iy < 0 || iy >= in_h) {
+#if NN_DSP_ACLE
+    uint32_t r;
+    __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+#else
+    return nn_pkhbt(a, b, 16);
+#endif
+}
+
+NN_ALWAYS_INLINE uint32_t nn_dw3_pkhtb(uint32_t a, uint32_t b)
+{
+#if NN_DSP_ACLE
+    uint32_t r;
+    __asm__("pkhtb %0, %1, %2, asr #16" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+#else
+    return nn_pkhtb(a, b, 16);
+#endif
+}
+
+/* One input row (row: its channel c, NULL outside the input: zeros) of channels c..c+3 into the ring
+ * slot d0 (4 planes of wp int16). */
+__attribute__((noinline)) static void nn_dw3_row(uint32_t *d0, const int8_t *row, int32_t in_w, int32_t ch,
+                                                 int32_t wp, uint32_t off2)
+{
+    const int32_t hw = wp / 2;
+    uint32_t *d1 = d0 + hw, *d2 = d1 + hw, *d3 = d2 + hw;
+    if (!row) {
         for (int32_t k = 0; k < 2 * wp; k += 2) {
             d0[k] = 0;
             d0[k + 1] = 0;
@@ -130,7 +155,6 @@ __attribute__((noinline)) static void nn_dw3_row(int16_t *dst, const int8_t *in,
         }
         return;
     }
-    const int8_t *row = in + iy * in_w * ch + c;
     /* word k of each plane holds pixels (2k - 1, 2k); word 0: the left pad and pixel 0 */
     uint32_t x = nn_ld32(row);
     uint32_t e = nn_sxtab16(off2, x), od = nn_sxtab16_ror8(off2, x); /* (c0, c2), (c1, c3) */
@@ -144,10 +168,10 @@ __attribute__((noinline)) static void nn_dw3_row(int16_t *dst, const int8_t *in,
         const uint32_t a = nn_ld32(pa), bw = nn_ld32(pa + ch);
         const uint32_t ea = nn_sxtab16(off2, a), oa = nn_sxtab16_ror8(off2, a);
         const uint32_t eb = nn_sxtab16(off2, bw), ob = nn_sxtab16_ror8(off2, bw);
-        d0[k] = nn_pkhbt(ea, eb, 16);
-        d1[k] = nn_pkhbt(oa, ob, 16);
-        d2[k] = nn_pkhtb(eb, ea, 16);
-        d3[k] = nn_pkhtb(ob, oa, 16);
+        d0[k] = nn_dw3_pkhbt(ea, eb);
+        d1[k] = nn_dw3_pkhbt(oa, ob);
+        d2[k] = nn_dw3_pkhtb(eb, ea);
+        d3[k] = nn_dw3_pkhtb(ob, oa);
     }
     if (2 * k - 1 < in_w) { /* pixel 2k - 1 is the last one: the right pad beside it */
         x = nn_ld32(pa);
@@ -159,7 +183,7 @@ __attribute__((noinline)) static void nn_dw3_row(int16_t *dst, const int8_t *in,
         d3[k] = od >> 16;
         ++k;
     }
-    for (; k < wp / 2; ++k) {
+    for (; k < hw; ++k) {
         d0[k] = d1[k] = d2[k] = d3[k] = 0;
         __asm__("" ::: "memory"); /* as above: no memset */
     }
@@ -396,14 +420,14 @@ NN_ALWAYS_INLINE void nn_dw3_run(const int8_t *in, const int16_t *w16, const nn_
     const int32_t wp = nn_dw3_wp(w);
     const int32_t slot = 4 * wp; /* int16 per ring slot */
     for (int32_t c = 0; c < ch; c += 4) {
-        nn_dw3_row(ring + 0 * slot, in, -1, h, w, ch, c, wp, off2);
-        nn_dw3_row(ring + 1 * slot, in, 0, h, w, ch, c, wp, off2);
+        nn_dw3_row((uint32_t *)(void *)(ring + 0 * slot), NULL, w, ch, wp, off2);
+        nn_dw3_row((uint32_t *)(void *)(ring + 1 * slot), in + c, w, ch, wp, off2);
         for (int32_t oy = 0; oy < h; ++oy) {
             /* rows oy-1, oy, oy+1 live in slots (oy) % 3, (oy+1) % 3, (oy+2) % 3 */
             const int16_t *r0 = ring + (oy % NN_DW3_ROWS) * slot;
             const int16_t *r1 = ring + ((oy + 1) % NN_DW3_ROWS) * slot;
             int16_t *r2 = ring + ((oy + 2) % NN_DW3_ROWS) * slot;
-            nn_dw3_row(r2, in, oy + 1, h, w, ch, c, wp, off2);
+            nn_dw3_row((uint32_t *)(void *)r2, oy + 1 < h ? in + (oy + 1) * w * ch + c : NULL, w, ch, wp, off2);
             if (fast0) {
                 nn_dw3_group_fast0(r0, r1, r2, w16 + c * 12, &rq[c], out + oy * w * ch + c, w, ch, wp);
                 continue;
