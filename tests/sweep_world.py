@@ -27,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
+from edgekws.device.protocol import Cmd, Frame, FrameReader
+
 REPO = Path(__file__).resolve().parents[1]
 EDGEKWS = REPO / ".venv" / "bin" / "edgekws"
 
@@ -224,7 +226,14 @@ class SilentDevice:
 
 class StallingProxy:
     """Forwards to a real device server, then goes silent (connection kept open) after ``after``
-    host-to-device chunks: a device that stops answering in the middle of a run."""
+    host-to-device chunks: a device that stops answering in the middle of a run.
+
+    The stall lands on the first request after that point whose reply deadline is the bench's
+    ``--timeout``: a request the host gives the inference deadline (INFER, LAYER_CHECK, SELFTEST:
+    120 s per try) is still answered, else one case would wait four minutes for the same verdict."""
+
+    #: requests the host waits the inference deadline for, not --timeout
+    LONG_DEADLINE = frozenset({Cmd.INFER, Cmd.LAYER_CHECK, Cmd.SELFTEST})
 
     def __init__(self, device_port: int, after: int) -> None:
         self.device_port, self.after = device_port, after
@@ -241,15 +250,19 @@ class StallingProxy:
                 client, _ = self.sock.accept()
                 dev = socket.create_connection(("127.0.0.1", self.device_port))
                 self._conns += [client, dev]
-                state = {"up": 0}
+                state = {"up": 0, "stalled": 0}
                 threading.Thread(target=self._up, args=(client, dev, state), daemon=True).start()
                 threading.Thread(target=self._down, args=(client, dev, state), daemon=True).start()
 
     def _up(self, client: socket.socket, dev: socket.socket, state: dict[str, int]) -> None:
+        reader = FrameReader()
         with contextlib.suppress(OSError):
             while data := client.recv(65536):
+                cmds = {f.cmd for f in reader.feed(data) if isinstance(f, Frame)}
+                if state["up"] >= self.after and not cmds & self.LONG_DEADLINE:
+                    state["stalled"] = 1
                 state["up"] += 1
-                if state["up"] <= self.after:
+                if not state["stalled"]:
                     dev.sendall(data)
         # the host hung up: free the device (the host board serves one client at a time)
         for s in (dev, client):
@@ -259,7 +272,7 @@ class StallingProxy:
     def _down(self, client: socket.socket, dev: socket.socket, state: dict[str, int]) -> None:
         with contextlib.suppress(OSError):
             while data := dev.recv(65536):
-                if state["up"] <= self.after:
+                if not state["stalled"]:
                     client.sendall(data)
 
     def close(self) -> None:

@@ -213,7 +213,7 @@ def test_host_board_runs_the_same_selftest(bundle: Path, tmp_path: Path) -> None
     assert "selftest result pass" in proc.stdout
 
 
-def test_default_model_selftest() -> None:
+def test_default_model_selftest(tmp_path: Path) -> None:
     """`make test`'s promise: the committed default model is identical to TFLite Micro in QEMU."""
     default = REPO / "models" / "default"
     if not (default / "bundle.json").is_file():
@@ -222,6 +222,6 @@ def test_default_model_selftest() -> None:
             pytest.fail(msg)
         pytest.skip(msg)
     report = run_selftest(build_firmware("mps2_an500", default / "c" if (default / "c").is_dir() else default,
-                                         REPO / "build" / "test-default-selftest", selftest_only=True),
+                                         tmp_path / "fw", selftest_only=True),
                           timeout=300)
     assert report["passed"], report["output"][-2000:]
