@@ -20,10 +20,11 @@ demo: setup
 
 # Tests run in parallel (pytest-xdist): one worker per core, at most 4 (each worker imports TensorFlow
 # and drives compilers and QEMU). --dist loadfile keeps each test file on one worker, so a file's
-# module-scoped fixtures (trained models, firmware builds) are built once. TEST_JOBS=0: one process.
+# module-scoped fixtures (trained models, firmware builds) are built once; files are dealt out
+# costliest first (tests/conftest.py HEAVY_FIRST, kept by --no-loadscope-reorder). TEST_JOBS=0: one process.
 # --durations: the CI log names the slowest tests, so the suite's cost stays visible.
 TEST_JOBS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); echo $$(( n > 4 ? 4 : n )))
-PYTEST_PAR = -n $(TEST_JOBS) --dist loadfile
+PYTEST_PAR = -n $(TEST_JOBS) --dist loadfile --no-loadscope-reorder
 
 test: setup
 	@$(PY) -m pytest -q $(PYTEST_PAR) --durations=25 tests
