@@ -15,7 +15,6 @@ repeatable (they are instructions, not cycles).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import math
 import os
@@ -265,11 +264,6 @@ def generate_header(cases: list[LayerCase]) -> tuple[str, list[dict[str, Any]]]:
                 continue
             prep = kernels.prepare(case.layer(), backend)
             runs.append((backend, prep))
-            if case.op == "CONV_2D" and backend == "simd" and \
-                    prep.scratch_size > kernels.simd_conv_base_scratch(case.layer()):
-                # the same kernel without room for int16 weights: its SXTB16 path
-                runs.append(("simd_i8", dataclasses.replace(prep, scratch_size=kernels.simd_conv_base_scratch(
-                    case.layer()))))
         for backend, prep in runs:
             eid = f"{ident}_{backend}"
             lines.append(_arr("int8_t", f"{eid}_w", prep.weights))

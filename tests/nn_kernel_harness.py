@@ -136,11 +136,11 @@ def _common(rng: np.random.Generator, n_out: int, taps: int) -> dict[str, Any]:
     lo = int(rng.choice([-128, -128, -100, -20]))
     hi = int(rng.choice([127, 127, 100, 30]))
     out_off = int(rng.integers(-128, 128))
-    relu = rng.random()
-    if relu < 0.3:  # the usual int8 ReLU output: zero point -128, no clamp beyond int8 (simd's fastest path)
-        out_off, lo, hi = -128, -128, 127
-    elif relu < 0.45:  # ReLU with another zero point: the floor is the zero point
-        lo = out_off
+    # ReLU-like ranges from the values already drawn (no extra draw: the seeded streams of every test stay):
+    if lo == -128 and hi == 127 and out_off < -64:  # the usual int8 ReLU output: zero point -128 (simd's fastest)
+        out_off = -128
+    elif lo == -100:  # ReLU with another zero point: the floor is the zero point when that is above -100
+        lo = max(lo, out_off)
     return dict(mult=mult, shift=shift, in_off=int(rng.integers(-127, 129)), out_off=out_off,
                 act=(lo, max(hi, lo)), bias=(rng.integers(-int(acc_std), int(acc_std) + 1, n_out).astype(np.int32)
                                              if rng.random() < 0.85 else None))
