@@ -45,26 +45,29 @@ fuzz: setup
 	@$(PY) tools/fuzz.py run --time $${FUZZ_SECONDS:-30} --build-dir $(BUILD)/fuzz --out $(BUILD)/fuzz/fuzz.json
 
 # default-model: the real-speech recipe of models/default (issue 12; figures in
-# benchmarks/results/teacher_distill.md). Synthetic voices from three offline engines, 14 fresh
+# benchmarks/results/teacher_distill.md). Synthetic voices from four offline engines (espeak-ng,
+# flite, festival, and the neural piper voice), 14 fresh
 # perturbations of every clip (speed, vocal tract, microphone, room, real noise, voice mixing),
 # a teacher (a speech embedding pre-trained on real speech + a head fitted on the synthetic
-# rounds) and the DS-CNN-S student distilled from it on the same rounds. ~25 min on 2 cores.
+# rounds) and the DS-CNN-S student distilled from it on the same rounds. ~35 min on 2 cores.
 # Writes $(DEFAULT_OUT)/bundle; `make adopt-default` copies it to models/default with its C.
 # NOISE_DIR: a dataset's _background_noise_ recordings (training noise; synthetic when absent).
 DEFAULT_OUT ?= $(BUILD)/default-model
 NOISE_DIR ?= ../shared/data/sc_background_noise
 REAL_DEV ?= ../shared/data/real_kws_dev
 DEFAULT_NOISE = $$(test -d "$(NOISE_DIR)" && echo --noise "$(NOISE_DIR)")
+DEFAULT_ROUNDS = --rounds-dir $(DEFAULT_OUT)/rounds/0-espeak --rounds-dir $(DEFAULT_OUT)/rounds/1-flite-festival \
+	--rounds-dir $(DEFAULT_OUT)/rounds/2-piper
 default-model: setup
 	@$(EDGEKWS) data synth --out $(DEFAULT_OUT)/espeak --per-word 300 --unknown-per-word 60 --seed 1
 	@$(EDGEKWS) data synth --out $(DEFAULT_OUT)/flite-festival --engines flite,festival --per-word 150 \
 		--unknown-per-word 30 --seed 2
+	@$(EDGEKWS) data synth --out $(DEFAULT_OUT)/piper --engines piper --per-word 150 --unknown-per-word 30 --seed 3
 	@$(EDGEKWS) teacher rounds --out $(DEFAULT_OUT)/rounds --data $(DEFAULT_OUT)/espeak \
-		--data $(DEFAULT_OUT)/flite-festival --rounds 14 $(DEFAULT_NOISE)
-	@$(EDGEKWS) teacher train --out $(DEFAULT_OUT)/teacher --rounds 4 \
-		--rounds-dir $(DEFAULT_OUT)/rounds/0-espeak --rounds-dir $(DEFAULT_OUT)/rounds/1-flite-festival
+		--data $(DEFAULT_OUT)/flite-festival --data $(DEFAULT_OUT)/piper --rounds 14 $(DEFAULT_NOISE)
+	@$(EDGEKWS) teacher train --out $(DEFAULT_OUT)/teacher --rounds 4 $(DEFAULT_ROUNDS)
 	@$(EDGEKWS) distill --out $(DEFAULT_OUT)/bundle --teacher $(DEFAULT_OUT)/teacher --rounds 14 --epochs 2 \
-		--rounds-dir $(DEFAULT_OUT)/rounds/0-espeak --rounds-dir $(DEFAULT_OUT)/rounds/1-flite-festival
+		$(DEFAULT_ROUNDS)
 	@if [ -d "$(REAL_DEV)" ]; then $(EDGEKWS) evaluate $(DEFAULT_OUT)/bundle --data $(REAL_DEV); \
 	else echo "real-speech evaluation skipped: no $(REAL_DEV) (set REAL_DEV to the unpacked Speech Commands test set)"; fi
 
