@@ -110,8 +110,6 @@ NN_ALWAYS_INLINE void nn_dw_pixel(const nn_dw_tap_t *taps, int32_t n_taps, int32
  * along the row. The accumulators are twice the sums (doubled weights and
  * bias), as the table's one-SMMLAR requantization wants.
  */
-#define NN_DW3_ROWS 3
-
 static inline int32_t nn_dw3_wp(int32_t w)
 {
     return (w + 4) & ~1; /* int16 per plane row: P[0] = left pad, P[1..w] = the row, zeros up to P[w + 2] */
@@ -419,23 +417,33 @@ NN_ALWAYS_INLINE void nn_dw3_run(const int8_t *in, const int16_t *w16, const nn_
     const int fast0 = mode == 0 && nn_chq_all_fast(rq, ch);
     const int32_t wp = nn_dw3_wp(w);
     const int32_t slot = 4 * wp; /* int16 per ring slot */
+    const int32_t row_bytes = w * ch;
     for (int32_t c = 0; c < ch; c += 4) {
-        nn_dw3_row((uint32_t *)(void *)(ring + 0 * slot), NULL, w, ch, wp, off2);
-        nn_dw3_row((uint32_t *)(void *)(ring + 1 * slot), in + c, w, ch, wp, off2);
+        /* the ring's slots for rows oy-1, oy, oy+1, rotated after each output row */
+        int16_t *r0 = ring, *r1 = ring + slot, *r2 = ring + 2 * slot;
+        nn_dw3_row((uint32_t *)(void *)r0, NULL, w, ch, wp, off2);
+        nn_dw3_row((uint32_t *)(void *)r1, in + c, w, ch, wp, off2);
+        const int8_t *next = in + c; /* input row oy + 1 once advanced (only while it exists) */
         for (int32_t oy = 0; oy < h; ++oy) {
-            /* rows oy-1, oy, oy+1 live in slots (oy) % 3, (oy+1) % 3, (oy+2) % 3 */
-            const int16_t *r0 = ring + (oy % NN_DW3_ROWS) * slot;
-            const int16_t *r1 = ring + ((oy + 1) % NN_DW3_ROWS) * slot;
-            int16_t *r2 = ring + ((oy + 2) % NN_DW3_ROWS) * slot;
-            nn_dw3_row((uint32_t *)(void *)r2, oy + 1 < h ? in + (oy + 1) * w * ch + c : NULL, w, ch, wp, off2);
+            int8_t *orow = out + oy * row_bytes + c;
+            const int8_t *src = NULL;
+            if (oy + 1 < h) {
+                next += row_bytes;
+                src = next;
+            }
+            nn_dw3_row((uint32_t *)(void *)r2, src, w, ch, wp, off2);
             if (fast0) {
-                nn_dw3_group_fast0(r0, r1, r2, w16 + c * 12, &rq[c], out + oy * w * ch + c, w, ch, wp);
-                continue;
+                nn_dw3_group_fast0(r0, r1, r2, w16 + c * 12, &rq[c], orow, w, ch, wp);
+            } else {
+                for (int32_t j = 0; j < 4; ++j) {
+                    nn_dw3_out_row(r0 + j * wp, r1 + j * wp, r2 + j * wp, w16 + (c + j) * 12, &rq[c + j], orow + j, w,
+                                   ch, p->output_offset, p->act_min, p->act_max, mode);
+                }
             }
-            for (int32_t j = 0; j < 4; ++j) {
-                nn_dw3_out_row(r0 + j * wp, r1 + j * wp, r2 + j * wp, w16 + (c + j) * 12, &rq[c + j],
-                               out + oy * w * ch + c + j, w, ch, p->output_offset, p->act_min, p->act_max, mode);
-            }
+            int16_t *t = r0;
+            r0 = r1;
+            r1 = r2;
+            r2 = t;
         }
     }
 }
