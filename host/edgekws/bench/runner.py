@@ -71,6 +71,11 @@ def run_bench(cfg: BenchConfig, note: Callable[[str], None] = print, *,
     Raises EdgeKwsError (one line) on any fault, after saving what was measured.
     """
     data = data if data is not None else load_bench_data(cfg.bundle)
+    if cfg.mode == "audio":
+        from edgekws.export.bundle import load_bundle
+        from edgekws.export.codegen_c import require_device_frontend
+
+        require_device_frontend(load_bundle(cfg.bundle).meta, "audio mode on the device", cfg.bundle)
     log = ResultLog(cfg.jsonl)
     figures: dict[str, Any] = {}
     hello: Hello | None = None

@@ -17,7 +17,7 @@ import typer
 from edgekws.errors import EdgeKwsError
 
 AREAS = ("data", "frontend", "train", "compress", "export", "report", "firmware", "bench", "stream", "evaluate",
-         "teacher")
+         "teacher", "importer")
 
 
 def build_app() -> typer.Typer:

@@ -159,12 +159,15 @@ def device_cmd(
     from edgekws.audio import float_to_pcm16, load_audio
     from edgekws.device.client import DeviceClient
     from edgekws.errors import DeviceError
+    from edgekws.export.bundle import load_bundle
+    from edgekws.export.codegen_c import require_device_frontend
     from edgekws.stream import open_session, run_stream
     from edgekws.stream.device import run_stream_on_device
     from edgekws.stream.score import write_json_atomic
 
     cfg = _stream_config(config, threshold, k_hops, smooth, refractory_ms)
     session = open_session(bundle, cfg)
+    require_device_frontend(load_bundle(bundle).meta, "streaming on the device", bundle)
     pcm = float_to_pcm16(load_audio(wav, session.frontend.sample_rate))
     with DeviceClient(port) as client, Progress(transient=True) as bar:
         hello = client.connect()

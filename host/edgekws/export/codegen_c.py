@@ -742,25 +742,59 @@ def _selftest_source(v: SelftestVectors) -> str:
 
 # ----------------------------------------------------------------------------- public API
 
+def device_frontend_reason(meta: dict[str, Any], in_shape: tuple[int, ...] | list[int],
+                           in_q: tuple[float, int]) -> str | None:
+    """None when the firmware can compute the bundle's model input from raw audio itself; else one line why not.
+
+    The device frontend computes exactly the bundle's FrontendConfig (bit-exact host twin) or
+    nothing: a config it cannot compute, or a model input that is not ``frames x features`` of
+    it, leaves the firmware without a frontend, and audio and streaming uses are refused with
+    this line instead of being fed approximate features.
+    """
+    from edgekws.frontend import FrontendConfig
+    from edgekws.frontend.ctables import frontend_c_source
+
+    if not meta.get("frontend") or not meta.get("input_norm"):
+        return "the bundle has no frontend config or input_norm"
+    try:
+        cfg = FrontendConfig.from_dict(meta["frontend"])
+        frontend_c_source(cfg, meta["input_norm"], in_q[0], in_q[1])
+    except (ConfigError, TypeError) as exc:
+        return f"the device frontend cannot compute it ({exc})"
+    shape = [int(v) for v in in_shape]
+    if len(shape) < 3 or shape[1] < 1 or shape[2] != cfg.num_features:
+        return (f"the model input {shape} is not frames x {cfg.num_features} features of frontend "
+                f"{cfg.name!r}")
+    return None
+
+
+def require_device_frontend(meta: dict[str, Any], use: str, where: str | Path = "") -> None:
+    """Refuse ``use`` (device audio mode, device streaming) in one line when the firmware built
+    from this bundle would have no frontend (:func:`device_frontend_reason`)."""
+    inp = meta.get("input") or {}
+    try:
+        reason = device_frontend_reason(meta, inp.get("shape") or [], (float(inp["scale"]), int(inp["zero_point"])))
+    except (KeyError, TypeError, ValueError):
+        reason = "bundle.json has no input quantization"
+    if reason is not None:
+        raise ConfigError(f"bundle {where or meta.get('name', '?')}: {use} refused: the device cannot compute "
+                          f"this bundle's features: {reason}")
+
+
 def _frontend_files(meta: dict[str, Any], in_t: Tensor, in_q: tuple[float, int]) -> dict[str, str]:
     """Device-frontend tables (window, mel weights, DCT, normalisation, input quantization).
 
-    Emitted only when the bundle's frontend is one the device can compute and the
-    model input is exactly one clip of its frames x features: then the firmware
-    can take raw audio (protocol audio mode, streaming) instead of features.
+    Emitted only when :func:`device_frontend_reason` finds nothing against it: then the
+    firmware can take raw audio (protocol audio mode, streaming: one clip is the
+    ``win + (frames - 1) * hop`` samples that fill the model input) instead of features.
     """
     from edgekws.frontend import FrontendConfig
     from edgekws.frontend.ctables import TABLES_HEADER, TABLES_SOURCE, frontend_c_source
 
-    if not meta.get("frontend") or not meta.get("input_norm"):
+    if device_frontend_reason(meta, in_t.shape, in_q) is not None:
         return {}
-    try:
-        cfg = FrontendConfig.from_dict(meta["frontend"])
-        header, source = frontend_c_source(cfg, meta["input_norm"], in_q[0], in_q[1])
-    except ConfigError:
-        return {}
-    if list(in_t.shape[1:3]) != [cfg.num_frames(cfg.sample_rate), cfg.num_features]:
-        return {}
+    cfg = FrontendConfig.from_dict(meta["frontend"])
+    header, source = frontend_c_source(cfg, meta["input_norm"], in_q[0], in_q[1])
     return {TABLES_HEADER: header, TABLES_SOURCE: source}
 
 

@@ -1,0 +1,201 @@
+"""``edgekws import``: a TFLite model made elsewhere becomes a bundle the whole tool chain runs.
+
+The models are built here by the TFLite converter the way other tool chains write them: int8
+inside, float32 input and output with QUANTIZE / DEQUANTIZE at the ends, labels in their own
+order. The import must strip the ends, reorder the outputs to ours, stay identical to the source
+in TFLite Micro, refuse an op the firmware lacks in one line naming the layer, and give a bundle
+that exports, self-tests layer by layer in QEMU and runs the device's audio mode -- unless the
+device cannot compute its frontend, which is refused in one line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edgekws.cli import main
+from edgekws.errors import ConfigError, ModelError
+from edgekws.export import import_tflite as imp
+from edgekws.export.tflite_graph import read_graph
+
+MODEL_LABELS = "yes,no,_unknown_,_silence_"  # the source's order; ours puts the fillers first
+
+
+def _tflite(*, extra_tanh: bool = False, seed: int = 0) -> bytes:
+    import tensorflow as tf
+
+    tf.keras.utils.set_random_seed(seed)
+    layers = tf.keras.layers
+    inp = layers.Input((49, 10, 1))
+    x = layers.Conv2D(8, (10, 4), strides=(2, 2), padding="same", activation="relu")(inp)
+    x = layers.DepthwiseConv2D((3, 3), padding="same", activation="relu")(x)
+    if extra_tanh:
+        x = layers.Activation("tanh")(x)
+    x = layers.Conv2D(8, 1, activation="relu")(x)
+    x = layers.AveragePooling2D(pool_size=(25, 5))(x)
+    x = layers.Flatten()(x)
+    out = layers.Softmax()(layers.Dense(4)(x))
+    model = tf.keras.Model(inp, out)
+    rng = np.random.default_rng(seed)
+
+    def representative():
+        for _ in range(16):
+            yield [(rng.standard_normal((1, 49, 10, 1)) * 10 - 30).astype(np.float32)]
+
+    conv = tf.lite.TFLiteConverter.from_keras_model(model)
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    conv.representative_dataset = representative
+    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    return conv.convert()  # float32 input/output: the converter adds QUANTIZE / DEQUANTIZE
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("src")
+    (d / "kws.tflite").write_bytes(_tflite())
+    (d / "tanh.tflite").write_bytes(_tflite(extra_tanh=True))
+    return {"ok": d / "kws.tflite", "tanh": d / "tanh.tflite"}
+
+
+def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    return int(info.value.code or 0), capsys.readouterr().err
+
+
+def test_float_ends_are_stripped_and_outputs_reordered_identically(models: dict[str, Path]) -> None:
+    src = models["ok"].read_bytes()
+    g0 = read_graph(src)
+    assert [op.op for op in g0.operators][0] == "QUANTIZE" and g0.operators[-1].op == "DEQUANTIZE"
+    q_scale = float(g0.tensors[g0.operators[0].outputs[0]].quant.scale[0])
+    perm = imp.canonical_order(tuple(MODEL_LABELS.split(",")))
+    assert perm == [3, 2, 0, 1]
+    data, surgery = imp.prepare_model(src, 4, perm)
+    g = read_graph(data)
+    assert [op.op for op in g.operators] == ["CONV_2D", "DEPTHWISE_CONV_2D", "CONV_2D", "AVERAGE_POOL_2D",
+                                              "RESHAPE", "FULLY_CONNECTED", "SOFTMAX"]
+    assert len(g.tensors) < len(g0.tensors)  # the float boundary tensors are gone
+    t_in, t_out = g.tensors[g.inputs[0]], g.tensors[g.outputs[0]]
+    assert t_in.dtype == t_out.dtype == "int8" and float(t_in.quant.scale[0]) == q_scale
+    assert surgery.removed == ("QUANTIZE (float32 input)", "DEQUANTIZE (float32 output)")
+    x = np.random.default_rng(1).integers(-128, 128, size=(24, 490)).astype(np.int8)
+    assert imp.verify_against_source(src, data, x, surgery.permutation) == 24
+    # the check can fail: the same model compared under another order of the classes
+    with pytest.raises(ModelError, match="differs from"):
+        imp.verify_against_source(src, data, x, (0, 1, 2, 3))
+
+
+def test_op_the_firmware_lacks_is_one_line_naming_op_and_layer(models: dict[str, Path], tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    code, err = _run(["import", str(models["tanh"]), "--frontend", "kws-mfcc-49x10", "--labels", MODEL_LABELS,
+                      "--out", str(tmp_path / "b")], capsys)
+    assert code != 0
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith("error: layer 2 (tanh_0) uses op TANH, which the firmware does not run")
+    assert not (tmp_path / "b" / "bundle.json").exists()
+
+
+def test_bad_labels_and_norm_are_one_line(models: dict[str, Path], tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    code, err = _run(["import", str(models["ok"]), "--frontend", "kws-mfcc-49x10", "--labels", "yes,no,_unknown_",
+                      "--out", str(tmp_path / "b")], capsys)
+    assert code != 0 and err.strip() == "error: the model has 4 outputs but --labels names 3 classes"
+    with pytest.raises(ConfigError, match="old=new"):
+        imp.parse_labels("a,b", "a")
+    assert imp.parse_labels("unknown,b", "unknown=_unknown_") == ("_unknown_", "b")
+    assert imp.parse_norm("none", 3) == {"mean": [0.0] * 3, "std": [1.0] * 3}
+    assert imp.parse_norm("2,25.6", 2) == {"mean": [2.0, 2.0], "std": [25.6, 25.6]}
+    with pytest.raises(ConfigError, match="positive"):
+        imp.parse_norm("0,0", 2)
+
+
+@pytest.mark.slow
+@pytest.mark.emulator
+def test_import_export_selftest_and_device_audio(models: dict[str, Path], tmp_path: Path, espeak: str,
+                                                 arm_gcc: str, qemu_arm: str,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """import -> export c -> QEMU self-test (layer by layer) -> bench audio mode (device frontend)."""
+    del espeak, arm_gcc, qemu_arm
+    if shutil.which("cmake") is None:
+        pytest.skip("cmake is not installed")
+    from edgekws.bench import BenchConfig, run_bench
+    from edgekws.device.build import build_firmware
+    from edgekws.device.emulator import run_selftest
+    from edgekws.export.bundle import load_bundle
+
+    out = tmp_path / "bundle"
+    code, err = _run(["import", str(models["ok"]), "--frontend", "kws-mfcc-49x10", "--labels", MODEL_LABELS,
+                      "--norm", "-20,12", "--per-word", "4", "--out", str(out)], capsys)
+    assert code == 0, err
+    b = load_bundle(out)
+    assert b.labels == ["_silence_", "_unknown_", "yes", "no"]
+    assert b.meta["input"]["dtype"] == "int8" and b.meta["input_norm"]["std"] == [12.0] * 10
+    assert b.meta["recipe"]["output_permutation"] == [3, 2, 0, 1]
+    assert b.meta["recipe"]["device_frontend"] == "yes"
+    ts = b.testset()
+    assert ts["x_int8"].shape[1:] == (49, 10, 1) and ts["audio_int16"].shape[1] == 16000
+    assert set(np.unique(ts["y"]).tolist()) == {0, 1, 2, 3}
+    assert b.report["imported"]["checked_against_source_inputs"] == len(ts["y"])
+
+    elf = build_firmware("mps2_an500", out, tmp_path / "fw", selftest_only=True)
+    report = run_selftest(elf, timeout=120)
+    assert report["passed"], report["output"][-2000:]
+    assert len(report["layers"]) == 7 and report["check"] == "layers"
+
+    figures = run_bench(BenchConfig(bundle=out, mode="audio", emulate=True, build_dir=tmp_path / "bench",
+                                    progress=False), note=lambda _s: None)
+    audio = figures["audio"]
+    assert audio["items"] == len(ts["y"]) and audio["decision_agreement_with_host"] == 1.0, audio
+
+
+def test_device_cannot_compute_frontend_refused_for_audio(models: dict[str, Path], tmp_path: Path,
+                                                          espeak: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """A frontend the host computes but the device cannot (a 640-point FFT): no device tables, and
+    audio mode / streaming on the device are refused in one line before anything is built."""
+    del espeak
+    from edgekws.bench import BenchConfig, run_bench
+    from edgekws.export.codegen_c import export_c
+
+    fe = tmp_path / "fe.json"
+    fe.write_text(json.dumps({"name": "odd-fft", "window_ms": 40.0, "hop_ms": 20.0, "n_fft": 640,
+                              "n_mels": 40, "n_mfcc": 10}))
+    out = tmp_path / "bundle"
+    code, err = _run(["import", str(models["ok"]), "--frontend", str(fe), "--labels", MODEL_LABELS,
+                      "--per-word", "3", "--out", str(out)], capsys)
+    assert code == 0, err
+    assert "no device frontend" in err and "power-of-two n_fft" in err
+    written = {p.name for p in export_c(out, tmp_path / "c")}
+    assert "edgekws_frontend_tables.h" not in written and "edgekws_model.h" in written
+    with pytest.raises(ConfigError) as info:
+        run_bench(BenchConfig(bundle=out, mode="audio", emulate=True, build_dir=tmp_path / "never",
+                              progress=False), note=lambda _s: None)
+    msg = str(info.value)
+    assert "audio mode on the device refused" in msg and "\n" not in msg
+    assert not (tmp_path / "never").exists()
+
+
+def test_mltk_model_surgery_is_identical_in_tflite_micro() -> None:
+    """The real third-party model (tools/fetch_mltk.py): float ends stripped, classes moved to our
+    order, the same int8 scores as the file as shipped."""
+    from edgekws.export import mltk_model
+
+    if not mltk_model.is_installed():
+        msg = "the MLTK keyword_spotting model is not cached (python tools/fetch_mltk.py)"
+        if os.environ.get("CI"):
+            pytest.fail(msg)
+        pytest.skip(msg)
+    src = mltk_model.verify().model.read_bytes()
+    labels = imp.parse_labels(",".join(mltk_model.LABELS), mltk_model.RENAMES)
+    perm = imp.canonical_order(labels)
+    assert perm is not None and [labels[i] for i in perm][:3] == ["_silence_", "_unknown_", "yes"]
+    data, surgery = imp.prepare_model(src, len(labels), perm)
+    g = read_graph(data)
+    assert g.tensors[g.inputs[0]].shape == (1, 50, 10, 1) and g.operators[0].op == "CONV_2D"
+    assert abs(float(g.tensors[g.inputs[0]].quant.scale[0]) - 0.8810155) < 1e-6
+    x = np.random.default_rng(0).integers(-128, 0, size=(12, 500)).astype(np.int8)
+    assert imp.verify_against_source(src, data, x, surgery.permutation) == 12
