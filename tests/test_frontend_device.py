@@ -148,11 +148,26 @@ EXTRA_CONFIGS = {
 }
 
 
+_MICRO = get_preset("tflm-microfrontend")
+#: TFLM-frontend configs beyond the preset: PCAN on at microWakeWord's settings (40 channels,
+#: 30/10 ms, 125-7500 Hz), a 1024-point FFT (KISS FFT's radix-2 stage) without noise reduction
+#: and with the log off (plain uint16 filterbank values), and a 256-point FFT at 8 kHz.
+MICRO_CONFIGS = {
+    "micro-pcan-40": _MICRO.replace(name="micro-pcan-40", n_mels=40, hop_ms=10.0, fmax=7500.0,
+                                    micro=_MICRO.micro.replace(pcan=True)),
+    "micro-1024-nolog": _MICRO.replace(name="micro-1024-nolog", window_ms=50.0, n_mels=16, fmax=6000.0,
+                                       micro=_MICRO.micro.replace(noise_reduction=False, log_scale=False)),
+    "micro-8k": _MICRO.replace(name="micro-8k", sample_rate=8000, window_ms=25.0, hop_ms=15.0, n_mels=12,
+                               fmin=60.0, fmax=3800.0, micro=_MICRO.micro.replace(pcan=True)),
+}
+EXTRA_CONFIGS.update(MICRO_CONFIGS)
+
+
 def config(name: str) -> FrontendConfig:
     return EXTRA_CONFIGS[name] if name in EXTRA_CONFIGS else get_preset(name)
 
 
-ALL_CONFIGS = ["kws-mfcc-49x10", "kws-logmel-49x40", "audio-logmel-64", *EXTRA_CONFIGS]
+ALL_CONFIGS = ["kws-mfcc-49x10", "kws-logmel-49x40", "audio-logmel-64", "tflm-microfrontend", *EXTRA_CONFIGS]
 
 
 def to_pcm(x: np.ndarray) -> np.ndarray:
@@ -345,9 +360,10 @@ def test_bad_lengths_and_pointers_are_refused(libs):
     assert [lib.lib.fe_num_frames(ctypes.c_uint32(n)) for n in (0, 639, 640, 959, 960, 16000)] == [0, 0, 1, 1, 2, 49]
 
 
-def test_sanitizers_clean(libs, tmp_path):
+@pytest.mark.parametrize("name", ["kws-mfcc-49x10", "micro-pcan-40"])
+def test_sanitizers_clean(libs, tmp_path, name):
     """ASan/UBSan build of the frontend; the harness exits non-zero on any internal mismatch."""
-    lib = libs["kws-mfcc-49x10"]
+    lib = libs[name]
     exe = compile_executable(lib.sources, tmp_path / "harness", [lib.gen], (*SANITIZE_FLAGS, *STRICT_FLAGS[:4],
                                                                             "-DHARNESS_MAIN"))
     for sig in ("loud_noise", "quiet_noise", "chirp"):
@@ -363,7 +379,7 @@ def test_sanitizers_clean(libs, tmp_path):
 
 
 def test_cross_compiles_for_cortex_m7(libs, arm_gcc, tmp_path):
-    for name in ("kws-mfcc-49x10", "odd-window"):
+    for name in ("kws-mfcc-49x10", "odd-window", "tflm-microfrontend", "micro-1024-nolog"):
         lib = libs[name]
         objs = compile_arm_objects([*FE_SOURCES, lib.gen / "edgekws_frontend_tables.c"], tmp_path, [lib.gen])
         assert all(o.stat().st_size > 0 for o in objs)

@@ -11,6 +11,13 @@
  * The host twin edgekws.frontend.device computes the same float32 operations in
  * the same order, so host and device features are bit-identical.
  *
+ * With tables for TensorFlow Lite Micro's audio frontend (EDGEKWS_FE_KIND_MICRO,
+ * FrontendConfig kind "tflm-micro") a frame is that frontend's integer pipeline
+ * instead (window, 16-bit fixed-point FFT, filterbank, noise reduction, PCAN,
+ * log scale; fe_micro*.c), its uint16 channels are the float features, and a
+ * noise estimate runs from frame to frame: fe_extract_* start each clip from
+ * zero, a stream (fe_init / fe_push_hop) carries it on.
+ *
  * The tables come from the model export (edgekws_frontend_tables.h/.c,
  * written by edgekws.frontend.ctables), which defines EDGEKWS_HAS_FRONTEND.
  *
@@ -39,10 +46,14 @@ extern "C" {
 #define FE_HOP_LENGTH EDGEKWS_FE_HOP_LENGTH
 #define FE_WIN_LENGTH EDGEKWS_FE_WIN_LENGTH
 
-/* Streaming state: the last EDGEKWS_FE_SPAN samples (whole hops covering one window). */
+/* Streaming state: the last EDGEKWS_FE_SPAN samples (whole hops covering one window);
+ * with the TFLM frontend also its per-channel noise estimate, carried from frame to frame. */
 typedef struct {
     int16_t span[EDGEKWS_FE_SPAN];
     uint32_t hops; /* hops received, saturating at the number needed for the first frame */
+#if defined(EDGEKWS_FE_KIND_MICRO) && EDGEKWS_FE_KIND_MICRO
+    uint32_t noise[EDGEKWS_FE_N_MELS];
+#endif
 } fe_state_t;
 
 /* Frames in a clip of n_samples: 1 + (n - win) / hop, or 0 when shorter than a window. */

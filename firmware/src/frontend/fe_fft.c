@@ -26,6 +26,12 @@
 #define FE_HAVE_TABLES 1
 #endif
 #endif
+#ifdef FE_HAVE_TABLES
+#include "edgekws_frontend_tables.h"
+#if defined(EDGEKWS_FE_KIND_MICRO) && EDGEKWS_FE_KIND_MICRO
+#undef FE_HAVE_TABLES /* TFLM frontend tables: fe_micro*.c compute that frontend */
+#endif
+#endif
 
 #ifdef FE_HAVE_TABLES
 

@@ -6,6 +6,9 @@
  * mel sums over each band's bins in order, fe_log_db() below (own log, no
  * libm, identical on every target), DCT sums over bands in order, and the
  * normalisation/quantization of the host's training pipeline.
+ * With TFLM frontend tables (EDGEKWS_FE_KIND_MICRO) a frame is computed by
+ * fe_micro_frame() instead (fe_micro*.c), whose noise estimate is the state a
+ * clip starts from zero and a stream carries on.
  */
 #if defined(__has_include)
 #if __has_include("edgekws_frontend_tables.h")
@@ -27,6 +30,18 @@
 #define FE_SPAN_HOPS (EDGEKWS_FE_SPAN / EDGEKWS_FE_HOP_LENGTH)
 #define FE_KEEP (EDGEKWS_FE_SPAN - EDGEKWS_FE_HOP_LENGTH)
 
+#if EDGEKWS_FE_KIND_MICRO
+#define FE_NOISE_LEN EDGEKWS_FE_N_MELS
+static float g_feat[EDGEKWS_FE_N_MELS];
+
+/* One frame of win_length samples -> the TFLM frontend's channels (uint16 values as float). */
+static const float *frame_features(const int16_t *x, uint32_t *noise)
+{
+    fe_micro_frame(x, noise, g_feat);
+    return g_feat;
+}
+#else
+#define FE_NOISE_LEN 1u
 /* Scratch shared by all calls (not reentrant): FFT buffer and power spectrum. */
 static float g_fft[2u * EDGEKWS_FE_FFT_LEN];
 static float g_power[EDGEKWS_FE_N_USED];
@@ -63,8 +78,9 @@ static float fe_log_db(float v)
 }
 
 /* One frame of win_length samples -> g_mfcc (or the log-mel bands for log-mel configs). */
-static const float *frame_features(const int16_t *x)
+static const float *frame_features(const int16_t *x, uint32_t *noise)
 {
+    (void)noise; /* the mel frontend keeps no state between frames */
     fe_power_spectrum(x, g_fft, g_power);
     const float *w = edgekws_fe_mel_weight;
     const float floor_v = EDGEKWS_FE_LOG_FLOOR;
@@ -93,6 +109,8 @@ static const float *frame_features(const int16_t *x)
     return g_feat;
 #endif
 }
+
+#endif /* EDGEKWS_FE_KIND_MICRO */
 
 /* Round half to even of t, t clamped to [-1024, 1024] first (also maps NaN there). */
 static int32_t round_half_even(float t)
@@ -150,8 +168,9 @@ int fe_extract_int8(const int16_t *pcm, uint32_t n_samples, int8_t *out, uint32_
         return rc;
     }
     const uint32_t frames = fe_num_frames(n_samples);
+    uint32_t noise[FE_NOISE_LEN] = {0}; /* a clip starts from a zero noise estimate */
     for (uint32_t t = 0; t < frames; t++) {
-        fe_quantize(frame_features(pcm + (size_t)t * EDGEKWS_FE_HOP_LENGTH),
+        fe_quantize(frame_features(pcm + (size_t)t * EDGEKWS_FE_HOP_LENGTH, noise),
                     out + (size_t)t * EDGEKWS_FE_NUM_FEATURES);
     }
     return FE_OK;
@@ -164,8 +183,10 @@ int fe_extract_float(const int16_t *pcm, uint32_t n_samples, float *out, uint32_
         return rc;
     }
     const uint32_t frames = fe_num_frames(n_samples);
+    uint32_t noise[FE_NOISE_LEN] = {0};
     for (uint32_t t = 0; t < frames; t++) {
-        memcpy(out + (size_t)t * EDGEKWS_FE_NUM_FEATURES, frame_features(pcm + (size_t)t * EDGEKWS_FE_HOP_LENGTH),
+        memcpy(out + (size_t)t * EDGEKWS_FE_NUM_FEATURES,
+               frame_features(pcm + (size_t)t * EDGEKWS_FE_HOP_LENGTH, noise),
                EDGEKWS_FE_NUM_FEATURES * sizeof(float));
     }
     return FE_OK;
@@ -193,7 +214,11 @@ int fe_push_hop(fe_state_t *s, const int16_t *hop_samples, int8_t *frame_out)
             return FE_OK;
         }
     }
-    fe_quantize(frame_features(s->span), frame_out);
+#if EDGEKWS_FE_KIND_MICRO
+    fe_quantize(frame_features(s->span, s->noise), frame_out);
+#else
+    fe_quantize(frame_features(s->span, NULL), frame_out);
+#endif
     return FE_FRAME_READY;
 }
 

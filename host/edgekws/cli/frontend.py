@@ -30,7 +30,10 @@ def register(app: typer.Typer) -> None:
 
         for name, cfg in PRESETS.items():
             frames, feats = cfg.feature_shape(cfg.sample_rate)
-            kind = f"{cfg.n_mfcc} MFCC" if cfg.is_mfcc else f"{cfg.n_mels} log-mel"
+            if cfg.kind == "tflm-micro":
+                kind = f"{cfg.n_mels} TFLM microfrontend channels"
+            else:
+                kind = f"{cfg.n_mfcc} MFCC" if cfg.is_mfcc else f"{cfg.n_mels} log-mel"
             print(f"{name:20s} {frames}x{feats} per second  {kind}, {cfg.window_ms:g}/{cfg.hop_ms:g} ms, "
                   f"{cfg.fmin:g}-{cfg.fmax:g} Hz  hash {cfg.hash()}")
 

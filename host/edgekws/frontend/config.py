@@ -23,6 +23,13 @@ implements exactly this and nothing else):
   because that depends on the loudest frame of the whole clip and would break
   streaming;
 * MFCCs are the first ``n_mfcc`` coefficients of a DCT-II over the log-mel bands.
+
+``kind="tflm-micro"`` selects the other frontend the device computes: TensorFlow
+Lite Micro's audio "microfrontend" (micro_speech and many vendor KWS models),
+an all-integer pipeline with its own window, fixed-point FFT, filterbank,
+noise reduction, PCAN gain control and log scale (parameters in
+:class:`MicroParams`; computed by :mod:`edgekws.frontend.micro`). Its features
+are the frontend's uint16 outputs as float32.
 """
 
 from __future__ import annotations
@@ -52,6 +59,87 @@ DCT_NORMS = ("ortho", None)
 #: the firmware; :mod:`edgekws.frontend.device`).
 EXACT_MODES = ("host", "device")
 
+#: The feature algorithms: ``"mel"`` (log-mel / MFCC, the fixed design above) and
+#: ``"tflm-micro"`` (TensorFlow Lite Micro's integer audio frontend, :class:`MicroParams`).
+KINDS = ("mel", "tflm-micro")
+
+
+@dataclass(frozen=True)
+class MicroParams:
+    """The TFLite Micro frontend's own stages (``kind="tflm-micro"``), defaults as TFLM's
+    ``FrontendFillConfigWithDefaults``.
+
+    Its window and filterbank come from the shared fields: ``window_ms``/``hop_ms`` (whole
+    milliseconds), ``n_mels`` = channels, ``fmin``/``fmax`` = lower/upper band limits.
+    ``noise_reduction=False`` skips the noise-reduction stage (its noise estimate then stays
+    zero); TFLM itself always runs it. ``pcan`` is off in the TFLM library defaults and on in
+    TensorFlow's ``audio_microfrontend`` op and micro_speech.
+    """
+
+    noise_reduction: bool = True
+    smoothing_bits: int = 10
+    even_smoothing: float = 0.025
+    odd_smoothing: float = 0.06
+    min_signal_remaining: float = 0.05
+    pcan: bool = False
+    pcan_strength: float = 0.95
+    pcan_offset: float = 80.0
+    pcan_gain_bits: int = 21
+    log_scale: bool = True
+    log_scale_shift: int = 6
+
+    def __post_init__(self) -> None:
+        try:
+            norm = {
+                "noise_reduction": _as_bool(self.noise_reduction, "noise_reduction"),
+                "smoothing_bits": _as_int(self.smoothing_bits, "smoothing_bits"),
+                "even_smoothing": float(self.even_smoothing),
+                "odd_smoothing": float(self.odd_smoothing),
+                "min_signal_remaining": float(self.min_signal_remaining),
+                "pcan": _as_bool(self.pcan, "pcan"),
+                "pcan_strength": float(self.pcan_strength),
+                "pcan_offset": float(self.pcan_offset),
+                "pcan_gain_bits": _as_int(self.pcan_gain_bits, "pcan_gain_bits"),
+                "log_scale": _as_bool(self.log_scale, "log_scale"),
+                "log_scale_shift": _as_int(self.log_scale_shift, "log_scale_shift"),
+            }
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"frontend micro params: {exc}") from None
+        for key, value in norm.items():
+            object.__setattr__(self, key, value)
+        for key in ("even_smoothing", "odd_smoothing", "min_signal_remaining"):
+            if not 0.0 <= getattr(self, key) <= 1.0:
+                raise ConfigError(f"frontend micro params: {key} must be in [0, 1], got {getattr(self, key)!r}")
+        if not 0 <= self.smoothing_bits <= 16:
+            raise ConfigError(f"frontend micro params: smoothing_bits must be in [0, 16], got {self.smoothing_bits}")
+        if not (math.isfinite(self.pcan_strength) and math.isfinite(self.pcan_offset) and self.pcan_offset > 0):
+            raise ConfigError("frontend micro params: pcan_strength must be finite and pcan_offset positive")
+        if not 0 <= self.pcan_gain_bits <= 30:
+            raise ConfigError(f"frontend micro params: pcan_gain_bits must be in [0, 30], got {self.pcan_gain_bits}")
+        if not 0 <= self.log_scale_shift <= 15:
+            raise ConfigError(f"frontend micro params: log_scale_shift must be in [0, 15], got {self.log_scale_shift}")
+
+    @classmethod
+    def from_dict(cls, data: Any) -> MicroParams:
+        """From :func:`dataclasses.asdict` output; unknown keys are an error."""
+        if isinstance(data, MicroParams):
+            return data
+        if not isinstance(data, dict):
+            raise ConfigError(f"frontend micro params must be a JSON object, got {type(data).__name__}")
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"frontend micro params: unknown field(s) {', '.join(unknown)}; "
+                              f"valid: {', '.join(sorted(known))}")
+        return cls(**data)
+
+    def replace(self, **changes: Any) -> MicroParams:
+        return dataclasses.replace(self, **changes)
+
+#: Fields left out of :meth:`FrontendConfig.canonical_json` while they hold these values, so
+#: adding them kept the hash of every earlier config (caches, committed bundles).
+_HASH_OMIT_DEFAULTS: dict[str, Any] = {"exact": "host", "kind": "mel", "micro": None}
+
 
 @dataclass(frozen=True)
 class FrontendConfig:
@@ -79,6 +167,8 @@ class FrontendConfig:
     n_mfcc: int = 10
     dct_norm: str | None = "ortho"
     exact: str = "host"
+    kind: str = "mel"
+    micro: MicroParams | None = None
 
     def __post_init__(self) -> None:
         # Normalise types first so that e.g. window_ms=40 and window_ms=40.0 give
@@ -97,9 +187,22 @@ class FrontendConfig:
                 "n_mfcc": _as_int(self.n_mfcc, "n_mfcc"),
                 "dct_norm": self.dct_norm,
                 "exact": str(self.exact),
+                "kind": str(self.kind),
             }
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"frontend config {self.name!r}: {exc}") from None
+        if norm["kind"] not in KINDS:
+            raise ConfigError(f"frontend config {self.name!r}: kind must be one of {', '.join(KINDS)}, "
+                              f"got {norm['kind']!r}")
+        if norm["kind"] == "tflm-micro":
+            # TFLM's rule, not a free parameter: the FFT is the next power of two >= the window.
+            win = int(round(norm["sample_rate"] * norm["window_ms"] / 1000.0))
+            norm["n_fft"] = 1 << max(1, (win - 1).bit_length())
+            norm["micro"] = MicroParams() if self.micro is None else MicroParams.from_dict(self.micro)
+        elif self.micro is not None:
+            raise ConfigError(f"frontend config {self.name!r}: 'micro' parameters need kind='tflm-micro'")
+        else:
+            norm["micro"] = None
         for key, value in norm.items():
             object.__setattr__(self, key, value)
         self._check()
@@ -132,8 +235,43 @@ class FrontendConfig:
             raise bad(f"dct_norm must be 'ortho' or null, got {self.dct_norm!r}")
         if self.exact not in EXACT_MODES:
             raise bad(f"exact must be 'host' or 'device', got {self.exact!r}")
+        if self.kind == "tflm-micro":
+            self._check_micro(bad)
+            return
         if self.exact == "device" and (self.n_fft < 4 or self.n_fft & (self.n_fft - 1)):
             raise bad(f"exact='device' needs a power-of-two n_fft >= 4 (the device FFT), got {self.n_fft}")
+
+    def _check_micro(self, bad: Any) -> None:
+        for key in ("window_ms", "hop_ms"):
+            samples = self.sample_rate * getattr(self, key)
+            if not float(getattr(self, key)).is_integer() or samples % 1000:
+                raise bad(f"kind='tflm-micro' takes whole milliseconds that give whole samples; {key}="
+                          f"{getattr(self, key):g} at {self.sample_rate} Hz does not")
+        if self.n_mfcc != 0:
+            raise bad(f"kind='tflm-micro' gives filterbank channels, not MFCCs: set n_mfcc=0 (got {self.n_mfcc})")
+        if self.n_mels > 256:
+            raise bad(f"kind='tflm-micro' supports at most 256 channels, got {self.n_mels}")
+        if self.win_length > 4096:
+            raise bad(f"kind='tflm-micro' supports windows up to 4096 samples, got {self.win_length}")
+
+    def device_unsupported_reason(self) -> str | None:
+        """None when the device C frontend computes this config bit-exactly; otherwise one line why not.
+
+        Export and streaming ask this (and refuse the config with the line) instead of letting
+        the device compute approximate features.
+        """
+        from edgekws.frontend.device import check_device_config
+
+        try:
+            check_device_config(self)
+        except ConfigError as exc:
+            return str(exc)
+        return None
+
+    @property
+    def device_supported(self) -> bool:
+        """``device_unsupported_reason() is None``."""
+        return self.device_unsupported_reason() is None
 
     # ---- derived sizes --------------------------------------------------
 
@@ -187,6 +325,9 @@ class FrontendConfig:
         if unknown:
             raise ConfigError(f"frontend config: unknown field(s) {', '.join(unknown)}; "
                               f"valid: {', '.join(sorted(known))}")
+        data = dict(data)
+        if data.get("micro") is not None:
+            data["micro"] = MicroParams.from_dict(data["micro"])
         return cls(**data)
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -208,14 +349,16 @@ class FrontendConfig:
         numbers always give the same text. ``name`` is left out on purpose (two
         configs that compute identical features share a hash and a feature
         cache entry) and :data:`FRONTEND_VERSION` is put in (a changed algorithm
-        gives a new hash). ``exact`` enters only when it is not the default
-        ``"host"``, so the hashes of host-mode configs (every preset, every
-        existing cache and bundle) are those from before the field existed.
+        gives a new hash). ``exact``, ``kind`` and ``micro`` enter only when
+        they differ from their defaults (``"host"``, ``"mel"``, None), so the
+        hashes of earlier configs (the mel presets, every existing cache and
+        bundle) are those from before the fields existed.
         """
         data = self.to_dict()
         del data["name"]
-        if data["exact"] == "host":
-            del data["exact"]
+        for key, default in _HASH_OMIT_DEFAULTS.items():
+            if data[key] == default:
+                del data[key]
         data["frontend_version"] = FRONTEND_VERSION
         return json.dumps(data, sort_keys=True, separators=(",", ":"), allow_nan=False)
 
@@ -226,6 +369,13 @@ class FrontendConfig:
     def replace(self, **changes: Any) -> FrontendConfig:
         """A copy with some fields changed (validated like a new config)."""
         return dataclasses.replace(self, **changes)
+
+
+def _as_bool(value: Any, key: str) -> bool:
+    """Accept JSON booleans only (a 0/1 or a string is more likely a mistake than a flag)."""
+    if isinstance(value, bool):
+        return value
+    raise TypeError(f"{key} must be true or false, got {value!r}")
 
 
 def _as_int(value: Any, key: str) -> int:
@@ -254,6 +404,13 @@ PRESETS: dict[str, FrontendConfig] = {
     "audio-logmel-64": FrontendConfig(
         name="audio-logmel-64", sample_rate=16000, window_ms=25.0, hop_ms=10.0, n_fft=512,
         n_mels=64, fmin=50.0, fmax=8000.0, log_floor=1e-6, n_mfcc=0, dct_norm="ortho",
+    ),
+    # TensorFlow Lite Micro's audio frontend as the MLPerf Tiny DS-CNN models trained on it use
+    # it: 30 ms / 20 ms frames, 10 channels 125-4000 Hz (49 x 10 for one second); noise
+    # reduction, PCAN and log scale as TFLM's library defaults (PCAN off). uint16 outputs.
+    "tflm-microfrontend": FrontendConfig(
+        name="tflm-microfrontend", sample_rate=16000, window_ms=30.0, hop_ms=20.0, n_fft=512,
+        n_mels=10, fmin=125.0, fmax=4000.0, n_mfcc=0, kind="tflm-micro", micro=MicroParams(),
     ),
 }
 

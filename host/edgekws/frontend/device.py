@@ -77,6 +77,11 @@ def bit_reverse(m: int) -> np.ndarray:
 
 def check_device_config(cfg: FrontendConfig) -> None:
     """Refuse configs the C frontend cannot compute, with one line each."""
+    if cfg.kind == "tflm-micro":
+        from edgekws.frontend.micro import micro_tables
+
+        micro_tables(cfg)  # raises ConfigError for a filterbank or PCAN setting it cannot build
+        return
     n = cfg.n_fft
     if n < 4 or n & (n - 1):
         raise ConfigError(f"frontend config {cfg.name!r}: the device frontend needs a power-of-two "
@@ -132,6 +137,9 @@ def device_tables(cfg: FrontendConfig) -> DeviceTables:
     """Build (and cache) the device tables of ``cfg`` from the host's public tables."""
     from edgekws.frontend.features import dct_matrix, hann_window, mel_filterbank
 
+    if cfg.kind != "mel":
+        raise ConfigError(f"frontend config {cfg.name!r}: device_tables is for kind='mel' "
+                          "(tflm-micro: edgekws.frontend.micro.micro_tables)")
     check_device_config(cfg)
     m = cfg.n_fft // 2
     c, s = _exact_unit_circle(2.0 * np.pi * np.arange(m // 2) / m)
@@ -285,6 +293,10 @@ def device_features(audio: np.ndarray, cfg: FrontendConfig, *, mfcc: bool = True
     """
     from edgekws.frontend.features import as_audio_array, frame_signal
 
+    if cfg.kind == "tflm-micro":
+        from edgekws.frontend.micro import micro_features
+
+        return micro_features(audio, cfg)  # integer arithmetic: the host result is the device's
     x = as_audio_array(audio, cfg)
     frames = frame_signal(x, cfg)  # a strided view: copied only chunk by chunk below
     if x.ndim == 1:

@@ -188,6 +188,11 @@ def _features_chunk(x: np.ndarray, cfg: FrontendConfig, buf: np.ndarray, mfcc: b
 
 
 def _run(audio: np.ndarray, cfg: FrontendConfig, mfcc: bool) -> np.ndarray:
+    if cfg.kind == "tflm-micro":
+        # All-integer: one implementation is the host frontend and the device twin.
+        from edgekws.frontend.micro import micro_features
+
+        return micro_features(audio, cfg)
     if cfg.exact == "device":
         # The firmware's operation order (edgekws.frontend.device), bit-identical to the C.
         from edgekws.frontend.device import device_features

@@ -8,6 +8,10 @@ future frame still needs. Frames are normalised with the bundle's
 device's float32 operations (:func:`edgekws.frontend.device.quantize_features`).
 With ``FrontendConfig(exact="device")`` the frames are bit-identical to what
 the C frontend (``fe_push_hop``) produces from the same int16 audio.
+
+The TFLM frontend (``kind="tflm-micro"``) carries a noise estimate from frame to
+frame, so its frames are computed with that state carried on (as ``fe_push_hop``
+does), never from a fresh start per chunk.
 """
 
 from __future__ import annotations
@@ -35,14 +39,29 @@ class FeatureStreamer:
         self._zp = int(zero_point)
         self._frame_fn = frame_fn or self._host_frames
         self._buf = np.zeros(0, np.float32)  # starts at the next frame's first sample
+        self._micro_state = None  # the TFLM frontend's noise estimate (kind="tflm-micro")
         self.frames_out = 0
 
     def _host_frames(self, audio: np.ndarray) -> np.ndarray:
         from edgekws.frontend.device import quantize_features
 
-        # compute_features follows frontend.exact: "device" gives the C frontend's bits
-        return quantize_features(compute_features(audio, self.frontend), self._mean, self._std, self._scale,
-                                 self._zp)
+        if self.frontend.kind == "tflm-micro":
+            feats = self._micro_frames(audio)
+        else:
+            # compute_features follows frontend.exact: "device" gives the C frontend's bits
+            feats = compute_features(audio, self.frontend)
+        return quantize_features(feats, self._mean, self._std, self._scale, self._zp)
+
+    def _micro_frames(self, audio: np.ndarray) -> np.ndarray:
+        """The next frames of the TFLM frontend, its noise estimate carried on from the last call."""
+        from edgekws.frontend.features import frame_signal
+        from edgekws.frontend.micro import MicroState, micro_frames, to_pcm16
+
+        cfg = self.frontend
+        if self._micro_state is None:
+            self._micro_state = MicroState.zeros(1, cfg.n_mels)
+        frames = frame_signal(to_pcm16(audio), cfg)
+        return micro_frames(frames[None], cfg, self._micro_state)[0].astype(np.float32)
 
     def push(self, audio: np.ndarray) -> np.ndarray:
         """Append float32 samples; returns the newly complete frames ``[k, feats]`` int8 (k may be 0)."""
