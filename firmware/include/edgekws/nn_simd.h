@@ -28,8 +28,8 @@ extern "C" {
  * exporter's requantization table, 16 bytes per output channel, channels padded to a multiple of 4. */
 #define NN_SIMD_REQUANT_TABLE_SIZE(c) ((((uint32_t)(c) + 3u) & ~3u) * 16u)
 /* Depthwise scratch bytes for the 3x3 / stride 1 / padding 1 / channels % 4 == 0 path, given the input
- * width: a ring of 3 rows x 4 channel planes of round_up(w + 3, 2) int16. Other shapes take none. */
-#define NN_DEPTHWISE_S8_SIMD_SCRATCH_3X3(w) ((((uint32_t)(w) + 4u) & ~1u) * 24u)
+ * height: a ring of 3 input columns of one channel, round_up(h + 3, 2) int16 each. Other shapes take none. */
+#define NN_DEPTHWISE_S8_SIMD_SCRATCH_3X3(h) ((((uint32_t)(h) + 4u) & ~1u) * 6u)
 /* Largest f_h * f_w the simd depthwise kernel takes (its tap list lives on the stack). */
 #define NN_DEPTHWISE_SIMD_MAX_TAPS 64
 
@@ -42,7 +42,7 @@ int nn_conv2d_s8_simd(const nn_context_t *ctx, const nn_conv_params_t *p, const 
                       const int32_t *bias, const nn_dims_t *out_dims, int8_t *out);
 /* Depth multiplier 1, f_h * f_w <= NN_DEPTHWISE_SIMD_MAX_TAPS; ctx->aux: the requantization table (bias
  * folded in). Weights: TFLite's layout, except on the 3x3 path (NN_DEPTHWISE_S8_SIMD_SCRATCH_3X3): int16,
- * doubled, per channel and tap row the pairs (w0, w1), (w1, w2). */
+ * doubled, per channel and tap row the pairs (w0, w1), (w1, w2) (the kernel makes vertical pairs of them). */
 int nn_depthwise_conv2d_s8_simd(const nn_context_t *ctx, const nn_conv_params_t *p, const nn_quant_t *q,
                                 const nn_dims_t *in_dims, const int8_t *in,
                                 const nn_dims_t *filter_dims, const int8_t *filter,

@@ -281,8 +281,8 @@ def simd_dw3x3(layer: LayerLike) -> bool:
 
 def relayout_simd_dw(weights: np.ndarray, layer: LayerLike) -> np.ndarray:
     """simd depthwise: TFLite's [1, kh, kw, C] int8 as is, except on the 3x3 path: per channel and tap row the
-    doubled int16 pairs (w0, w1), (w1, w2) (12 int16 per channel, from flash), which the kernel's
-    2-outputs-per-LDRD SMLAD step multiplies with horizontally adjacent input pairs."""
+    doubled int16 pairs (w0, w1), (w1, w2) (12 int16 per channel, from flash), which the kernel re-packs into
+    vertical pairs once per channel for its SMLADs down the input columns."""
     w = np.asarray(weights, dtype=np.int8)
     if not simd_dw3x3(layer):
         return w.reshape(-1)
@@ -293,9 +293,9 @@ def relayout_simd_dw(weights: np.ndarray, layer: LayerLike) -> np.ndarray:
 
 
 def _scratch_simd_dw(layer: LayerLike) -> int:
-    """NN_DEPTHWISE_S8_SIMD_SCRATCH_3X3(w) on the 3x3 path (a ring of 3 input rows x 4 channel planes of
-    round_up(w + 3, 2) int16: 192 bytes for DS-CNN-S), else none."""
-    return ((int(layer.in1_dims[2]) + 4) & ~1) * 24 if simd_dw3x3(layer) else 0
+    """NN_DEPTHWISE_S8_SIMD_SCRATCH_3X3(h) on the 3x3 path (a ring of 3 input columns of one channel,
+    round_up(h + 3, 2) int16 each: 168 bytes for DS-CNN-S), else none."""
+    return ((int(layer.in1_dims[1]) + 4) & ~1) * 6 if simd_dw3x3(layer) else 0
 
 
 def _conv_ungrouped(layer: LayerLike) -> bool:

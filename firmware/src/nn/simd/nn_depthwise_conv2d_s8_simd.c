@@ -94,357 +94,310 @@ NN_ALWAYS_INLINE void nn_dw_pixel(const nn_dw_tap_t *taps, int32_t n_taps, int32
 
 /*
  * The 3x3, stride-1, dilation-1, "same" (padding 1) case with channels a
- * multiple of 4 (DS-CNN's depthwise layers): SMLAD pairs taps, not channels.
+ * multiple of 4 (DS-CNN's depthwise layers): one channel at a time, walking
+ * DOWN each output column (DS-CNN-S: 25 rows, 5 columns), so that SMLAD pairs
+ * vertically adjacent taps and the channel's weights stay in registers for its
+ * whole image instead of being reloaded per short row.
  *
- * Per group of 4 channels, a ring of 3 input rows is kept in scratch as 4
- * int16 planes per row (one per channel, input offset added, one zero column
- * on the left and zeros past the right edge: padding taps contribute 0), so
- * that horizontally adjacent taps of one channel are one word. Each new row
- * costs per 2 pixels 2 LDR, 4 SXTAB16, 4 PKHBT/PKHTB and 4 STR for 8 values.
- * Two horizontally adjacent outputs of one channel then share one LDRD per
- * tap row: with L0 = (P[a], P[a+1]), L1 = (P[a+2], P[a+3]) and the exporter's
- * pre-widened, doubled weight pairs W01 = (w0, w1), W12 = (w1, w2) per tap row,
- *     out0 += SMLAD(W01, L0) + SMLATB(W12, L1)   (w0 P[a] + w1 P[a+1] + w2 P[a+2])
- *     out1 += SMLABT(W01, L0) + SMLAD(W12, L1)   (w0 P[a+1] + w1 P[a+2] + w2 P[a+3])
- * 4 instructions for 6 MACs; the channel's 6 weight words stay in registers
- * along the row. The accumulators are twice the sums (doubled weights and
- * bias), as the table's one-SMMLAR requantization wants.
+ * Per channel, a ring of 3 input columns lives in scratch as int16 (one slot
+ * per column, the slots' words interleaved: word j of slot t at ring[3j + t],
+ * so one pointer and immediate offsets reach all three). Word j of a column
+ * holds (P[2j], P[2j+1]), P[i] = input row i - 1. The input offset is not added
+ * to the values: the channel's bias takes input_offset * (sum of its 9
+ * weights) instead, and every padding tap holds the input zero point
+ * (-input_offset), whose contribution w * (zp + offset) is 0, which is what
+ * TFLite's "skip the tap" adds. A column costs per 2 rows 2 LDRSB and one
+ * PKHBT; each is built once and read by 3 output columns.
+ *
+ * The exporter's per-row weight pairs (w[fy][0], w[fy][1]), (w[fy][1], w[fy][2])
+ * (doubled int16, flash) become per channel the vertical pairs
+ * V[fx] = (w[0][fx], w[1][fx]) and U[fx] = (w[1][fx], w[2][fx]) with one PKHBT /
+ * PKHTB each. With L0 = (P[y], P[y+1]), L1 = (P[y+2], P[y+3]) of one column:
+ *     out(y)   += SMLAD(V, L0) + SMLATB(U, L1)     (w0 P[y] + w1 P[y+1] + w2 P[y+2])
+ *     out(y+1) += SMLABT(V, L0) + SMLAD(U, L1)     (w0 P[y+1] + w1 P[y+2] + w2 P[y+3])
+ * On the DSP target one asm step makes 4 outputs of a column (36 MACs) from 5
+ * loads and 24 multiply-accumulates, then SMMLAR, ASR, SSAT and STRB each. The
+ * ring's slots rotate as the walk moves right; instead of moving data, the
+ * weight words are taken in rotated order (a duplicated copy, one pointer
+ * offset). The accumulators are twice the sums (doubled weights and bias), as
+ * the table's one-SMMLAR requantization wants.
  */
-static inline int32_t nn_dw3_wp(int32_t w)
+static inline int32_t nn_dw3_hp(int32_t h)
 {
-    return (w + 4) & ~1; /* int16 per plane row: P[0] = left pad, P[1..w] = the row, zeros up to P[w + 2] */
+    return (h + 4) & ~1; /* int16 per column: P[0] = top pad, P[1..h] = the column, zero point up to P[h + 3] */
 }
 
-/* PKHBT a, b, LSL #16 / PKHTB a, b, ASR #16 as single instructions (GCC does not always select them). */
-NN_ALWAYS_INLINE uint32_t nn_dw3_pkhbt(uint32_t a, uint32_t b)
-{
-#if NN_DSP_ACLE
-    uint32_t r;
-    __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(a), "r"(b));
-    return r;
-#else
-    return nn_pkhbt(a, b, 16);
-#endif
-}
+/* Per-channel constants of the column walk (the asm copies them to its frame: field order matters). */
+typedef struct {
+    int32_t bias;         /* the table's doubled bias + input_offset * (sum of the 9 doubled weights) */
+    int32_t mult, rnd;    /* the table's SMMLAR operands */
+    int32_t rsh;          /* and its right shift */
+    int32_t rb;           /* bytes from one image row to the next (w * ch), input and output */
+    const uint32_t *qend; /* ring + 6 * (h / 4): where the 4-output steps end */
+    int32_t rem;          /* h % 4 outputs after them */
+} nn_dw3_k_t;
 
-NN_ALWAYS_INLINE uint32_t nn_dw3_pkhtb(uint32_t a, uint32_t b)
+/* Column `src` (the channel's byte in row 0; NULL: a padding column) into ring slot t. Words past the
+ * column's last row keep the zero point written when the ring was cleared. */
+static void nn_dw3_col(uint32_t *ring, int32_t t, const int8_t *src, int32_t h, int32_t hp, int32_t rb,
+                       uint32_t zp2)
 {
-#if NN_DSP_ACLE
-    uint32_t r;
-    __asm__("pkhtb %0, %1, %2, asr #16" : "=r"(r) : "r"(a), "r"(b));
-    return r;
-#else
-    return nn_pkhtb(a, b, 16);
-#endif
-}
-
-/* One input row (row: its channel c, NULL outside the input: zeros) of channels c..c+3 into the ring
- * slot d0 (4 planes of wp int16). */
-__attribute__((noinline)) static void nn_dw3_row(uint32_t *d0, const int8_t *row, int32_t in_w, int32_t ch,
-                                                 int32_t wp, uint32_t off2)
-{
-    const int32_t hw = wp / 2;
-    uint32_t *d1 = d0 + hw, *d2 = d1 + hw, *d3 = d2 + hw;
-    if (!row) {
-        for (int32_t k = 0; k < 2 * wp; k += 2) {
-            d0[k] = 0;
-            d0[k + 1] = 0;
-            __asm__("" ::: "memory"); /* a few words: stores, not a call to memset */
+    uint32_t *d = ring + t;
+    if (!src) {
+        for (int32_t j = 0; j < hp / 2; ++j) {
+            d[3 * j] = zp2;
         }
         return;
     }
-    /* word k of each plane holds pixels (2k - 1, 2k); word 0: the left pad and pixel 0 */
-    uint32_t x = nn_ld32(row);
-    uint32_t e = nn_sxtab16(off2, x), od = nn_sxtab16_ror8(off2, x); /* (c0, c2), (c1, c3) */
-    d0[0] = e << 16;
-    d1[0] = od << 16;
-    d2[0] = e & 0xFFFF0000u;
-    d3[0] = od & 0xFFFF0000u;
-    int32_t k = 1;
-    const int8_t *pa = row + ch;
-    for (; 2 * k < in_w; ++k, pa += 2 * ch) { /* pixels 2k - 1 and 2k both inside */
-        const uint32_t a = nn_ld32(pa), bw = nn_ld32(pa + ch);
-        const uint32_t ea = nn_sxtab16(off2, a), oa = nn_sxtab16_ror8(off2, a);
-        const uint32_t eb = nn_sxtab16(off2, bw), ob = nn_sxtab16_ror8(off2, bw);
-        d0[k] = nn_dw3_pkhbt(ea, eb);
-        d1[k] = nn_dw3_pkhbt(oa, ob);
-        d2[k] = nn_dw3_pkhtb(eb, ea);
-        d3[k] = nn_dw3_pkhtb(ob, oa);
+    d[0] = nn_pkhbt(zp2, (uint32_t)(int32_t)src[0], 16); /* (zero point, row 0) */
+    const int8_t *s = src + rb;
+    const int8_t *const end = src + (1 + ((h - 1) & ~1)) * rb; /* rows 2j - 1 and 2j while 2j <= h - 1 */
+    d += 3;
+#if NN_DSP_ACLE
+    if (s < end) {
+        int32_t a, b;
+        __asm__ volatile("1:\n\t"
+                         "ldrsb  %[a], [%[s]]\n\t"
+                         "ldrsb  %[b], [%[s], %[rb]]\n\t"
+                         "add    %[s], %[s], %[rb], lsl #1\n\t"
+                         "pkhbt  %[a], %[a], %[b], lsl #16\n\t"
+                         "str    %[a], [%[d]], #12\n\t"
+                         "cmp    %[s], %[e]\n\t"
+                         "bne    1b\n\t"
+                         : [s] "+r"(s), [d] "+r"(d), [a] "=&r"(a), [b] "=&r"(b)
+                         : [rb] "r"(rb), [e] "r"(end)
+                         : "cc", "memory");
     }
-    if (2 * k - 1 < in_w) { /* pixel 2k - 1 is the last one: the right pad beside it */
-        x = nn_ld32(pa);
-        e = nn_sxtab16(off2, x);
-        od = nn_sxtab16_ror8(off2, x);
-        d0[k] = e & 0xFFFFu;
-        d1[k] = od & 0xFFFFu;
-        d2[k] = e >> 16;
-        d3[k] = od >> 16;
-        ++k;
+#else
+    for (; s < end; s += 2 * rb, d += 3) {
+        *d = nn_pkhbt((uint32_t)(int32_t)s[0], (uint32_t)(int32_t)s[rb], 16);
     }
-    for (; k < hw; ++k) {
-        d0[k] = d1[k] = d2[k] = d3[k] = 0;
-        __asm__("" ::: "memory"); /* as above: no memset */
-    }
-}
-
-/* One output row of one channel: p0..p2 the channel's plane rows (input rows oy-1..oy+1), w its 6 words. */
-NN_ALWAYS_INLINE void nn_dw3_out_row(const int16_t *p0, const int16_t *p1, const int16_t *p2, const int16_t *w,
-                                     const nn_chq_t *c, int8_t *o, int32_t out_w, int32_t ch, int32_t oo,
-                                     int32_t lo, int32_t hi, int32_t mode)
-{
-    const uint32_t a01 = nn_ld32a(w), a12 = nn_ld32a(w + 2);
-    const uint32_t b01 = nn_ld32a(w + 4), b12 = nn_ld32a(w + 6);
-    const uint32_t c01 = nn_ld32a(w + 8), c12 = nn_ld32a(w + 10);
-    const int32_t bias = c->bias;
-    int32_t ox = 0;
-    for (; ox + 2 <= out_w; ox += 2, o += 2 * ch) {
-        int32_t s0 = bias, s1 = bias;
-        uint32_t l0 = nn_ld32a(p0 + ox), l1 = nn_ld32a(p0 + ox + 2);
-        s0 = nn_smlad(a01, l0, s0);
-        s0 = nn_smlatb(a12, l1, s0);
-        s1 = nn_smlabt(a01, l0, s1);
-        s1 = nn_smlad(a12, l1, s1);
-        l0 = nn_ld32a(p1 + ox);
-        l1 = nn_ld32a(p1 + ox + 2);
-        s0 = nn_smlad(b01, l0, s0);
-        s0 = nn_smlatb(b12, l1, s0);
-        s1 = nn_smlabt(b01, l0, s1);
-        s1 = nn_smlad(b12, l1, s1);
-        l0 = nn_ld32a(p2 + ox);
-        l1 = nn_ld32a(p2 + ox + 2);
-        s0 = nn_smlad(c01, l0, s0);
-        s0 = nn_smlatb(c12, l1, s0);
-        s1 = nn_smlabt(c01, l0, s1);
-        s1 = nn_smlad(c12, l1, s1);
-        o[0] = nn_chq_out(c, s0, oo, lo, hi, mode);
-        o[ch] = nn_chq_out(c, s1, oo, lo, hi, mode);
-    }
-    if (ox < out_w) {
-        int32_t s0 = bias;
-        s0 = nn_smlad(a01, nn_ld32a(p0 + ox), s0);
-        s0 = nn_smlatb(a12, nn_ld32a(p0 + ox + 2), s0);
-        s0 = nn_smlad(b01, nn_ld32a(p1 + ox), s0);
-        s0 = nn_smlatb(b12, nn_ld32a(p1 + ox + 2), s0);
-        s0 = nn_smlad(c01, nn_ld32a(p2 + ox), s0);
-        s0 = nn_smlatb(c12, nn_ld32a(p2 + ox + 2), s0);
-        o[0] = nn_chq_out(c, s0, oo, lo, hi, mode);
-    }
-}
-
-#if !NN_DSP_ACLE
-static inline void nn_dw3_out_row_fast0(const int16_t *p0, const int16_t *p1, const int16_t *p2,
-                                                           const int16_t *w, const nn_chq_t *c, int8_t *o,
-                                                           int32_t out_w, int32_t ch)
-{
-    const uint32_t a01 = nn_ld32a(w), a12 = nn_ld32a(w + 2);
-    const uint32_t b01 = nn_ld32a(w + 4), b12 = nn_ld32a(w + 6);
-    const uint32_t c01 = nn_ld32a(w + 8), c12 = nn_ld32a(w + 10);
-    const int32_t bias = c->bias, m = c->mult, rd = c->rnd, r = c->rsh;
-    const int16_t *const end = p0 + (out_w & ~1);
-    for (; p0 != end; p0 += 2, p1 += 2, p2 += 2, o += 2 * ch) {
-        int32_t s0 = bias, s1 = bias;
-        uint32_t l0 = nn_ld32a(p0), l1 = nn_ld32a(p0 + 2);
-        s0 = nn_smlad(a01, l0, s0);
-        s0 = nn_smlatb(a12, l1, s0);
-        s1 = nn_smlabt(a01, l0, s1);
-        s1 = nn_smlad(a12, l1, s1);
-        l0 = nn_ld32a(p1);
-        l1 = nn_ld32a(p1 + 2);
-        s0 = nn_smlad(b01, l0, s0);
-        s0 = nn_smlatb(b12, l1, s0);
-        s1 = nn_smlabt(b01, l0, s1);
-        s1 = nn_smlad(b12, l1, s1);
-        l0 = nn_ld32a(p2);
-        l1 = nn_ld32a(p2 + 2);
-        s0 = nn_smlad(c01, l0, s0);
-        s0 = nn_smlatb(c12, l1, s0);
-        s1 = nn_smlabt(c01, l0, s1);
-        s1 = nn_smlad(c12, l1, s1);
-        o[0] = (int8_t)nn_ssat8(nn_smmlar(s0, m, rd) >> r);
-        o[ch] = (int8_t)nn_ssat8(nn_smmlar(s1, m, rd) >> r);
-    }
-    if (out_w & 1) {
-        int32_t s0 = bias;
-        s0 = nn_smlad(a01, nn_ld32a(p0), s0);
-        s0 = nn_smlatb(a12, nn_ld32a(p0 + 2), s0);
-        s0 = nn_smlad(b01, nn_ld32a(p1), s0);
-        s0 = nn_smlatb(b12, nn_ld32a(p1 + 2), s0);
-        s0 = nn_smlad(c01, nn_ld32a(p2), s0);
-        s0 = nn_smlatb(c12, nn_ld32a(p2 + 2), s0);
-        o[0] = (int8_t)nn_ssat8(nn_smmlar(s0, m, rd) >> r);
-    }
-}
 #endif
+    if ((h & 1) == 0) {
+        *d = nn_pkhbt((uint32_t)(int32_t)s[0], zp2, 0); /* (row h - 1, zero point) */
+    }
+}
+
+/* One output column from the ring: vu holds (V, U) per slot in slot order; o: the column's top output. */
+static void nn_dw3_col_out(const uint32_t *ring, const uint32_t *vu, const nn_dw3_k_t *k, int32_t h,
+                           const nn_chq_t *c, int8_t *o, int32_t oo, int32_t lo, int32_t hi, int32_t mode)
+{
+    for (int32_t y = 0; y < h; y += 2, ring += 3, o += 2 * k->rb) {
+        int32_t s0 = k->bias, s1 = k->bias;
+        for (int32_t t = 0; t < 3; ++t) {
+            const uint32_t l0 = ring[t], l1 = ring[3 + t];
+            s0 = nn_smlad(vu[2 * t], l0, s0);
+            s0 = nn_smlatb(vu[2 * t + 1], l1, s0);
+            s1 = nn_smlabt(vu[2 * t], l0, s1);
+            s1 = nn_smlad(vu[2 * t + 1], l1, s1);
+        }
+        o[0] = nn_chq_out(c, s0, oo, lo, hi, mode);
+        if (y + 1 < h) {
+            o[k->rb] = nn_chq_out(c, s1, oo, lo, hi, mode);
+        }
+    }
+}
+
+#if NN_DSP_ACLE
+/* r0..r3: 4 accumulators, r4..r9: V, U of slots 0, 1, 2, r10/r11: loads, r12: ring word row, lr: output. */
+#define NN_DW3_QUAD                                                         \
+    "ldr    r0, [sp]\n\t"                                                   \
+    "ldrd   r10, r11, [r12, #12]\n\t" /* L1 of slots 0, 1 */                \
+    "smlad  r2, r4, r10, r0\n\t"                                            \
+    "smlabt r3, r4, r10, r0\n\t"                                            \
+    "smlad  r1, r5, r10, r0\n\t"                                            \
+    "smlatb r0, r5, r10, r0\n\t"                                            \
+    "smlad  r2, r6, r11, r2\n\t"                                            \
+    "smlabt r3, r6, r11, r3\n\t"                                            \
+    "smlad  r1, r7, r11, r1\n\t"                                            \
+    "smlatb r0, r7, r11, r0\n\t"                                            \
+    "ldrd   r10, r11, [r12, #20]\n\t" /* L1 of slot 2, L2 of slot 0 */      \
+    "smlad  r2, r8, r10, r2\n\t"                                            \
+    "smlabt r3, r8, r10, r3\n\t"                                            \
+    "smlad  r1, r9, r10, r1\n\t"                                            \
+    "smlatb r0, r9, r10, r0\n\t"                                            \
+    "smlatb r2, r5, r11, r2\n\t"                                            \
+    "smlad  r3, r5, r11, r3\n\t"                                            \
+    "ldrd   r10, r11, [r12, #28]\n\t" /* L2 of slots 1, 2 */                \
+    "smlatb r2, r7, r10, r2\n\t"                                            \
+    "smlad  r3, r7, r10, r3\n\t"                                            \
+    "smlatb r2, r9, r11, r2\n\t"                                            \
+    "smlad  r3, r9, r11, r3\n\t"                                            \
+    "ldrd   r10, r11, [r12], #24\n\t" /* L0 of slots 0, 1; next 4 rows */  \
+    "smlad  r0, r4, r10, r0\n\t"                                            \
+    "smlabt r1, r4, r10, r1\n\t"                                            \
+    "smlad  r0, r6, r11, r0\n\t"                                            \
+    "smlabt r1, r6, r11, r1\n\t"                                            \
+    "ldr    r10, [r12, #-16]\n\t" /* L0 of slot 2 */                        \
+    "smlad  r0, r8, r10, r0\n\t"                                            \
+    "smlabt r1, r8, r10, r1\n\t"                                            \
+    "ldrd   r10, r11, [sp, #4]\n\t"                                         \
+    "smmlar r0, r0, r10, r11\n\t"                                           \
+    "smmlar r1, r1, r10, r11\n\t"                                           \
+    "smmlar r2, r2, r10, r11\n\t"                                           \
+    "smmlar r3, r3, r10, r11\n\t"                                           \
+    "ldrd   r10, r11, [sp, #12]\n\t"                                        \
+    "asr    r0, r0, r10\n\t"                                                \
+    "asr    r1, r1, r10\n\t"                                                \
+    "asr    r2, r2, r10\n\t"                                                \
+    "asr    r3, r3, r10\n\t"                                                \
+    "ssat   r0, #8, r0\n\t"                                                 \
+    "ssat   r1, #8, r1\n\t"                                                 \
+    "ssat   r2, #8, r2\n\t"                                                 \
+    "ssat   r3, #8, r3\n\t"                                                 \
+    "strb   r0, [lr]\n\t"                                                   \
+    "strb   r1, [lr, r11]\n\t"                                              \
+    "add    lr, lr, r11, lsl #1\n\t"                                        \
+    "strb   r2, [lr]\n\t"                                                   \
+    "strb   r3, [lr, r11]\n\t"                                              \
+    "add    lr, lr, r11, lsl #1\n\t"
+
+#define NN_DW3_PAIR                                                         \
+    "ldr    r0, [sp]\n\t"                                                   \
+    "ldrd   r10, r11, [r12, #12]\n\t"                                       \
+    "smlad  r1, r5, r10, r0\n\t"                                            \
+    "smlatb r0, r5, r10, r0\n\t"                                            \
+    "smlad  r1, r7, r11, r1\n\t"                                            \
+    "smlatb r0, r7, r11, r0\n\t"                                            \
+    "ldr    r10, [r12, #20]\n\t"                                            \
+    "smlad  r1, r9, r10, r1\n\t"                                            \
+    "smlatb r0, r9, r10, r0\n\t"                                            \
+    "ldrd   r10, r11, [r12], #12\n\t"                                       \
+    "smlad  r0, r4, r10, r0\n\t"                                            \
+    "smlabt r1, r4, r10, r1\n\t"                                            \
+    "smlad  r0, r6, r11, r0\n\t"                                            \
+    "smlabt r1, r6, r11, r1\n\t"                                            \
+    "ldr    r10, [r12, #-4]\n\t"                                            \
+    "smlad  r0, r8, r10, r0\n\t"                                            \
+    "smlabt r1, r8, r10, r1\n\t"                                            \
+    "ldrd   r10, r11, [sp, #4]\n\t"                                         \
+    "smmlar r0, r0, r10, r11\n\t"                                           \
+    "smmlar r1, r1, r10, r11\n\t"                                           \
+    "ldrd   r10, r11, [sp, #12]\n\t"                                        \
+    "asr    r0, r0, r10\n\t"                                                \
+    "asr    r1, r1, r10\n\t"                                                \
+    "ssat   r0, #8, r0\n\t"                                                 \
+    "ssat   r1, #8, r1\n\t"                                                 \
+    "strb   r0, [lr]\n\t"                                                   \
+    "strb   r1, [lr, r11]\n\t"                                              \
+    "add    lr, lr, r11, lsl #1\n\t"
+
+#define NN_DW3_SINGLE                                                       \
+    "ldr    r0, [sp]\n\t"                                                   \
+    "ldrd   r10, r11, [r12]\n\t"                                            \
+    "smlad  r0, r4, r10, r0\n\t"                                            \
+    "smlad  r0, r6, r11, r0\n\t"                                            \
+    "ldrd   r10, r11, [r12, #8]\n\t"                                        \
+    "smlad  r0, r8, r10, r0\n\t"                                            \
+    "smlatb r0, r5, r11, r0\n\t"                                            \
+    "ldrd   r10, r11, [r12, #16]\n\t"                                       \
+    "smlatb r0, r7, r10, r0\n\t"                                            \
+    "smlatb r0, r9, r11, r0\n\t"                                            \
+    "ldrd   r10, r11, [sp, #4]\n\t"                                         \
+    "smmlar r0, r0, r10, r11\n\t"                                           \
+    "ldr    r10, [sp, #12]\n\t"                                             \
+    "asr    r0, r0, r10\n\t"                                                \
+    "ssat   r0, #8, r0\n\t"                                                 \
+    "strb   r0, [lr]\n\t"
 
 /*
- * nn_dw3_out_row for the common case (every channel on the fast requantization,
- * no clamp beyond SSAT #8). On the DSP target one asm block per channel row:
- * the 6 weight words, 2 accumulators, 2 input words and the 3 plane-row and
- * output pointers take the 14 registers; the channel's constants are re-read
- * from the stack. Per 2 outputs (18 MACs): 3 LDRD + 12 SMLAD/SMLAxy, then
- * SMMLAR, ASR, SSAT and STRB each, 33 instructions with the loop.
+ * nn_dw3_col_out for a channel on the fast requantization with no clamp beyond SSAT #8, all in registers:
+ * (ring, vu, k, o) arrive in r0..r3 (AAPCS); k's 7 words are copied to the frame, the 6 weight words are
+ * loaded with one LDM, and the column is walked 4 outputs at a time, then the h % 4 rest.
  */
-#if NN_DSP_ACLE
-#define NN_DW3_PAIR_ROW(P, W01, W12)                          \
-    "ldrd   %[l0], %[l1], [%[" P "]], #4\n\t"                 \
-    "smlad  %[s0], %[" W01 "], %[l0], %[s0]\n\t"              \
-    "smlabt %[s1], %[" W01 "], %[l0], %[s1]\n\t"              \
-    "smlatb %[s0], %[" W12 "], %[l1], %[s0]\n\t"              \
-    "smlad  %[s1], %[" W12 "], %[l1], %[s1]\n\t"
-#define NN_DW3_ONE_ROW(P, W01, W12)                           \
-    "ldrd   %[l0], %[l1], [%[" P "]]\n\t"                     \
-    "smlad  %[s0], %[" W01 "], %[l0], %[s0]\n\t"              \
-    "smlatb %[s0], %[" W12 "], %[l1], %[s0]\n\t"
-
-#endif
-
-/*
- * The 4 channels of a group for one output row; r0..r2: the ring slots of rows
- * oy-1..oy+1 (plane j of a slot at + j * wp). On the DSP target one asm block
- * runs all 4 channel rows: per channel it loads the 6 weight words, points
- * the end of the pair loop, runs nn_dw3_row_asm's pair and single steps with
- * the channel's table row read through a pointer kept on the stack, then
- * steps the plane pointers to the next plane and the output to the next
- * channel; nothing returns to C in between.
- */
-#if NN_DSP_ACLE
-#define NN_DW3_RQ_PAIR                                        \
-    "ldr    %[l1], %[cp]\n\t"                                 \
-    "ldrd   %[l0], %[l1], [%[l1], #4]\n\t"                    \
-    "smmlar %[s0], %[s0], %[l0], %[l1]\n\t"                   \
-    "smmlar %[s1], %[s1], %[l0], %[l1]\n\t"                   \
-    "ldr    %[l0], %[cp]\n\t"                                 \
-    "ldr    %[l0], [%[l0], #12]\n\t"                          \
-    "asr    %[s0], %[s0], %[l0]\n\t"                          \
-    "asr    %[s1], %[s1], %[l0]\n\t"                          \
-    "ssat   %[s0], #8, %[s0]\n\t"                             \
-    "ssat   %[s1], #8, %[s1]\n\t"                             \
-    "ldr    %[l1], %[stride]\n\t"                             \
-    "strb   %[s0], [%[o]]\n\t"                                \
-    "strb   %[s1], [%[o], %[l1]]\n\t"                         \
-    "add    %[o], %[o], %[l1], lsl #1\n\t"
-
-__attribute__((noinline)) static void nn_dw3_group_fast0(const int16_t *r0, const int16_t *r1, const int16_t *r2,
-                                                         const int16_t *w, const nn_chq_t *c, int8_t *o,
-                                                         int32_t out_w, int32_t ch, int32_t wp)
+#define NN_ARG __attribute__((unused)) /* a naked function's arguments are read by its asm, in r0..r3 */
+__attribute__((naked, noinline)) static void nn_dw3_col_fast0(NN_ARG const uint32_t *ring, NN_ARG const uint32_t *vu,
+                                                               NN_ARG const nn_dw3_k_t *k, NN_ARG int8_t *o)
 {
-    const int16_t *p0 = r0, *p1 = r1, *p2 = r2;
-    volatile const int16_t *wptr = w;
-    volatile const nn_chq_t *cp = c;
-    volatile const int16_t *end;
-    const int32_t pairs = out_w >> 1;
-    volatile int32_t stride = ch, odd = out_w & 1, pbytes = 4 * pairs, jc = 4;
-    volatile int32_t pdelta = 2 * wp - 4 * pairs;      /* from a plane row's end of pairs to the next plane */
-    volatile int32_t odelta = 1 - 2 * pairs * ch;      /* from past the row's pairs to the next channel */
-    int32_t s0, s1;
-    uint32_t l0, l1, a01, a12, b01, b12, c01, c12;
     __asm__ volatile(
-        "0:\n\t"
-        "ldr    %[l0], %[wptr]\n\t"
-        "ldrd   %[a01], %[a12], [%[l0]]\n\t"
-        "ldrd   %[b01], %[b12], [%[l0], #8]\n\t"
-        "ldrd   %[c01], %[c12], [%[l0], #16]\n\t"
-        "add    %[l0], %[l0], #24\n\t"
-        "str    %[l0], %[wptr]\n\t"
-        "ldr    %[l0], %[pbytes]\n\t"
-        "add    %[l0], %[l0], %[p0]\n\t"
-        "str    %[l0], %[end]\n\t"
-        "cmp    %[p0], %[l0]\n\t"
+        "push   {r4-r11, lr}\n\t"
+        "ldm    r2, {r4-r10}\n\t"
+        "push   {r4-r10}\n\t" /* [sp]: bias, mult, rnd, rsh, rb, qend, rem */
+        "ldm    r1, {r4-r9}\n\t"
+        "mov    r12, r0\n\t"
+        "mov    lr, r3\n\t"
+        "ldr    r10, [sp, #20]\n\t"
+        "cmp    r12, r10\n\t"
         "beq    2f\n\t"
-        "1:\n\t"
-        "ldr    %[s0], %[cp]\n\t"
-        "ldr    %[s0], [%[s0]]\n\t"
-        "mov    %[s1], %[s0]\n\t"
-        NN_DW3_PAIR_ROW("p0", "a01", "a12")
-        NN_DW3_PAIR_ROW("p1", "b01", "b12")
-        NN_DW3_PAIR_ROW("p2", "c01", "c12")
-        NN_DW3_RQ_PAIR
-        "ldr    %[l0], %[end]\n\t"
-        "cmp    %[p0], %[l0]\n\t"
+        "1:\n\t" NN_DW3_QUAD
+        "ldr    r10, [sp, #20]\n\t"
+        "cmp    r12, r10\n\t"
         "bne    1b\n\t"
         "2:\n\t"
-        "ldr    %[l0], %[odd]\n\t"
-        "cmp    %[l0], #0\n\t"
-        "beq    3f\n\t"
-        "ldr    %[s0], %[cp]\n\t"
-        "ldr    %[s0], [%[s0]]\n\t"
-        NN_DW3_ONE_ROW("p0", "a01", "a12")
-        NN_DW3_ONE_ROW("p1", "b01", "b12")
-        NN_DW3_ONE_ROW("p2", "c01", "c12")
-        "ldr    %[l1], %[cp]\n\t"
-        "ldrd   %[l0], %[l1], [%[l1], #4]\n\t"
-        "smmlar %[s0], %[s0], %[l0], %[l1]\n\t"
-        "ldr    %[l0], %[cp]\n\t"
-        "ldr    %[l0], [%[l0], #12]\n\t"
-        "asr    %[s0], %[s0], %[l0]\n\t"
-        "ssat   %[s0], #8, %[s0]\n\t"
-        "strb   %[s0], [%[o]]\n\t"
+        "ldr    r10, [sp, #24]\n\t"
+        "cmp    r10, #2\n\t"
+        "blt    3f\n\t" NN_DW3_PAIR
+        "ldr    r10, [sp, #24]\n\t"
+        "cmp    r10, #3\n\t"
+        "bne    4f\n\t" NN_DW3_SINGLE
+        "b      4f\n\t"
         "3:\n\t"
-        "ldr    %[l0], %[pdelta]\n\t"
-        "add    %[p0], %[p0], %[l0]\n\t"
-        "add    %[p1], %[p1], %[l0]\n\t"
-        "add    %[p2], %[p2], %[l0]\n\t"
-        "ldr    %[l0], %[odelta]\n\t"
-        "add    %[o], %[o], %[l0]\n\t"
-        "ldr    %[l0], %[cp]\n\t"
-        "add    %[l0], %[l0], #16\n\t"
-        "str    %[l0], %[cp]\n\t"
-        "ldr    %[l0], %[jc]\n\t"
-        "subs   %[l0], %[l0], #1\n\t"
-        "str    %[l0], %[jc]\n\t"
-        "bne    0b\n\t"
-        : [p0] "+r"(p0), [p1] "+r"(p1), [p2] "+r"(p2), [o] "+r"(o), [s0] "=&r"(s0), [s1] "=&r"(s1),
-          [l0] "=&r"(l0), [l1] "=&r"(l1), [a01] "=&r"(a01), [a12] "=&r"(a12), [b01] "=&r"(b01), [b12] "=&r"(b12),
-          [c01] "=&r"(c01), [c12] "=&r"(c12), [wptr] "+m"(wptr), [cp] "+m"(cp), [end] "=m"(end), [jc] "+m"(jc)
-        : [stride] "m"(stride), [odd] "m"(odd), [pbytes] "m"(pbytes), [pdelta] "m"(pdelta), [odelta] "m"(odelta)
-        : "cc", "memory");
-}
-#else
-static void nn_dw3_group_fast0(const int16_t *r0, const int16_t *r1, const int16_t *r2, const int16_t *w,
-                               const nn_chq_t *c, int8_t *o, int32_t out_w, int32_t ch, int32_t wp)
-{
-    for (int32_t j = 0; j < 4; ++j) {
-        nn_dw3_out_row_fast0(r0 + j * wp, r1 + j * wp, r2 + j * wp, w + 12 * j, c + j, o + j, out_w, ch);
-    }
+        "cmp    r10, #1\n\t"
+        "bne    4f\n\t" NN_DW3_SINGLE
+        "4:\n\t"
+        "add    sp, sp, #28\n\t"
+        "pop    {r4-r11, pc}\n\t");
 }
 #endif
 
-NN_ALWAYS_INLINE void nn_dw3_run(const int8_t *in, const int16_t *w16, const nn_chq_t *rq, int16_t *ring,
+NN_ALWAYS_INLINE void nn_dw3_run(const int8_t *in, const int16_t *w16, const nn_chq_t *rq, uint32_t *ring,
                                  int32_t h, int32_t w, int32_t ch, const nn_conv_params_t *p, int8_t *out,
                                  int32_t mode)
 {
-    const uint32_t off2 = nn_pack16(p->input_offset, p->input_offset);
-    const int fast0 = mode == 0 && nn_chq_all_fast(rq, ch);
-    const int32_t wp = nn_dw3_wp(w);
-    const int32_t slot = 4 * wp; /* int16 per ring slot */
-    const int32_t row_bytes = w * ch;
-    for (int32_t c = 0; c < ch; c += 4) {
-        /* the ring's slots for rows oy-1, oy, oy+1, rotated after each output row */
-        int16_t *r0 = ring, *r1 = ring + slot, *r2 = ring + 2 * slot;
-        nn_dw3_row((uint32_t *)(void *)r0, NULL, w, ch, wp, off2);
-        nn_dw3_row((uint32_t *)(void *)r1, in + c, w, ch, wp, off2);
-        const int8_t *next = in + c; /* input row oy + 1 once advanced (only while it exists) */
-        for (int32_t oy = 0; oy < h; ++oy) {
-            int8_t *orow = out + oy * row_bytes + c;
-            const int8_t *src = NULL;
-            if (oy + 1 < h) {
-                next += row_bytes;
-                src = next;
-            }
-            nn_dw3_row((uint32_t *)(void *)r2, src, w, ch, wp, off2);
+    const int32_t hp = nn_dw3_hp(h);
+    const int32_t zp = -p->input_offset;
+    const uint32_t zp2 = nn_pack16(zp, zp);
+    nn_dw3_k_t k;
+    k.rb = w * ch;
+    k.qend = ring + 6 * (h >> 2);
+    k.rem = h & 3;
+    for (int32_t i = 0; i < 3 * hp / 2; ++i) {
+        ring[i] = zp2; /* the words past every column's last row stay the zero point */
+    }
+    for (int32_t c = 0; c < ch; ++c) {
+        const nn_chq_t *cq = &rq[c];
+        const uint32_t *wa = (const uint32_t *)(const void *)(w16 + 12 * c);
+        const uint32_t a0 = wa[0], b0 = wa[1], a1 = wa[2], b1 = wa[3], a2 = wa[4], b2 = wa[5];
+        uint32_t vu[10]; /* (V, U) of fx 0, 1, 2, then fx 0, 1 again: any rotation is 6 consecutive words */
+        vu[0] = nn_pkhbt(a0, a1, 16); /* (w00, w10) */
+        vu[1] = nn_pkhbt(a1, a2, 16); /* (w10, w20) */
+        vu[2] = nn_pkhtb(a1, a0, 16); /* (w01, w11) */
+        vu[3] = nn_pkhtb(a2, a1, 16); /* (w11, w21) */
+        vu[4] = nn_pkhtb(b1, b0, 16); /* (w02, w12) */
+        vu[5] = nn_pkhtb(b2, b1, 16); /* (w12, w22) */
+        vu[6] = vu[0];
+        vu[7] = vu[1];
+        vu[8] = vu[2];
+        vu[9] = vu[3];
+        const int32_t wsum = nn_lo16(a0) + nn_hi16(a0) + nn_hi16(b0) + nn_lo16(a1) + nn_hi16(a1) + nn_hi16(b1) +
+                             nn_lo16(a2) + nn_hi16(a2) + nn_hi16(b2);
+        k.bias = cq->bias + p->input_offset * wsum;
+        k.mult = cq->mult;
+        k.rnd = cq->rnd;
+        k.rsh = cq->rsh;
+        const int fast0 = mode == 0 && cq->rsh >= 0;
+        const int8_t *src = in + c;
+        nn_dw3_col(ring, 0, NULL, h, hp, k.rb, zp2);
+        nn_dw3_col(ring, 1, src, h, hp, k.rb, zp2);
+        nn_dw3_col(ring, 2, w > 1 ? src + ch : NULL, h, hp, k.rb, zp2);
+        int32_t rot = 0; /* ox % 3: slot t holds input column ox - 1 + (t - ox) mod 3 */
+        for (int32_t ox = 0; ox < w; ++ox) {
+            const uint32_t *vs = vu + 2 * ((3 - rot) % 3);
+            int8_t *o = out + ox * ch + c;
+#if NN_DSP_ACLE
             if (fast0) {
-                nn_dw3_group_fast0(r0, r1, r2, w16 + c * 12, &rq[c], orow, w, ch, wp);
-            } else {
-                for (int32_t j = 0; j < 4; ++j) {
-                    nn_dw3_out_row(r0 + j * wp, r1 + j * wp, r2 + j * wp, w16 + (c + j) * 12, &rq[c + j], orow + j, w,
-                                   ch, p->output_offset, p->act_min, p->act_max, mode);
-                }
+                nn_dw3_col_fast0(ring, vs, &k, o);
+            } else
+#endif
+            {
+                nn_dw3_col_out(ring, vs, &k, h, cq, o, p->output_offset, p->act_min, p->act_max, mode);
             }
-            int16_t *t = r0;
-            r0 = r1;
-            r1 = r2;
-            r2 = t;
+            if (ox + 2 <= w) { /* input column ox + 2 (or the right padding) replaces column ox - 1 */
+                nn_dw3_col(ring, rot, ox + 2 < w ? src + (ox + 2) * ch : NULL, h, hp, k.rb, zp2);
+            }
+            rot = rot == 2 ? 0 : rot + 1;
         }
+        (void)fast0;
     }
 }
 
@@ -474,11 +427,11 @@ int nn_depthwise_conv2d_s8_simd(const nn_context_t *ctx, const nn_conv_params_t 
     if (f_h == 3 && f_w == 3 && p->stride.h == 1 && p->stride.w == 1 && p->dilation.h == 1 && p->dilation.w == 1 &&
         p->padding.h == 1 && p->padding.w == 1 && (ch & 3) == 0 && out_h == in_h && out_w == in_w) {
         if (!ctx->scratch || ((uintptr_t)ctx->scratch & 3u) != 0 ||
-            ctx->scratch_size < NN_DEPTHWISE_S8_SIMD_SCRATCH_3X3(in_w) || ((uintptr_t)filter & 3u) != 0) {
+            ctx->scratch_size < NN_DEPTHWISE_S8_SIMD_SCRATCH_3X3(in_h) || ((uintptr_t)filter & 3u) != 0) {
             return NN_ERR_ARG;
         }
         const int16_t *w16 = (const int16_t *)(const void *)filter;
-        int16_t *ring = (int16_t *)ctx->scratch;
+        uint32_t *ring = (uint32_t *)ctx->scratch;
         for (int32_t b = 0; b < in_dims->n; ++b) {
             const int8_t *ib = in + b * in_h * in_w * ch;
             int8_t *ob = out + b * in_h * in_w * ch;
