@@ -115,116 +115,122 @@ static inline void nn_mm_2x4_s16(const int16_t *wp, const uint32_t *x, int32_t k
 /*
  * The whole 2-pixel x 4-channel group in one piece for the common case (both
  * pixels, 4 real channels, every channel on the fast requantization, no clamp
- * beyond SSAT #8): the accumulators start from the table's biases in
- * registers, the MAC loop is nn_mm_2x4_s16's, and each channel's 2 outputs
- * take LDRD + LDR of its table row, then SMMLAR, ASR, SSAT and STRB each
- * (10 instructions per channel), with no round trip of the accumulators
- * through memory; the asm loops over `groups` groups of 4 channels itself (the
+ * beyond SSAT #8), looping over `groups` groups of 4 channels itself (the
  * weights of one group follow the previous one's). o: pixel 0's output for
  * the first group's first channel; pixel 1's is out_c bytes further.
  */
-#define NN_RQ_CH(OFF)                                               \
-    "ldrd   %[w0], %[w1], [%[x], #" #OFF " + 4]\n\t"                \
-    "ldr    %[xa], [%[x], #" #OFF " + 12]\n\t"
-
 #if NN_DSP_ACLE
-__attribute__((noinline)) static void nn_group_2x4_fast0(const int16_t *wp, const uint32_t *x, int32_t k4,
-                                                         const nn_chq_t *chq, int8_t *o, int32_t out_c,
-                                                         int32_t groups)
+#define NN_ARG __attribute__((unused)) /* a naked function's arguments are read by its asm, in r0..r3 and the stack */
+/* One k pair of the block loop: x (r9) and wp (r8) advance, acc r0..r7 as acc[2 * ch + p], 44 bytes of code. */
+#define NN_G_PAIR                                                   \
+    "ldrd   r12, lr, [r9], #8\n\t"                                  \
+    "ldrd   r10, r11, [r8], #16\n\t"                                \
+    "smlad  r0, r10, r12, r0\n\t"                                   \
+    "smlad  r1, r10, lr, r1\n\t"                                    \
+    "smlad  r2, r11, r12, r2\n\t"                                   \
+    "smlad  r3, r11, lr, r3\n\t"                                    \
+    "ldrd   r10, r11, [r8, #-8]\n\t"                                \
+    "smlad  r4, r10, r12, r4\n\t"                                   \
+    "smlad  r5, r10, lr, r5\n\t"                                    \
+    "smlad  r6, r11, r12, r6\n\t"                                   \
+    "smlad  r7, r11, lr, r7\n\t"
+#define NN_G_PAIR4 NN_G_PAIR NN_G_PAIR NN_G_PAIR NN_G_PAIR
+#define NN_G_PAIR32 NN_G_PAIR4 NN_G_PAIR4 NN_G_PAIR4 NN_G_PAIR4 NN_G_PAIR4 NN_G_PAIR4 NN_G_PAIR4 NN_G_PAIR4
+/* Requantize and store channel CH's two outputs (accumulators A0 = pixel 0, A1 = pixel 1) with the
+ * table row that LDM just put in r10 (multiplier), r11 (rounding) and r12 (shift); r9: pixel 0's
+ * output, lr: out_c. */
+#define NN_G_RQ(A0, A1)                                             \
+    "smmlar " A0 ", " A0 ", r10, r11\n\t"                           \
+    "smmlar " A1 ", " A1 ", r10, r11\n\t"                           \
+    "asr    " A0 ", " A0 ", r12\n\t"                                \
+    "asr    " A1 ", " A1 ", r12\n\t"                                \
+    "ssat   " A0 ", #8, " A0 "\n\t"                                 \
+    "ssat   " A1 ", #8, " A1 "\n\t"                                 \
+    "strb   " A1 ", [r9, lr]\n\t"                                   \
+    "strb   " A0 ", [r9], #1\n\t"
+
+/*
+ * The 2-pixel x 4-channel groups for the common case (both pixels, every channel of the call on the fast
+ * requantization, no clamp beyond SSAT #8), all in registers: r0..r7 the 8 accumulators, r8 the weights,
+ * r9 the columns, r10..r12 and lr the operands. Per group: the accumulators start as the table's biases
+ * in the first k pair's SMLADs (no moves), the other k pairs run straight-line in a block of 32 unrolled
+ * pairs entered part-way so that it ends exactly at the last one (a computed jump instead of a loop
+ * counter per few pairs), then per channel one LDM fetches the table row (its bias word lands in an
+ * accumulator already stored) and SMMLAR, ASR, SSAT and STRB make its 2 outputs. Arguments as
+ * nn_group_2x4_fast0 below (r0..r3, then o, out_c, groups on the stack).
+ */
+__attribute__((naked, noinline)) static void nn_group_2x4_fast0(NN_ARG const int16_t *wp, NN_ARG const uint32_t *x,
+                                                                 NN_ARG int32_t k4, NN_ARG const nn_chq_t *chq,
+                                                                 NN_ARG int8_t *o, NN_ARG int32_t out_c,
+                                                                 NN_ARG int32_t groups)
 {
-    volatile const int16_t *end;
-    volatile const int16_t *wsave;
-    volatile const uint32_t *cols = x;
-    volatile const nn_chq_t *tbl = chq;
-    volatile int8_t *o0 = o;
-    volatile int32_t oc = out_c, gc = groups, wbytes = 8 * k4;
-    volatile int32_t odd = (k4 >> 2) & 1;
-    int32_t c00, c01, c10, c11, c20, c21, c30, c31;
-    uint32_t w0, w1, xa, xb;
     __asm__ volatile(
+        "push   {r4-r11, lr}\n\t"
+        "sub    sp, sp, #32\n\t" /* [sp]: cols, tbl, o, out_c, groups left, entry, cols end, weights */
+        "str    r1, [sp, #0]\n\t"
+        "str    r3, [sp, #4]\n\t"
+        "ldr    r4, [sp, #68]\n\t"
+        "str    r4, [sp, #8]\n\t"
+        "ldr    r4, [sp, #72]\n\t"
+        "str    r4, [sp, #12]\n\t"
+        "ldr    r4, [sp, #76]\n\t"
+        "str    r4, [sp, #16]\n\t"
+        "add    r4, r1, r2, lsl #2\n\t" /* the columns end: 4 * k4 bytes */
+        "str    r4, [sp, #24]\n\t"
+        "lsr    r4, r2, #1\n\t"         /* k pairs after the first: k4 / 2 - 1 */
+        "sub    r4, r4, #1\n\t"
+        "rsb    r4, r4, #0\n\t"
+        "and    r4, r4, #31\n\t"        /* pairs of the block to skip on entry */
+        "movs   r5, #44\n\t"
+        "mul    r4, r4, r5\n\t"
+        "adr    r5, 5f\n\t"
+        "add    r4, r4, r5\n\t"
+        "orr    r4, r4, #1\n\t"
+        "str    r4, [sp, #20]\n\t"
+        "mov    r8, r0\n\t"
         "0:\n\t"
-        "ldr    %[x], %[cols]\n\t"
-        "ldr    %[xa], %[tbl]\n\t"
-        "ldr    %[c00], [%[xa], #0]\n\t"
-        "ldr    %[c10], [%[xa], #16]\n\t"
-        "ldr    %[c20], [%[xa], #32]\n\t"
-        "ldr    %[c30], [%[xa], #48]\n\t"
-        "mov    %[c01], %[c00]\n\t"
-        "mov    %[c11], %[c10]\n\t"
-        "mov    %[c21], %[c20]\n\t"
-        "mov    %[c31], %[c30]\n\t"
-        "ldr    %[xa], %[wbytes]\n\t"
-        "add    %[xa], %[xa], %[wp]\n\t"
-        "str    %[xa], %[end]\n\t"
-        "ldr    %[xa], %[odd]\n\t"
-        "cmp    %[xa], #0\n\t"
-        "beq    2f\n\t"
-        NN_MM_2X4_PAIR("", ", #16") NN_MM_2X4_PAIR("", ", #16")
-        "2:\n\t"
-        "ldr    %[xa], %[end]\n\t"
-        "cmp    %[wp], %[xa]\n\t"
-        "beq    3f\n\t"
-        "1:\n\t"
-        NN_MM_2X4_PAIR("", ", #16") NN_MM_2X4_PAIR("", ", #16")
-        NN_MM_2X4_PAIR("", ", #16") NN_MM_2X4_PAIR("", ", #16")
-        "ldr    %[xa], %[end]\n\t"
-        "cmp    %[wp], %[xa]\n\t"
-        "bne    1b\n\t"
-        "3:\n\t"
-        "str    %[wp], %[wsave]\n\t"
-        "ldr    %[x], %[tbl]\n\t"
-        "ldr    %[wp], %[o0]\n\t"
-        "ldr    %[xb], %[oc]\n\t"
-        NN_RQ_CH(0)
-        "smmlar %[c00], %[c00], %[w0], %[w1]\n\t"
-        "smmlar %[c01], %[c01], %[w0], %[w1]\n\t"
-        "asr    %[c00], %[c00], %[xa]\n\t"
-        "asr    %[c01], %[c01], %[xa]\n\t"
-        "ssat   %[c00], #8, %[c00]\n\t"
-        "ssat   %[c01], #8, %[c01]\n\t"
-        "strb   %[c01], [%[wp], %[xb]]\n\t"
-        "strb   %[c00], [%[wp]], #1\n\t"
-        NN_RQ_CH(16)
-        "smmlar %[c10], %[c10], %[w0], %[w1]\n\t"
-        "smmlar %[c11], %[c11], %[w0], %[w1]\n\t"
-        "asr    %[c10], %[c10], %[xa]\n\t"
-        "asr    %[c11], %[c11], %[xa]\n\t"
-        "ssat   %[c10], #8, %[c10]\n\t"
-        "ssat   %[c11], #8, %[c11]\n\t"
-        "strb   %[c11], [%[wp], %[xb]]\n\t"
-        "strb   %[c10], [%[wp]], #1\n\t"
-        NN_RQ_CH(32)
-        "smmlar %[c20], %[c20], %[w0], %[w1]\n\t"
-        "smmlar %[c21], %[c21], %[w0], %[w1]\n\t"
-        "asr    %[c20], %[c20], %[xa]\n\t"
-        "asr    %[c21], %[c21], %[xa]\n\t"
-        "ssat   %[c20], #8, %[c20]\n\t"
-        "ssat   %[c21], #8, %[c21]\n\t"
-        "strb   %[c21], [%[wp], %[xb]]\n\t"
-        "strb   %[c20], [%[wp]], #1\n\t"
-        NN_RQ_CH(48)
-        "smmlar %[c30], %[c30], %[w0], %[w1]\n\t"
-        "smmlar %[c31], %[c31], %[w0], %[w1]\n\t"
-        "asr    %[c30], %[c30], %[xa]\n\t"
-        "asr    %[c31], %[c31], %[xa]\n\t"
-        "ssat   %[c30], #8, %[c30]\n\t"
-        "ssat   %[c31], #8, %[c31]\n\t"
-        "strb   %[c31], [%[wp], %[xb]]\n\t"
-        "strb   %[c30], [%[wp]], #1\n\t"
-        "str    %[wp], %[o0]\n\t"
-        "add    %[x], %[x], #64\n\t"
-        "str    %[x], %[tbl]\n\t"
-        "ldr    %[wp], %[wsave]\n\t"
-        "ldr    %[xa], %[gc]\n\t"
-        "subs   %[xa], %[xa], #1\n\t"
-        "str    %[xa], %[gc]\n\t"
+        "ldr    r9, [sp, #0]\n\t"
+        "ldr    r12, [sp, #4]\n\t"
+        "ldr    r0, [r12]\n\t"
+        "ldr    r2, [r12, #16]\n\t"
+        "ldr    r4, [r12, #32]\n\t"
+        "ldr    r6, [r12, #48]\n\t"
+        "ldrd   r12, lr, [r9], #8\n\t"
+        "ldrd   r10, r11, [r8], #16\n\t"
+        "smlad  r1, r10, lr, r0\n\t"
+        "smlad  r0, r10, r12, r0\n\t"
+        "smlad  r3, r11, lr, r2\n\t"
+        "smlad  r2, r11, r12, r2\n\t"
+        "ldrd   r10, r11, [r8, #-8]\n\t"
+        "smlad  r5, r10, lr, r4\n\t"
+        "smlad  r4, r10, r12, r4\n\t"
+        "smlad  r7, r11, lr, r6\n\t"
+        "smlad  r6, r11, r12, r6\n\t"
+        "ldr    r12, [sp, #20]\n\t"
+        "bx     r12\n\t"
+        ".p2align 2\n\t"
+        "5:\n\t" NN_G_PAIR32
+        "ldr    r12, [sp, #24]\n\t"
+        "cmp    r9, r12\n\t"
+        "bne    5b\n\t"
+        "str    r8, [sp, #28]\n\t"
+        "ldr    r8, [sp, #4]\n\t"
+        "ldr    r9, [sp, #8]\n\t"
+        "ldr    lr, [sp, #12]\n\t"
+        "add    r8, r8, #4\n\t"
+        "ldm    r8!, {r10, r11, r12}\n\t" NN_G_RQ("r0", "r1")
+        "ldm    r8!, {r0, r10, r11, r12}\n\t" NN_G_RQ("r2", "r3")
+        "ldm    r8!, {r0, r10, r11, r12}\n\t" NN_G_RQ("r4", "r5")
+        "ldm    r8!, {r0, r10, r11, r12}\n\t" NN_G_RQ("r6", "r7")
+        "str    r8, [sp, #4]\n\t"
+        "str    r9, [sp, #8]\n\t"
+        "ldr    r8, [sp, #28]\n\t"
+        "ldr    r12, [sp, #16]\n\t"
+        "subs   r12, r12, #1\n\t"
+        "str    r12, [sp, #16]\n\t"
         "bne    0b\n\t"
-        : [c00] "=&r"(c00), [c01] "=&r"(c01), [c10] "=&r"(c10), [c11] "=&r"(c11), [c20] "=&r"(c20),
-          [c21] "=&r"(c21), [c30] "=&r"(c30), [c31] "=&r"(c31), [wp] "+r"(wp), [x] "+r"(x), [w0] "=&r"(w0),
-          [w1] "=&r"(w1), [xa] "=&r"(xa), [xb] "=&r"(xb), [end] "=m"(end), [wsave] "=m"(wsave), [tbl] "+m"(tbl),
-          [o0] "+m"(o0), [gc] "+m"(gc)
-        : [cols] "m"(cols), [oc] "m"(oc), [odd] "m"(odd), [wbytes] "m"(wbytes)
-        : "cc", "memory");
+        "add    sp, sp, #32\n\t"
+        "pop    {r4-r11, pc}\n\t");
 }
 #else
 static inline void nn_group_2x4_fast0(const int16_t *wp, const uint32_t *x, int32_t k4, const nn_chq_t *chq,
