@@ -152,6 +152,17 @@ def test_import_export_selftest_and_device_audio(models: dict[str, Path], tmp_pa
     audio = figures["audio"]
     assert audio["items"] == len(ts["y"]) and audio["decision_agreement_with_host"] == 1.0, audio
 
+    # evaluate on a Speech Commands-layout folder (here espeak-ng clips) through the bundle's pipeline
+    from edgekws.data.synth import SynthConfig, synthesize_dataset
+
+    data = tmp_path / "clips"
+    synthesize_dataset(data, SynthConfig(per_word=3, words=("yes", "no"), unknown_words=("cat", "dog"),
+                                         unknown_per_word=2, noise_seconds=5.0), jobs=1)
+    code, err = _run(["evaluate", str(out), "--data", str(data), "--split", "all"], capsys)
+    assert code == 0, err
+    entry = json.loads((out / "report.json").read_text())["evaluations"]["clips-all"]
+    assert entry["accuracy"]["n"] == 10 and entry["labels"] == b.labels
+
 
 def test_device_cannot_compute_frontend_refused_for_audio(models: dict[str, Path], tmp_path: Path,
                                                           espeak: str, capsys: pytest.CaptureFixture[str]) -> None:
@@ -171,6 +182,8 @@ def test_device_cannot_compute_frontend_refused_for_audio(models: dict[str, Path
     assert "no device frontend" in err and "power-of-two n_fft" in err
     written = {p.name for p in export_c(out, tmp_path / "c")}
     assert "edgekws_frontend_tables.h" not in written and "edgekws_model.h" in written
+    code, err = _run(["export", "c", str(out), str(tmp_path / "c2")], capsys)
+    assert code == 0 and "note: no device frontend: the device frontend cannot compute it" in err
     with pytest.raises(ConfigError) as info:
         run_bench(BenchConfig(bundle=out, mode="audio", emulate=True, build_dir=tmp_path / "never",
                               progress=False), note=lambda _s: None)

@@ -43,6 +43,12 @@ def register(app: typer.Typer) -> None:
         for f in files:
             table.add_row("wrote", str(f))
         Console().print(table)
+        if not any(f.name == "edgekws_frontend_tables.h" for f in files):
+            from edgekws.export.codegen_c import bundle_frontend_reason
+
+            reason = bundle_frontend_reason(bundle)
+            _err.print(f"note: no device frontend: {reason}; the firmware takes features only (device audio "
+                       "mode and streaming are refused)", markup=False, highlight=False)
 
     from edgekws.cli.autotune import add_to
 

@@ -781,6 +781,15 @@ def require_device_frontend(meta: dict[str, Any], use: str, where: str | Path = 
                           f"this bundle's features: {reason}")
 
 
+def bundle_frontend_reason(bundle_dir: str | Path) -> str | None:
+    """:func:`device_frontend_reason` of a bundle directory (what ``export c`` tells the user when it
+    writes no device-frontend tables)."""
+    bv = _read_bundle(Path(bundle_dir))
+    graph = read_graph(bv.tflite)
+    in_t = graph.tensors[graph.inputs[0]]
+    return device_frontend_reason(bv.meta, in_t.shape, _quant1(in_t))
+
+
 def _frontend_files(meta: dict[str, Any], in_t: Tensor, in_q: tuple[float, int]) -> dict[str, str]:
     """Device-frontend tables (window, mel weights, DCT, normalisation, input quantization).
 
