@@ -161,13 +161,19 @@ MICRO_CONFIGS = {
                                fmin=60.0, fmax=3800.0, micro=_MICRO.micro.replace(pcan=True)),
 }
 EXTRA_CONFIGS.update(MICRO_CONFIGS)
+#: The tf.signal variants apart from the mlperf-tiny-kws preset: ln of power sums over mel-linear
+#: triangles as log-mel output.
+EXTRA_CONFIGS["ln-power-logmel"] = FrontendConfig(name="ln-power-logmel", window_ms=25.0, hop_ms=10.0, n_fft=512,
+                                                  n_mels=32, fmin=60.0, fmax=7000.0, n_mfcc=0, log="ln",
+                                                  mel_weights="mel", log_floor=1e-4)
 
 
 def config(name: str) -> FrontendConfig:
     return EXTRA_CONFIGS[name] if name in EXTRA_CONFIGS else get_preset(name)
 
 
-ALL_CONFIGS = ["kws-mfcc-49x10", "kws-logmel-49x40", "audio-logmel-64", "tflm-microfrontend", *EXTRA_CONFIGS]
+ALL_CONFIGS = ["kws-mfcc-49x10", "kws-logmel-49x40", "audio-logmel-64", "tflm-microfrontend", "mlperf-tiny-kws",
+               *EXTRA_CONFIGS]
 
 
 def to_pcm(x: np.ndarray) -> np.ndarray:
@@ -311,7 +317,9 @@ def test_int8_within_one_lsb_of_host_pipeline(libs, name):
         ref = host_int8(compute_features(pcm.astype(np.float32) / 32768.0, lib.cfg), lib.norm)
         diff = np.abs(lib.int8(pcm).astype(int) - ref.astype(int))
         assert diff.max() <= 1, sig
-        assert np.mean(diff) < 0.01, sig  # boundary cases only
+        # boundary cases only; narrowband: the bands far under the peak carry either FFT's rounding
+        # noise (measured: 2.4 % of mlperf-tiny-kws's chirp inputs, whose ln units are 23x finer than dB)
+        assert np.mean(diff) < (0.05 if sig in NARROWBAND else 0.01), sig
 
 
 @pytest.mark.espeak

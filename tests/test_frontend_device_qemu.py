@@ -39,7 +39,7 @@ def bench():
 
 
 @pytest.mark.emulator
-@pytest.mark.parametrize("preset", ["kws-mfcc-49x10", "kws-logmel-49x40", "tflm-microfrontend"])
+@pytest.mark.parametrize("preset", ["kws-mfcc-49x10", "kws-logmel-49x40", "tflm-microfrontend", "mlperf-tiny-kws"])
 def test_device_features_equal_twin_and_fit_the_budget(bench, arm_gcc, qemu_arm, preset, tmp_path):
     res = bench.run_benchmark(preset, seconds=1.0, work=tmp_path)
     assert res["unit"] == "instructions"

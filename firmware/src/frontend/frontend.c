@@ -22,6 +22,7 @@
 #pragma STDC FP_CONTRACT OFF
 #endif
 
+#include <math.h>
 #include <string.h>
 
 #include "edgekws/frontend.h"
@@ -50,6 +51,7 @@ static float g_feat[EDGEKWS_FE_N_MELS];
 static float g_mfcc[EDGEKWS_FE_N_MFCC];
 #endif
 
+#if !(defined(EDGEKWS_FE_LOG_LN) && EDGEKWS_FE_LOG_LN)
 /* 10*log10(v) for v >= log_floor > 0 (finite, normal): v = m * 2^e with m in
  * [sqrt(1/2), sqrt(2)), ln m = 2s(1 + s^2/3 + s^4/5 + s^6/7 + s^8/9), s = (m-1)/(m+1). */
 static float fe_log_db(float v)
@@ -76,12 +78,46 @@ static float fe_log_db(float v)
     const float ln_m = (s + s) * p;
     return (float)e * 3.01029995663981195f + ln_m * 4.34294481903251828f;
 }
+#endif
+
+#if defined(EDGEKWS_FE_LOG_LN) && EDGEKWS_FE_LOG_LN
+/* ln(v), v > 0 finite and normal: the same decomposition as fe_log_db (log="ln" configs). */
+static float fe_log_ln(float v)
+{
+    uint32_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    int32_t e = (int32_t)((bits >> 23) & 0xFFu) - 127;
+    uint32_t mant = bits & 0x7FFFFFu;
+    if (mant > 0x3504F3u) {
+        mant |= 0x3F000000u;
+        e += 1;
+    } else {
+        mant |= 0x3F800000u;
+    }
+    float m;
+    memcpy(&m, &mant, sizeof m);
+    const float s = (m - 1.0f) / (m + 1.0f);
+    const float s2 = s * s;
+    float p = 1.0f / 9.0f;
+    p = p * s2 + 1.0f / 7.0f;
+    p = p * s2 + 1.0f / 5.0f;
+    p = p * s2 + 1.0f / 3.0f;
+    p = p * s2 + 1.0f;
+    const float ln_m = (s + s) * p;
+    return (float)e * 0.693147180559945309f + ln_m;
+}
+#endif
 
 /* One frame of win_length samples -> g_mfcc (or the log-mel bands for log-mel configs). */
 static const float *frame_features(const int16_t *x, uint32_t *noise)
 {
     (void)noise; /* the mel frontend keeps no state between frames */
     fe_power_spectrum(x, g_fft, g_power);
+#if defined(EDGEKWS_FE_MAGNITUDE) && EDGEKWS_FE_MAGNITUDE
+    for (uint32_t k = 0; k < EDGEKWS_FE_N_USED; k++) {
+        g_power[k] = sqrtf(g_power[k]); /* IEEE sqrt (VSQRT.F32): the twin's np.sqrt, bit for bit */
+    }
+#endif
     const float *w = edgekws_fe_mel_weight;
     const float floor_v = EDGEKWS_FE_LOG_FLOOR;
     for (uint32_t b = 0; b < EDGEKWS_FE_N_MELS; b++) {
@@ -92,7 +128,11 @@ static const float *frame_features(const int16_t *x, uint32_t *noise)
             acc += w[j] * p[j];
         }
         w += n;
+#if defined(EDGEKWS_FE_LOG_LN) && EDGEKWS_FE_LOG_LN
+        g_feat[b] = fe_log_ln(acc + floor_v);
+#else
         g_feat[b] = fe_log_db(acc > floor_v ? acc : floor_v);
+#endif
     }
 #if EDGEKWS_FE_N_MFCC > 0
     const float *d = edgekws_fe_dct;

@@ -24,6 +24,10 @@ implements exactly this and nothing else):
   streaming;
 * MFCCs are the first ``n_mfcc`` coefficients of a DCT-II over the log-mel bands.
 
+Fields with defaults that keep this design select TensorFlow's ``tf.signal``
+variant instead (the MLPerf Tiny KWS features): ``spectrum="magnitude"``,
+``log="ln"`` (``ln(mel + log_floor)``), ``mel_weights="mel"``, ``dct_norm="tf"``.
+
 ``kind="tflm-micro"`` selects the other frontend the device computes: TensorFlow
 Lite Micro's audio "microfrontend" (micro_speech and many vendor KWS models),
 an all-integer pipeline with its own window, fixed-point FFT, filterbank,
@@ -52,7 +56,17 @@ FRONTEND_VERSION = 1
 #: Hex digits of the sha256 kept by :meth:`FrontendConfig.hash`.
 HASH_LENGTH = 16
 
-DCT_NORMS = ("ortho", None)
+#: DCT-II scalings: ``"ortho"`` (orthonormal), None (scipy's unnormalised ``2 sum``), ``"tf"``
+#: (``sqrt(2 / n_mels)`` for every coefficient: tf.signal.mfccs_from_log_mel_spectrograms).
+DCT_NORMS = ("ortho", None, "tf")
+#: What the mel bands sum: ``"power"`` ``|X|^2`` (default) or ``"magnitude"`` ``|X|``.
+SPECTRUMS = ("power", "magnitude")
+#: The log: ``"db"`` ``10 log10(max(mel, log_floor))`` (default) or ``"ln"`` ``ln(mel + log_floor)``
+#: (the additive offset TensorFlow recipes use).
+LOGS = ("db", "ln")
+#: Where the mel triangles are linear: ``"hz"`` (librosa htk=True; default) or ``"mel"``
+#: (tf.signal.linear_to_mel_weight_matrix: slopes measured in mel, the DC bin zeroed).
+MEL_WEIGHTS = ("hz", "mel")
 
 #: Whose float32 arithmetic the host reproduces: ``"host"`` (scipy FFT, BLAS products;
 #: the default) or ``"device"`` (the C frontend's operation order, bit-identical to
@@ -138,7 +152,8 @@ class MicroParams:
 
 #: Fields left out of :meth:`FrontendConfig.canonical_json` while they hold these values, so
 #: adding them kept the hash of every earlier config (caches, committed bundles).
-_HASH_OMIT_DEFAULTS: dict[str, Any] = {"exact": "host", "kind": "mel", "micro": None}
+_HASH_OMIT_DEFAULTS: dict[str, Any] = {"exact": "host", "kind": "mel", "micro": None, "spectrum": "power",
+                                        "log": "db", "mel_weights": "hz"}
 
 
 @dataclass(frozen=True)
@@ -150,6 +165,9 @@ class FrontendConfig:
     construction), ``log_floor`` in linear power units (the smallest mel power
     the log sees; ``1e-6`` is -60 dB). ``n_mfcc=0`` selects log-mel output
     (``n_mels`` features per frame), otherwise ``n_mfcc`` MFCCs per frame.
+    ``spectrum``, ``log``, ``mel_weights`` and ``dct_norm="tf"`` select the variants other
+    recipes use (TensorFlow's ``tf.signal`` MFCC: magnitude, ``ln(mel + floor)``, mel-linear
+    triangles, its DCT scaling); their defaults are the fixed design above.
     ``exact="device"`` computes the same features with the device frontend's
     float32 operations in its order (bit-identical to the firmware; needs a
     power-of-two ``n_fft``); the two modes differ by ~1e-5 dB.
@@ -169,6 +187,9 @@ class FrontendConfig:
     exact: str = "host"
     kind: str = "mel"
     micro: MicroParams | None = None
+    spectrum: str = "power"
+    log: str = "db"
+    mel_weights: str = "hz"
 
     def __post_init__(self) -> None:
         # Normalise types first so that e.g. window_ms=40 and window_ms=40.0 give
@@ -188,6 +209,9 @@ class FrontendConfig:
                 "dct_norm": self.dct_norm,
                 "exact": str(self.exact),
                 "kind": str(self.kind),
+                "spectrum": str(self.spectrum),
+                "log": str(self.log),
+                "mel_weights": str(self.mel_weights),
             }
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"frontend config {self.name!r}: {exc}") from None
@@ -232,7 +256,10 @@ class FrontendConfig:
         if not 0 <= self.n_mfcc <= self.n_mels:
             raise bad(f"n_mfcc must be in [0, n_mels={self.n_mels}], got {self.n_mfcc}")
         if self.dct_norm not in DCT_NORMS:
-            raise bad(f"dct_norm must be 'ortho' or null, got {self.dct_norm!r}")
+            raise bad(f"dct_norm must be 'ortho', 'tf' or null, got {self.dct_norm!r}")
+        for key, valid in (("spectrum", SPECTRUMS), ("log", LOGS), ("mel_weights", MEL_WEIGHTS)):
+            if getattr(self, key) not in valid:
+                raise bad(f"{key} must be one of {', '.join(valid)}, got {getattr(self, key)!r}")
         if self.exact not in EXACT_MODES:
             raise bad(f"exact must be 'host' or 'device', got {self.exact!r}")
         if self.kind == "tflm-micro":
@@ -413,6 +440,15 @@ PRESETS: dict[str, FrontendConfig] = {
         n_mels=10, fmin=125.0, fmax=4000.0, n_mfcc=0, kind="tflm-micro", micro=MicroParams(),
     ),
 }
+
+# The MLPerf Tiny KWS dataset features (its get_dataset.py): tf.signal.stft 30 ms / 20 ms,
+# 512-point FFT, periodic Hann; magnitude; linear_to_mel_weight_matrix(40, 20-4000 Hz);
+# log(mel + 1e-6); mfccs_from_log_mel_spectrograms, first 10 -> 49 x 10 for one second.
+PRESETS["mlperf-tiny-kws"] = FrontendConfig(
+    name="mlperf-tiny-kws", sample_rate=16000, window_ms=30.0, hop_ms=20.0, n_fft=512, n_mels=40,
+    fmin=20.0, fmax=4000.0, log_floor=1e-6, n_mfcc=10, dct_norm="tf", spectrum="magnitude", log="ln",
+    mel_weights="mel",
+)
 
 DEFAULT_PRESET = "kws-mfcc-49x10"
 

@@ -124,6 +124,8 @@ def frontend_c_source(cfg: FrontendConfig, input_norm: dict[str, Sequence[float]
         f"#define EDGEKWS_FE_N_MFCC {cfg.n_mfcc}u",
         f"#define EDGEKWS_FE_NUM_FEATURES {feats}u",
         f"#define EDGEKWS_FE_LOG_FLOOR {c_float(cfg.log_floor)}",
+        *([] if cfg.spectrum == "power" else ["#define EDGEKWS_FE_MAGNITUDE 1 /* mel bands sum |X| */"]),
+        *([] if cfg.log == "db" else ["#define EDGEKWS_FE_LOG_LN 1 /* ln(mel + floor) */"]),
         f"#define EDGEKWS_FE_INPUT_SCALE {c_float(scale)}",
         f"#define EDGEKWS_FE_INPUT_ZERO_POINT ({zp})",
         "",

@@ -19,10 +19,12 @@ The computation (and the C, step for step; every sum runs in index order):
    ``t = b * w`` as ``(br*wr - bi*wi, br*wi + bi*wr)``, ``a +- t``), then the
    split into real-FFT bins ``2X[k] = A + W^k (-i B)`` with
    ``A = Z[k] + conj(Z[M-k])``, ``B = Z[k] - conj(Z[M-k])``; power
-   ``(Xr^2 + Xi^2) * 0.25`` for the bins the mel bands use;
+   ``(Xr^2 + Xi^2) * 0.25`` for the bins the mel bands use (``sqrtf`` of it for
+   ``spectrum="magnitude"``);
 3. sparse mel: per band, the sum over its nonzero weights in bin order;
-4. ``10 log10(max(mel, log_floor))`` with the device's own log (exponent from
-   the float bits, ``atanh`` series for the mantissa; below 1e-6 relative);
+4. ``10 log10(max(mel, log_floor))`` (``ln(mel + log_floor)`` for ``log="ln"``) with the
+   device's own log (exponent from the float bits, ``atanh`` series for the mantissa;
+   below 1e-6 relative);
 5. MFCC: DCT rows, sum over bands in order;
 6. int8: ``t = (f - mean) / std``, ``t = t / scale``, round half to even,
    ``+ zero_point``, clamp: the host's :func:`edgekws.compress.quantize.quantize_input`
@@ -49,6 +51,8 @@ PCM_SCALE = np.float32(1.0 / 32768.0)
 DB_PER_NEPER = np.float32(10.0 / math.log(10.0))
 #: ``10 log10(2)``: decibels per octave of power.
 DB_PER_OCTAVE = np.float32(10.0 * math.log10(2.0))
+#: ``ln 2``: nepers per octave.
+LN_2 = np.float32(math.log(2.0))
 #: Coefficients of ``atanh(s)/s = 1 + s^2/3 + s^4/5 + ...`` (Horner, highest first).
 #: Computed as float32 divisions, as the C compiler folds ``1.0f / 9.0f``.
 LOG_SERIES = tuple(np.float32(1.0) / np.float32(d) for d in (9.0, 7.0, 5.0, 3.0))
@@ -221,7 +225,8 @@ def _fft_power(frames_t: np.ndarray, t: DeviceTables) -> np.ndarray:
     c, s = t.rfft_twiddle[:, 0, None], t.rfft_twiddle[:, 1, None]
     xr = a_r + (c * b_i - s * b_r)
     xi = a_i - (c * b_r + s * b_i)
-    return (xr * xr + xi * xi) * np.float32(0.25)
+    power = (xr * xr + xi * xi) * np.float32(0.25)
+    return np.sqrt(power) if cfg.spectrum == "magnitude" else power  # IEEE sqrt: sqrtf on the device
 
 
 def _mel(power: np.ndarray, t: DeviceTables) -> np.ndarray:
@@ -236,15 +241,8 @@ def _mel(power: np.ndarray, t: DeviceTables) -> np.ndarray:
     return acc
 
 
-def device_log_db(mel: np.ndarray, log_floor: np.float32) -> np.ndarray:
-    """``10 log10(max(mel, floor))`` as fe_log_db() in frontend.c computes it, float32.
-
-    ``v = m * 2^e`` with ``m`` in ``[sqrt(1/2), sqrt(2))`` read off the float's bits;
-    ``ln m = 2 s (1 + s^2/3 + ... + s^8/9)``, ``s = (m - 1) / (m + 1)``, ``|s| < 0.172``
-    (truncation error < 1e-9 relative); result ``e * 10log10(2) + ln m * 10/ln 10``.
-    Own code rather than libm's log10f so that host and device agree to the bit.
-    """
-    v = np.maximum(np.asarray(mel, dtype=np.float32), log_floor)
+def _log_parts(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``v = m * 2^e``, ``m`` in ``[sqrt(1/2), sqrt(2))``: ``(e as float32, ln m)`` as the C computes them."""
     bits = v.view(np.uint32)
     e = ((bits >> np.uint32(23)) & np.uint32(0xFF)).astype(np.int32) - 127
     mant = bits & np.uint32(0x7FFFFF)
@@ -258,8 +256,25 @@ def device_log_db(mel: np.ndarray, log_floor: np.float32) -> np.ndarray:
     for coef in LOG_SERIES[1:]:
         p = p * s2 + coef
     p = p * s2 + one
-    ln_m = (s + s) * p
-    return e.astype(np.float32) * DB_PER_OCTAVE + ln_m * DB_PER_NEPER
+    return e.astype(np.float32), (s + s) * p
+
+
+def device_log_db(mel: np.ndarray, log_floor: np.float32) -> np.ndarray:
+    """``10 log10(max(mel, floor))`` as fe_log_db() in frontend.c computes it, float32.
+
+    ``v = m * 2^e`` with ``m`` in ``[sqrt(1/2), sqrt(2))`` read off the float's bits;
+    ``ln m = 2 s (1 + s^2/3 + ... + s^8/9)``, ``s = (m - 1) / (m + 1)``, ``|s| < 0.172``
+    (truncation error < 1e-9 relative); result ``e * 10log10(2) + ln m * 10/ln 10``.
+    Own code rather than libm's log10f so that host and device agree to the bit.
+    """
+    e, ln_m = _log_parts(np.maximum(np.asarray(mel, dtype=np.float32), log_floor))
+    return e * DB_PER_OCTAVE + ln_m * DB_PER_NEPER
+
+
+def device_log_ln(mel: np.ndarray, log_floor: np.float32) -> np.ndarray:
+    """``ln(mel + floor)`` as fe_log_ln() in frontend.c computes it (``log="ln"``), float32."""
+    e, ln_m = _log_parts(np.asarray(mel, dtype=np.float32) + log_floor)
+    return e * LN_2 + ln_m
 
 
 def _dct(logmel: np.ndarray, dct: np.ndarray) -> np.ndarray:
@@ -278,7 +293,8 @@ def frame_features(frames: np.ndarray, cfg: FrontendConfig, *, mfcc: bool = True
     window = t.window[:, None]
     for start in range(0, frames.shape[0], _FRAMES_PER_PASS):
         chunk = np.asarray(frames[start : start + _FRAMES_PER_PASS], dtype=np.float32).T * window
-        logmel = device_log_db(_mel(_fft_power(chunk, t), t), t.log_floor)
+        mel = _mel(_fft_power(chunk, t), t)
+        logmel = device_log_ln(mel, t.log_floor) if cfg.log == "ln" else device_log_db(mel, t.log_floor)
         res = _dct(logmel, t.dct) if (mfcc and t.dct is not None) else logmel
         out[start : start + chunk.shape[1]] = res.T
     return out

@@ -5,9 +5,10 @@ same order (see :mod:`edgekws.frontend.config` for the fixed design):
 
 1. frames ``x[t*hop : t*hop + win]`` (no centering, no padding), shape ``[..., T, win]``;
 2. times the periodic Hann window :func:`hann_window`;
-3. real FFT of length ``n_fft`` (zero-padded at the end), power ``re^2 + im^2``, ``[..., T, n_fft/2+1]``;
+3. real FFT of length ``n_fft`` (zero-padded at the end), power ``re^2 + im^2`` (its square
+   root for ``spectrum="magnitude"``), ``[..., T, n_fft/2+1]``;
 4. times the mel matrix :func:`mel_filterbank` -> ``[..., T, n_mels]``;
-5. ``10*log10(max(mel, log_floor))`` -> log-mel in dB;
+5. ``10*log10(max(mel, log_floor))`` -> log-mel in dB (``ln(mel + log_floor)`` for ``log="ln"``);
 6. for MFCC, times the DCT-II matrix :func:`dct_matrix` -> ``[..., T, n_mfcc]``.
 
 The constant tables (window, mel matrix, DCT matrix) are exposed so the C code
@@ -69,6 +70,14 @@ def mel_filterbank(cfg: FrontendConfig) -> np.ndarray:
     off the triangle in Hz. Computed in float64, stored in float32.
     """
     freqs = np.arange(cfg.n_bins, dtype=np.float64) * cfg.sample_rate / cfg.n_fft
+    if cfg.mel_weights == "mel":
+        # tf.signal.linear_to_mel_weight_matrix: slopes in mel (1127 ln(1 + f/700)), DC bin zeroed
+        mel = 1127.0 * np.log1p(freqs / 700.0)
+        pts = np.linspace(1127.0 * np.log1p(cfg.fmin / 700.0), 1127.0 * np.log1p(cfg.fmax / 700.0), cfg.n_mels + 2)
+        lo, mid, hi = pts[:-2, None], pts[1:-1, None], pts[2:, None]
+        w = np.maximum(0.0, np.minimum((mel[None, :] - lo) / (mid - lo), (hi - mel[None, :]) / (hi - mid)))
+        w[:, 0] = 0.0
+        return _readonly(w.astype(np.float32))
     edges = mel_to_hz(np.linspace(hz_to_mel(cfg.fmin), hz_to_mel(cfg.fmax), cfg.n_mels + 2))
     lower, centre, upper = edges[:-2, None], edges[1:-1, None], edges[2:, None]
     rising = (freqs[None, :] - lower) / (centre - lower)
@@ -82,8 +91,9 @@ def dct_matrix(cfg: FrontendConfig) -> np.ndarray:
     """DCT-II rows for the kept coefficients, float32 ``[n_mfcc, n_mels]`` (read-only).
 
     ``C[k, n] = s_k cos(pi k (2n + 1) / (2 N))`` with ``s_k = sqrt(1/N)`` for
-    ``k = 0`` and ``sqrt(2/N)`` otherwise when ``dct_norm='ortho'``, and ``s_k = 2``
-    when ``dct_norm`` is None (scipy's unnormalised type-II).
+    ``k = 0`` and ``sqrt(2/N)`` otherwise when ``dct_norm='ortho'``, ``s_k = sqrt(2/N)`` for
+    every ``k`` when ``dct_norm='tf'`` (TensorFlow's MFCC), and ``s_k = 2`` when ``dct_norm`` is
+    None (scipy's unnormalised type-II).
     """
     n_out = cfg.n_mfcc if cfg.n_mfcc > 0 else cfg.n_mels
     big_n = cfg.n_mels
@@ -93,6 +103,8 @@ def dct_matrix(cfg: FrontendConfig) -> np.ndarray:
     if cfg.dct_norm == "ortho":
         scale = np.full((n_out, 1), np.sqrt(2.0 / big_n))
         scale[0, 0] = np.sqrt(1.0 / big_n)
+    elif cfg.dct_norm == "tf":  # tf.signal.dct(type=2) (2 sum) times rsqrt(2 N)
+        scale = np.full((n_out, 1), np.sqrt(2.0 / big_n))
     else:
         scale = np.full((n_out, 1), 2.0)
     return _readonly((basis * scale).astype(np.float32))
@@ -173,15 +185,21 @@ def _power(x: np.ndarray, cfg: FrontendConfig, buf: np.ndarray, n_bins: int) -> 
     spec = scipy.fft.rfft(buf, axis=-1)[..., :n_bins]
     power = np.square(spec.real, dtype=np.float32)
     power += np.square(spec.imag, dtype=np.float32)
+    if cfg.spectrum == "magnitude":
+        np.sqrt(power, out=power)
     return power
 
 
 def _features_chunk(x: np.ndarray, cfg: FrontendConfig, buf: np.ndarray, mfcc: bool) -> np.ndarray:
     tables = _tables(cfg)
     mel = _power(x, cfg, buf, tables.n_used) @ tables.mel_t
-    np.maximum(mel, np.float32(cfg.log_floor), out=mel)
-    np.log10(mel, out=mel)
-    mel *= np.float32(10.0)
+    if cfg.log == "ln":
+        mel += np.float32(cfg.log_floor)
+        np.log(mel, out=mel)
+    else:
+        np.maximum(mel, np.float32(cfg.log_floor), out=mel)
+        np.log10(mel, out=mel)
+        mel *= np.float32(10.0)
     if mfcc and tables.dct_t is not None:
         return mel @ tables.dct_t
     return mel
