@@ -27,6 +27,7 @@ in tests/test_frontend_device.py (its ``ALL_CONFIGS`` include these configs).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import subprocess
@@ -34,6 +35,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from edgekws.audio import load_audio, pad_or_trim
 from edgekws.errors import ConfigError
@@ -236,3 +239,25 @@ def test_feature_streamer_carries_the_noise_estimate():
     streamer = FeatureStreamer(cfg, mean, std, 0.05, -3)
     got = np.concatenate([streamer.push(audio[i: i + 777]) for i in range(0, audio.size, 777)])
     assert np.array_equal(got, whole)
+
+
+_JSON = st.none() | st.booleans() | st.integers(-2, 2**40) | st.floats(allow_nan=True) | st.sampled_from(
+    ["tflm-micro", "mel", "ln", "magnitude", "tf"]) | st.dictionaries(
+    st.sampled_from([f.name for f in dataclasses.fields(MicroParams)] + ["bogus"]),
+    st.none() | st.booleans() | st.integers(-40, 40) | st.floats(allow_nan=True), max_size=3)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from([*PRESET.to_dict(), "bogus"]), _JSON, max_size=4))
+@example({"window_ms": float("nan")})  # once crashed deriving n_fft (ValueError, not ConfigError)
+@example({"window_ms": 1e30, "micro": [1]})
+def test_micro_config_garbage_gives_config_error(changes):
+    """Any JSON a bundle could hold: a ConfigError, or a config that round-trips and says whether the
+    device computes it (never another exception)."""
+    try:
+        cfg = FrontendConfig.from_dict({**PRESET.to_dict(), **changes})
+        reason = cfg.device_unsupported_reason()
+    except ConfigError:
+        return
+    assert FrontendConfig.from_json(cfg.to_json()) == cfg
+    assert reason is None or "\n" not in reason

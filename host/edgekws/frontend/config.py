@@ -220,8 +220,9 @@ class FrontendConfig:
                               f"got {norm['kind']!r}")
         if norm["kind"] == "tflm-micro":
             # TFLM's rule, not a free parameter: the FFT is the next power of two >= the window.
-            win = int(round(norm["sample_rate"] * norm["window_ms"] / 1000.0))
-            norm["n_fft"] = 1 << max(1, (win - 1).bit_length())
+            win_f = norm["sample_rate"] * norm["window_ms"] / 1000.0
+            if math.isfinite(win_f) and 1.0 <= win_f <= float(1 << 20):  # else _check says what is wrong
+                norm["n_fft"] = 1 << max(1, (int(round(win_f)) - 1).bit_length())
             norm["micro"] = MicroParams() if self.micro is None else MicroParams.from_dict(self.micro)
         elif self.micro is not None:
             raise ConfigError(f"frontend config {self.name!r}: 'micro' parameters need kind='tflm-micro'")
