@@ -271,18 +271,25 @@ static inline void nn_cols2_direct(uint32_t *cols, const int8_t *x0, const int8_
 /*
  * Pixel p's half of the block's columns built straight from the input when every filter row is whole
  * groups of 4 k (f_w * c a multiple of 4, dilation_w 1), as for DS-CNN's first conv (10x4 on one
- * channel): a row whose taps are all inside the input is contiguous there and is widened 4 bytes at a
- * time with SXTAB16 (no im2col column, no re-packing); rows above or below the input are 0; a row that
- * the left or right edge clips is assembled tap by tap (padding taps 0, as ref skips them).
+ * channel): a row's taps are contiguous in the input and are widened 4 bytes at a time with SXTAB16
+ * (no im2col column, no re-packing); rows above or below the input are 0. When the left or right edge
+ * clips the pixel's taps (the same taps on every row), each row is first copied into `pad` (row_k
+ * bytes of scratch) over the input zero point, which SXTAB16 turns into the 0 that ref's skipped tap
+ * contributes, so the widening loop is the same for every row.
  */
 static void nn_cols2_rows(uint32_t *cols, int32_t p, const nn_conv_params_t *prm, const nn_dims_t *in_dims,
                           const int8_t *in, int32_t f_h, int32_t f_w, int32_t b, int32_t oy, int32_t ox, int32_t k4,
-                          uint32_t off2)
+                          uint32_t off2, int8_t *pad)
 {
     const int32_t in_h = in_dims->h, in_w = in_dims->w, c = in_dims->c;
     const int32_t iy0 = oy * prm->stride.h - prm->padding.h;
     const int32_t ix0 = ox * prm->stride.w - prm->padding.w;
     const int32_t row_k = f_w * c;
+    const int32_t fx_lo = ix0 < 0 ? -ix0 : 0;
+    const int32_t fx_hi = ix0 + f_w > in_w ? in_w - ix0 : f_w;
+    const int clipped = fx_lo > 0 || fx_hi < f_w;
+    const uint32_t zp4 = 0x01010101u * (uint8_t)(int8_t)-prm->input_offset;
+    const int8_t *const in_b = in + b * in_h * in_w * c;
     uint32_t *dst = cols + p;
     for (int32_t fy = 0; fy < f_h; ++fy) {
         const int32_t iy = iy0 + prm->dilation.h * fy;
@@ -294,24 +301,20 @@ static void nn_cols2_rows(uint32_t *cols, int32_t p, const nn_conv_params_t *prm
             }
             continue;
         }
-        const int8_t *row = in + ((b * in_h + iy) * in_w) * c;
-        if (ix0 >= 0 && ix0 + f_w <= in_w) {
-            const int8_t *src = row + ix0 * c;
-            for (int32_t g = 0; g < row_k; g += 4, dst += 4) {
-                const uint32_t a = nn_ld32(src + g);
-                dst[0] = nn_sxtab16(off2, a);
-                dst[2] = nn_sxtab16_ror8(off2, a);
+        const int8_t *src = in_b + (iy * in_w + ix0) * c;
+        if (clipped) {
+            for (int32_t g = 0; g < row_k; g += 4) {
+                nn_st32(pad + g, zp4);
             }
-            continue;
+            for (int32_t k = fx_lo * c; k < fx_hi * c; ++k) {
+                pad[k] = src[k];
+            }
+            src = pad;
         }
         for (int32_t g = 0; g < row_k; g += 4, dst += 4) {
-            int32_t v[4];
-            for (int32_t j = 0; j < 4; ++j) {
-                const int32_t ix = ix0 + (g + j) / c;
-                v[j] = (ix < 0 || ix >= in_w) ? 0 : (int32_t)row[ix * c + (g + j) % c] + prm->input_offset;
-            }
-            dst[0] = nn_pack16(v[0], v[2]);
-            dst[2] = nn_pack16(v[1], v[3]);
+            const uint32_t a = nn_ld32(src + g);
+            dst[0] = nn_sxtab16(off2, a);
+            dst[2] = nn_sxtab16_ror8(off2, a);
         }
     }
     for (int32_t k = f_h * row_k; k < k4; k += 4, dst += 4) {
@@ -441,7 +444,8 @@ int nn_conv2d_s8_simd(const nn_context_t *ctx, const nn_conv_params_t *p, const 
                 for (int32_t j = 0; j < 2; ++j) {
                     if (j < n) {
                         const int32_t pix = i + j;
-                        nn_cols2_rows(cols, j, p, in_dims, in, f_h, f_w, b, pix / out_w, pix % out_w, k4, off2);
+                        nn_cols2_rows(cols, j, p, in_dims, in, f_h, f_w, b, pix / out_w, pix % out_w, k4, off2,
+                                      (int8_t *)tmp);
                     } else {
                         nn_cols2_zero(cols, j, k4);
                     }
