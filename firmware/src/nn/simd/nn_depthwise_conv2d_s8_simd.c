@@ -137,24 +137,34 @@ typedef struct {
     int32_t rem;          /* h % 4 outputs after them */
 } nn_dw3_k_t;
 
-/* Column `src` (the channel's byte in row 0; NULL: a padding column) into ring slot t. Words past the
- * column's last row keep the zero point written when the ring was cleared. */
-static void nn_dw3_col(uint32_t *ring, int32_t t, const int8_t *src, int32_t h, int32_t hp, int32_t rb,
-                       uint32_t zp2)
+/* The column builder's per-layer constants. */
+typedef struct {
+    int32_t rb;     /* bytes from one input row to the next */
+    int32_t span;   /* (1 + round_down(h - 1, 2)) * rb: past the last pair of rows 2j - 1, 2j */
+    int32_t words;  /* words per column, hp / 2 */
+    int32_t even;   /* h even: a last word (row h - 1, zero point) */
+    uint32_t zp2;   /* the input zero point in both halves */
+} nn_dw3_g_t;
+
+/* Column `src` (the channel's byte in row 0; NULL: a padding column) into the ring slot starting at d.
+ * Words past the column's last row keep the zero point written when the ring was cleared. */
+static void nn_dw3_col(uint32_t *d, const int8_t *src, const nn_dw3_g_t *g)
 {
-    uint32_t *d = ring + t;
+    const uint32_t zp2 = g->zp2;
     if (!src) {
-        for (int32_t j = 0; j < hp / 2; ++j) {
-            d[3 * j] = zp2;
+        uint32_t *const end = d + 3 * g->words;
+        for (; d != end; d += 3) {
+            d[0] = zp2;
         }
         return;
     }
+    const int32_t rb = g->rb;
     d[0] = nn_pkhbt(zp2, (uint32_t)(int32_t)src[0], 16); /* (zero point, row 0) */
     const int8_t *s = src + rb;
-    const int8_t *const end = src + (1 + ((h - 1) & ~1)) * rb; /* rows 2j - 1 and 2j while 2j <= h - 1 */
+    const int8_t *const end = src + g->span;
     d += 3;
 #if NN_DSP_ACLE
-    if (s < end) {
+    if (s != end) {
         int32_t a, b;
         __asm__ volatile("1:\n\t"
                          "ldrsb  %[a], [%[s]]\n\t"
@@ -169,11 +179,11 @@ static void nn_dw3_col(uint32_t *ring, int32_t t, const int8_t *src, int32_t h, 
                          : "cc", "memory");
     }
 #else
-    for (; s < end; s += 2 * rb, d += 3) {
+    for (; s != end; s += 2 * rb, d += 3) {
         *d = nn_pkhbt((uint32_t)(int32_t)s[0], (uint32_t)(int32_t)s[rb], 16);
     }
 #endif
-    if ((h & 1) == 0) {
+    if (g->even) {
         *d = nn_pkhbt((uint32_t)(int32_t)s[0], zp2, 0); /* (row h - 1, zero point) */
     }
 }
@@ -346,14 +356,20 @@ NN_ALWAYS_INLINE void nn_dw3_run(const int8_t *in, const int16_t *w16, const nn_
 {
     const int32_t hp = nn_dw3_hp(h);
     const int32_t zp = -p->input_offset;
-    const uint32_t zp2 = nn_pack16(zp, zp);
+    nn_dw3_g_t g;
+    g.rb = w * ch;
+    g.span = (1 + ((h - 1) & ~1)) * g.rb;
+    g.words = hp / 2;
+    g.even = (h & 1) == 0;
+    g.zp2 = nn_pack16(zp, zp);
     nn_dw3_k_t k;
-    k.rb = w * ch;
+    k.rb = g.rb;
     k.qend = ring + 6 * (h >> 2);
     k.rem = h & 3;
     for (int32_t i = 0; i < 3 * hp / 2; ++i) {
-        ring[i] = zp2; /* the words past every column's last row stay the zero point */
+        ring[i] = g.zp2; /* the words past every column's last row stay the zero point */
     }
+    int32_t pad = 0; /* a ring slot that holds a padding column (the next channel's column -1): no rewrite */
     for (int32_t c = 0; c < ch; ++c) {
         const nn_chq_t *cq = &rq[c];
         const uint32_t *wa = (const uint32_t *)(const void *)(w16 + 12 * c);
@@ -376,13 +392,14 @@ NN_ALWAYS_INLINE void nn_dw3_run(const int8_t *in, const int16_t *w16, const nn_
         k.rnd = cq->rnd;
         k.rsh = cq->rsh;
         const int fast0 = mode == 0 && cq->rsh >= 0;
+        (void)fast0; /* the host build has no asm column */
         const int8_t *src = in + c;
-        nn_dw3_col(ring, 0, NULL, h, hp, k.rb, zp2);
-        nn_dw3_col(ring, 1, src, h, hp, k.rb, zp2);
-        nn_dw3_col(ring, 2, w > 1 ? src + ch : NULL, h, hp, k.rb, zp2);
-        int32_t rot = 0; /* ox % 3: slot t holds input column ox - 1 + (t - ox) mod 3 */
+        /* slot `rot` holds input column ox - 1, the next two slots (mod 3) columns ox and ox + 1 */
+        int32_t rot = pad;
+        nn_dw3_col(ring + (rot == 2 ? 0 : rot + 1), src, &g);
+        nn_dw3_col(ring + (rot == 0 ? 2 : rot - 1), w > 1 ? src + ch : NULL, &g);
         for (int32_t ox = 0; ox < w; ++ox) {
-            const uint32_t *vs = vu + 2 * ((3 - rot) % 3);
+            const uint32_t *vs = vu + (rot == 0 ? 0 : 6 - 2 * rot); /* slot t: the weights of fx = (t - rot) mod 3 */
             int8_t *o = out + ox * ch + c;
 #if NN_DSP_ACLE
             if (fast0) {
@@ -393,11 +410,11 @@ NN_ALWAYS_INLINE void nn_dw3_run(const int8_t *in, const int16_t *w16, const nn_
                 nn_dw3_col_out(ring, vs, &k, h, cq, o, p->output_offset, p->act_min, p->act_max, mode);
             }
             if (ox + 2 <= w) { /* input column ox + 2 (or the right padding) replaces column ox - 1 */
-                nn_dw3_col(ring, rot, ox + 2 < w ? src + (ox + 2) * ch : NULL, h, hp, k.rb, zp2);
+                nn_dw3_col(ring + rot, ox + 2 < w ? src + (ox + 2) * ch : NULL, &g);
+                pad = rot;
             }
             rot = rot == 2 ? 0 : rot + 1;
         }
-        (void)fast0;
     }
 }
 
