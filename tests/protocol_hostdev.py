@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import socket
 import subprocess
 import time
 import zlib
@@ -297,3 +298,31 @@ class FaultProxy:
         for s in self._conns:
             with contextlib.suppress(OSError):
                 s.close()
+
+
+class TextLine:
+    """A raw socket speaking the MLPerf Tiny text protocol."""
+
+    def __init__(self, port: int) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+        self.buf = b""
+
+    def command(self, text: str) -> list[str]:
+        """Send one command, return its lines up to and including m-ready."""
+        self.sock.sendall(text.encode())
+        return self.until_ready()
+
+    def until_ready(self) -> list[str]:
+        lines: list[str] = []
+        while True:
+            while b"\r\n" not in self.buf:
+                chunk = self.sock.recv(4096)
+                assert chunk, "device closed the connection"
+                self.buf += chunk
+            line, self.buf = self.buf.split(b"\r\n", 1)
+            text_line = line.decode(errors="replace").lstrip("\x00")
+            if not text_line.startswith(("m-", "e-")):
+                continue  # e.g. the binary boot banner before the first command
+            lines.append(text_line)
+            if text_line == "m-ready":
+                return lines

@@ -137,6 +137,50 @@ def test_slower_virtual_clock(bundle: Path, tmp_path: Path) -> None:
     assert abs(res["elapsed_time"] - want_us) <= 2000 + 0.02 * want_us, (res, insns)
 
 
+#: QEMU's trace line for a write to the FPGAIO LED register, the emulator's timestamp pin (bit 0)
+_PIN_WRITE = re.compile(r"mps2_fpgaio_write .*offset 0x0 data (0x[0-9a-f]+)")
+
+
+def _falling_edges(trace: str) -> int:
+    """Timestamp-pin pulses in QEMU's trace: writes that take bit 0 from high to low."""
+    level, edges = None, 0
+    for m in _PIN_WRITE.finditer(trace):
+        bit = int(m.group(1), 16) & 1
+        edges += int(level == 1 and bit == 0)
+        level = bit
+    return edges
+
+
+@pytest.mark.emulator
+def test_energy_mode_pulses_the_timestamp_pin(bundle: Path, tmp_path: Path) -> None:
+    """EEMBC energy mode on the emulated M7: the boot line, no m-lap-us, and each timestamp one pin pulse
+    (the emulator's pin is the FPGAIO LED register, seen through QEMU's trace); the Nucleo build links too."""
+    from edgekws.device.build import build_firmware
+    from edgekws.device.emulator import Emulator
+    from protocol_hostdev import TextLine
+
+    energy = ("EDGEKWS_DEFAULT_PROTOCOL=1", "EDGEKWS_MLPERF_ENERGY=1")
+    elf = build_firmware("mps2_an500", bundle, tmp_path / "fw-energy", defines=energy)
+    x = np.load(bundle / "testset.npz")["x_int8"][0].astype(np.int8)
+    with Emulator(elf, serial="tcp", extra=("-trace", "mps2_fpgaio_write")) as emu:
+        t = TextLine(emu.port)
+        assert t.until_ready() == ["m-timestamp-mode-energy", "m-init-done", "m-ready"]
+        assert t.command(f"db load {x.size}%")[0] == f"m-[Expecting {x.size} bytes]"
+        assert t.command(f"db {x.tobytes().hex()}%")[0] == "m-load-done"
+        out = t.command("infer 4 1%")
+        assert out[:4] == ["m-warmup-start-1", "m-warmup-done", "m-infer-start-4", "m-infer-done"], out
+        assert out[4].startswith("m-results-[")
+        assert t.command("timestamp%") == ["m-ready"]
+        t.sock.close()
+        deadline = time.monotonic() + 10
+        while _falling_edges(emu.stderr) < 4 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        edges = _falling_edges(emu.stderr)
+    assert edges == 4, emu.stderr[-1000:]  # boot, infer start and end, timestamp%
+    nucleo = build_firmware("nucleo_f767zi", bundle, tmp_path / "fw-nucleo-energy", defines=energy)
+    assert nucleo.is_file()
+
+
 def test_shift_outside_the_exact_range_is_one_error() -> None:
     with pytest.raises(ConfigError, match="--icount-shift must be 8..10"):
         resolve_shift(11)

@@ -8,7 +8,6 @@ next valid request must succeed.
 from __future__ import annotations
 
 import re
-import socket
 import struct
 import time
 import zlib
@@ -27,7 +26,15 @@ from edgekws.device.client import (
     PortVanishedError,
 )
 from mlperf_runner_client import reference_results_line
-from protocol_hostdev import N_IN, N_OUT, HostDevice, build_host_device, tiny_model, write_tiny_model_c
+from protocol_hostdev import (
+    N_IN,
+    N_OUT,
+    HostDevice,
+    TextLine,
+    build_host_device,
+    tiny_model,
+    write_tiny_model_c,
+)
 
 MODEL = tiny_model()
 
@@ -189,34 +196,6 @@ def test_vanished_port_is_one_clear_error(device: HostDevice) -> None:
         DeviceClient(device.url).open()
 
 
-class TextLine:
-    """A raw socket speaking the MLPerf Tiny text protocol."""
-
-    def __init__(self, port: int) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
-        self.buf = b""
-
-    def command(self, text: str) -> list[str]:
-        """Send one command, return its lines up to and including m-ready."""
-        self.sock.sendall(text.encode())
-        return self.until_ready()
-
-    def until_ready(self) -> list[str]:
-        lines: list[str] = []
-        while True:
-            while b"\r\n" not in self.buf:
-                chunk = self.sock.recv(4096)
-                assert chunk, "device closed the connection"
-                self.buf += chunk
-            line, self.buf = self.buf.split(b"\r\n", 1)
-            text_line = line.decode(errors="replace").lstrip("\x00")
-            if not text_line.startswith(("m-", "e-")):
-                continue  # e.g. the binary boot banner before the first command
-            lines.append(text_line)
-            if text_line == "m-ready":
-                return lines
-
-
 def _mlperf_session(t: TextLine, x: np.ndarray) -> None:
     assert t.command("profile%")[:2] == ["m-profile-[edgekws firmware 0.1.0]", "m-model-[kws01]"]
     assert t.command(f"db load {N_IN}%")[0] == f"m-[Expecting {N_IN} bytes]"
@@ -272,6 +251,28 @@ def test_build_time_default_mlperf(host_cc: str, tmp_path: Path) -> None:
         _mlperf_session(t, np.arange(N_IN, dtype=np.int8))
     finally:
         dev.stop()
+
+
+def test_energy_mode_timestamps_are_pin_pulses(host_cc: str, tmp_path: Path) -> None:
+    """EEMBC energy mode: the boot says so, no m-lap-us lines, one timestamp-pin pulse per timestamp."""
+    write_tiny_model_c(MODEL, tmp_path / "model")
+    exe = build_host_device(host_cc, tmp_path / "model", tmp_path / "energy-host", sanitize=False,
+                            defines=("EDGEKWS_DEFAULT_PROTOCOL=1", "EDGEKWS_MLPERF_ENERGY=1"))
+    dev = HostDevice(exe)
+    try:
+        t = TextLine(dev.port)
+        assert t.until_ready() == ["m-timestamp-mode-energy", "m-init-done", "m-ready"]
+        x = np.random.default_rng(5).integers(-128, 128, N_IN).astype(np.int8)
+        assert t.command(f"db load {N_IN}%")[0] == f"m-[Expecting {N_IN} bytes]"
+        assert t.command(f"db {x.tobytes().hex()}%")[0] == "m-load-done"
+        out = t.command("infer 3 1%")
+        assert out[:4] == ["m-warmup-start-1", "m-warmup-done", "m-infer-start-3", "m-infer-done"], out
+        assert out[4] == reference_results_line(MODEL.run(x), 1 / 256, -128)
+        assert t.command("timestamp%") == ["m-ready"]
+        t.sock.close()
+    finally:
+        err = dev.stop()
+    assert err.count("board: timestamp pin pulse") == 4, err  # boot, infer start and end, timestamp%
 
 
 def test_audio_path_with_a_frontend(host_cc: str, tmp_path: Path) -> None:

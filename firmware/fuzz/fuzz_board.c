@@ -98,6 +98,7 @@ const char *board_counter_unit(void) { return "instructions"; }
 uint32_t board_millis(void) { return g_clock / 1000u; }
 
 void board_led(int on) { (void)on; }
+void board_timestamp_pin(void) {}
 
 void board_exit(int status)
 {

@@ -44,6 +44,13 @@ uint32_t board_millis(void);
 /* User LED, where the board has one (no-op otherwise). */
 void board_led(int on);
 
+/* The EEMBC energy-mode timestamp (MLPerf Tiny energy runs): pull the timestamp
+ * GPIO low for at least 1 us, then high again; the energy monitor records the
+ * falling edge. The pin idles high from board_init. Nucleo: PF13 (Arduino D7
+ * on the ZIO header); emulator: bit 0 of the FPGAIO LED register (QEMU's mps2_fpgaio_write
+ * trace shows the edges); host: one stderr line per pulse. */
+void board_timestamp_pin(void);
+
 /* End the program: semihosting exit with status on the emulator, exit() on
  * the host, a system reset on a board (status is reported first). */
 void board_exit(int status) __attribute__((noreturn));

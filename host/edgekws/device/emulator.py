@@ -25,7 +25,7 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -46,13 +46,18 @@ def qemu_path() -> str:
     return path
 
 
-def qemu_command(elf: str | Path, *, serial: str, icount_shift: int) -> list[str]:
-    """The QEMU command line for ``elf`` with the UART on ``serial`` (a QEMU -serial spec)."""
+def qemu_command(elf: str | Path, *, serial: str, icount_shift: int, extra: Sequence[str] = ()) -> list[str]:
+    """The QEMU command line for ``elf`` with the UART on ``serial`` (a QEMU -serial spec).
+
+    ``extra``: more QEMU options, e.g. ``("-trace", "mps2_fpgaio_write")`` to see the EEMBC
+    energy-mode timestamp pin (its trace lines land on QEMU's stderr).
+    """
     return [
         qemu_path(), "-machine", MACHINE, "-nographic", "-monitor", "none",
         "-serial", serial,
         "-semihosting-config", "enable=on,target=native",
         "-icount", f"shift={icount_shift},sleep=off",
+        *extra,
         "-kernel", str(elf),
     ]
 
@@ -74,7 +79,7 @@ class Emulator:
     """
 
     def __init__(self, elf: str | Path, *, serial: str = "tcp", icount_shift: int | None = None,
-                 port: int | None = None, start_timeout: float = 10.0) -> None:
+                 port: int | None = None, start_timeout: float = 10.0, extra: Sequence[str] = ()) -> None:
         if serial not in ("tcp", "stdio"):
             raise ValueError("serial must be 'tcp' or 'stdio'")
         self.elf = Path(elf)
@@ -88,6 +93,7 @@ class Emulator:
         self.icount_shift = icount_shift
         self.start_timeout = start_timeout
         self.fixed_port = port
+        self.extra = tuple(extra)
         self.port: int | None = None
         self.proc: subprocess.Popen[bytes] | None = None
         self._out = bytearray()
@@ -103,7 +109,7 @@ class Emulator:
                 spec = f"tcp:127.0.0.1:{self.port},server=on,wait=on"
             else:
                 spec = "stdio"
-            self.command = qemu_command(self.elf, serial=spec, icount_shift=self.icount_shift)
+            self.command = qemu_command(self.elf, serial=spec, icount_shift=self.icount_shift, extra=self.extra)
             self.proc = subprocess.Popen(self.command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                          stderr=subprocess.PIPE)
             self._out.clear()

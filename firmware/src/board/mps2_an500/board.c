@@ -54,6 +54,9 @@
 #define UART_STATE_TXFULL (1u << 0)
 #define UART_STATE_RXFULL (1u << 1)
 
+/* FPGAIO LED register: bit 0 stands in for the EEMBC timestamp GPIO (QEMU traces its writes) */
+#define FPGAIO_LED (*(volatile uint32_t *)0x40028000u)
+
 /* CMSDK APB timer 0: 32-bit down-counter at the 25 MHz system clock */
 #define TIMER0_BASE 0x40000000u
 #define TIMER0_CTRL (*(volatile uint32_t *)(TIMER0_BASE + 0x00u))
@@ -92,6 +95,7 @@ static uint64_t ticks64(void)
 
 void board_init(void)
 {
+    FPGAIO_LED = 1u; /* timestamp pin idles high */
     UART_BAUDDIV = MPS2_SYSCLK_HZ / 115200u;
     UART_CTRL = 0x3u; /* TX and RX enable, no interrupts */
 
@@ -167,6 +171,15 @@ uint32_t board_millis(void)
 void board_led(int on)
 {
     (void)on; /* the AN500 LEDs are not worth a driver in the emulator */
+}
+
+void board_timestamp_pin(void)
+{
+    FPGAIO_LED = 0u;
+    const uint64_t t0 = ticks64();
+    while (ticks64() - t0 < MPS2_SYSCLK_HZ / 1000000u) { /* held low 1 us of virtual time */
+    }
+    FPGAIO_LED = 1u;
 }
 
 void board_watchdog_kick(void)

@@ -27,7 +27,11 @@
 #include "clock.h"
 #include "edgekws/board.h"
 
-#define BAUD 115200u
+#ifndef EDGEKWS_MLPERF_ENERGY
+#define EDGEKWS_MLPERF_ENERGY 0
+#endif
+/* EEMBC energy mode: the DUT talks to the energy monitor's IO manager at 9600 baud, not the VCP's 115200 */
+#define BAUD (EDGEKWS_MLPERF_ENERGY ? 9600u : 115200u)
 
 /* The independent watchdog (IWDG) is on by default: a hung device resets and
  * announces itself with its boot frame, which the bench harness detects. The
@@ -119,6 +123,16 @@ static void led_init(void)
     GPIO_BSRR(GPIOB_BASE) = ((1u << 0) | (1u << 7) | (1u << 14)) << 16; /* all off */
 }
 
+/* PF13 (Arduino D7): push-pull output, idle high, for the EEMBC energy-mode timestamp. */
+static void timestamp_pin_init(void)
+{
+    RCC_AHB1ENR |= (1u << 5); /* GPIOFEN */
+    (void)RCC_AHB1ENR;
+    GPIO_BSRR(GPIOF_BASE) = 1u << 13; /* high before it becomes an output: no false edge */
+    GPIO_MODER(GPIOF_BASE) = (GPIO_MODER(GPIOF_BASE) & ~(3u << (13 * 2))) | (1u << (13 * 2));
+    GPIO_OSPEEDR(GPIOF_BASE) |= 3u << (13 * 2);
+}
+
 static void counter_init(void)
 {
     DEMCR |= (1u << 24); /* TRCENA */
@@ -155,6 +169,7 @@ void board_init(void)
     clock_init();
     cache_init();
     led_init();
+    timestamp_pin_init();
     uart_init();
     counter_init();
     watchdog_init();
@@ -300,6 +315,13 @@ void nucleo_uart_flush(void)
     }
     while ((USART_ISR & USART_ISR_TC) == 0u) {
     }
+}
+
+void board_timestamp_pin(void)
+{
+    GPIO_BSRR(GPIOF_BASE) = 1u << (13 + 16); /* low: the monitor latches this falling edge */
+    nucleo_delay_cycles(g_clock.sysclk_hz / 1000000u + 1u); /* held low > 1 us, as the EEMBC spec asks */
+    GPIO_BSRR(GPIOF_BASE) = 1u << 13;
 }
 
 void nucleo_led_fault(void)

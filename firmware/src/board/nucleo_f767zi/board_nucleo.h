@@ -31,6 +31,7 @@
 /* GPIO */
 #define GPIOB_BASE 0x40020400u
 #define GPIOD_BASE 0x40020C00u
+#define GPIOF_BASE 0x40021400u
 #define GPIO_MODER(b) REG32((b) + 0x00u)
 #define GPIO_OSPEEDR(b) REG32((b) + 0x08u)
 #define GPIO_PUPDR(b) REG32((b) + 0x0Cu)
