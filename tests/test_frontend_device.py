@@ -336,6 +336,17 @@ def test_speech_agrees(libs, espeak_pcm, name):
         assert np.array_equal(lib.stream(pcm), lib.int8(pcm))
 
 
+@pytest.mark.parametrize("name", ["tflm-microfrontend", *MICRO_CONFIGS])
+def test_micro_c_equals_twin_on_full_scale_corner_cases(libs, name):
+    """The TFLM frontend's int16 wraps and 2^31 energies (signals TensorFlow's op also agrees on)."""
+    from test_frontend_micro import extreme_clips
+
+    lib = libs[name]
+    for sig, pcm in extreme_clips(lib.cfg.sample_rate).items():
+        assert np.array_equal(lib.features(pcm), pcm16_features(pcm, lib.cfg)), sig
+        assert np.array_equal(lib.stream(pcm), lib.int8(pcm)[: len(lib.stream(pcm))]), sig
+
+
 # ---- streaming, lengths, builds -------------------------------------------------
 
 @pytest.mark.parametrize("name", ALL_CONFIGS)

@@ -95,6 +95,19 @@ def clips(n: int = SR) -> dict[str, np.ndarray]:
         "tone": pcm(12000 * np.sin(2 * np.pi * 1000 * t)),
         "chirp": pcm(9000 * np.sin(2 * np.pi * (50 + 3000 * t) * t)),
         "bursts": pcm(6000 * rng.standard_normal(n) * ((t % 0.25) < 0.08)),
+        **extreme_clips(n),
+    }
+
+
+def extreme_clips(n: int) -> dict[str, np.ndarray]:
+    """Full-scale corner cases: the int16 wraps and the 2^31 energy of the fixed-point path."""
+    i = np.arange(n)
+    return {
+        "nyquist-full-scale": np.where(i % 2 == 0, 32767, -32768).astype(np.int16),
+        "dc-min": np.full(n, -32768, np.int16),
+        "impulses-min": np.where(i % 333 == 0, -32768, 0).astype(np.int16),
+        "square-full-scale": np.where((i // 8) % 2 == 0, 32767, -32768).astype(np.int16),
+        "random-full-scale": np.random.default_rng(1).choice(np.array([-32768, 32767], np.int16), n),
     }
 
 
