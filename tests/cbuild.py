@@ -64,9 +64,9 @@ def compile_shared(sources: list[Path], out: Path, include_dirs: list[Path] | No
 
 def compile_executable(sources: list[Path], out: Path, include_dirs: list[Path] | None = None,
                        flags: tuple[str, ...] = STRICT_FLAGS) -> Path:
-    """Compile and link ``sources`` into an executable at ``out``."""
+    """Compile and link ``sources`` into an executable at ``out`` (with libm: the frontend's sqrtf)."""
     incs = [f"-I{p}" for p in [INCLUDE, *(include_dirs or [])]]
-    _cc([*flags, *incs, *map(str, sources), "-o", str(out)])
+    _cc([*flags, *incs, *map(str, sources), "-o", str(out), "-lm"])
     return out
 
 

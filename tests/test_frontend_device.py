@@ -379,7 +379,7 @@ def test_bad_lengths_and_pointers_are_refused(libs):
     assert [lib.lib.fe_num_frames(ctypes.c_uint32(n)) for n in (0, 639, 640, 959, 960, 16000)] == [0, 0, 1, 1, 2, 49]
 
 
-@pytest.mark.parametrize("name", ["kws-mfcc-49x10", "micro-pcan-40"])
+@pytest.mark.parametrize("name", ["kws-mfcc-49x10", "micro-pcan-40", "mlperf-tiny-kws"])
 def test_sanitizers_clean(libs, tmp_path, name):
     """ASan/UBSan build of the frontend; the harness exits non-zero on any internal mismatch."""
     lib = libs[name]

@@ -215,6 +215,7 @@ def test_new_fields_keep_earlier_hashes_and_round_trip():
     ({"micro": {"smoothing": 3}}, "unknown field"),
     ({"micro": {"odd_smoothing": 1.5}}, r"\[0, 1\]"),
     ({"micro": {"log_scale_shift": 40}}, "log_scale_shift"),
+    ({"log": "ln"}, "kind='mel' option"),
 ])
 def test_bad_micro_configs_are_one_line_errors(changes, match):
     data = {**PRESET.to_dict(), **changes}

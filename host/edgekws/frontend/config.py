@@ -277,6 +277,9 @@ class FrontendConfig:
                           f"{getattr(self, key):g} at {self.sample_rate} Hz does not")
         if self.n_mfcc != 0:
             raise bad(f"kind='tflm-micro' gives filterbank channels, not MFCCs: set n_mfcc=0 (got {self.n_mfcc})")
+        for key in ("spectrum", "log", "mel_weights"):
+            if getattr(self, key) != _HASH_OMIT_DEFAULTS[key]:
+                raise bad(f"{key}={getattr(self, key)!r} is a kind='mel' option; the TFLM frontend has its own stages")
         if self.n_mels > 256:
             raise bad(f"kind='tflm-micro' supports at most 256 channels, got {self.n_mels}")
         if self.win_length > 4096:
