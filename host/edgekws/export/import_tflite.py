@@ -35,7 +35,7 @@ from __future__ import annotations
 import hashlib
 import json
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -74,7 +74,6 @@ class ImportConfig:
     reorder: bool = True
     seed: int = 0
     progress: bool = True
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         labels = tuple(str(s).strip() for s in self.labels)
@@ -308,10 +307,9 @@ def _permute_outputs(model: Any, perm: list[int]) -> None:
 def prepare_model(source: bytes, n_labels: int, permutation: list[int] | None) -> tuple[bytes, Surgery]:
     """The int8-in, int8-out model the firmware runs, or one ModelError line saying why not."""
     from edgekws.export.codegen_c import build_layers
-    from edgekws.export.tflite_graph import layer_names, read_graph
+    from edgekws.export.tflite_graph import read_graph
 
-    graph0 = read_graph(source)  # also rejects non-TFLite input with one line
-    del graph0
+    read_graph(source)  # rejects a file that is not a TFLite model with one line before any surgery
     model = _unpack(source)
     removed = _strip_io_quantization(model)
     check_firmware_ops(read_graph(_pack(model)))  # before any reordering: the op is the user's first problem
@@ -330,7 +328,6 @@ def prepare_model(source: bytes, n_labels: int, permutation: list[int] | None) -
     if n_out != n_labels:
         raise ConfigError(f"the model has {n_out} outputs but --labels names {n_labels} classes")
     build_layers(graph, ["ref"] * len(graph.operators))  # the exporter's own checks, one line each
-    del layer_names
     return data, Surgery(tuple(removed), tuple(permutation) if permutation is not None else None)
 
 
@@ -374,7 +371,7 @@ def verify_against_source(source: bytes, imported: bytes, x_int8: np.ndarray,
         b = np.asarray(imp_m.run(xi)).reshape(-1)
         if not np.array_equal(a, b):
             i = int(np.flatnonzero(a != b)[0])
-            raise ModelError(f"the imported model differs from {'the source'} in TFLite Micro on test input {k} "
+            raise ModelError(f"the imported model differs from the source in TFLite Micro on test input {k} "
                              f"(output {i}: {int(b[i])} vs {int(a[i])})")
     return len(x_int8)
 
@@ -410,9 +407,9 @@ def _testset_audio(cfg: ImportConfig, labels: list[str], sample_rate: int, sampl
         synthesize_dataset(root, scfg, jobs=1)
         info = {"source": "espeak-ng synthesis (edgekws data synth)", "per_word": cfg.synth_per_word,
                 "seed": cfg.seed, "split": "testing"}
-    dcfg = DatasetConfig(wanted_words=words, sample_rate=sample_rate, validation_percentage=0.0
-                         if cfg.testset_data is None else 10.0, testing_percentage=50.0
-                         if cfg.testset_data is None else 10.0)
+    # the synthesised folder puts half of every word in its test split; a user's folder keeps its own rule
+    shares = {"validation_percentage": 0.0, "testing_percentage": 50.0} if cfg.testset_data is None else {}
+    dcfg = DatasetConfig(wanted_words=words, sample_rate=sample_rate, **shares)
     audio, y, names = load_audio_split(root, "testing", dataset_cfg=dcfg)
     order = [names.index(s) for s in labels]  # dataset order -> bundle order
     remap = np.empty(len(names), np.int64)
@@ -522,7 +519,7 @@ def import_tflite(cfg: ImportConfig) -> Any:
     recipe = {"name": "imported", "source": src_path.name, "source_sha256": source_sha,
               "labels_in_model_order": labels_model, "output_permutation": list(surgery.permutation or []),
               "removed_ops": list(surgery.removed), "frontend": fe.name, "testset": test_info,
-              "device_frontend": reason or "yes", **cfg.extra}
+              "device_frontend": reason or "yes"}
     from edgekws.compress.stats import size_figures
 
     size = size_figures(layers, len(int8_model), "none")
