@@ -153,11 +153,12 @@ static inline void nn_mm_2x4_s16(const int16_t *wp, const uint32_t *x, int32_t k
  * The 2-pixel x 4-channel groups for the common case (both pixels, every channel of the call on the fast
  * requantization, no clamp beyond SSAT #8), all in registers: r0..r7 the 8 accumulators, r8 the weights,
  * r9 the columns, r10..r12 and lr the operands. Per group: the accumulators start as the table's biases
- * in the first k pair's SMLADs (no moves), the other k pairs run straight-line in a block of 32 unrolled
+ * in the first k pair's SMLADs (no moves); the other k pairs run straight-line in a block of 32 unrolled
  * pairs entered part-way so that it ends exactly at the last one (a computed jump instead of a loop
- * counter per few pairs), then per channel one LDM fetches the table row (its bias word lands in an
- * accumulator already stored) and SMMLAR, ASR, SSAT and STRB make its 2 outputs. Arguments as
- * nn_group_2x4_fast0 below (r0..r3, then o, out_c, groups on the stack).
+ * counter per few pairs; a second copy of the block, without the loop test, serves K4 <= 66); then per
+ * channel one LDM fetches the table row (its bias word lands in an accumulator already stored) and
+ * SMMLAR, ASR, SSAT and STRB make its 2 outputs. Arguments as nn_group_2x4_fast0 below (r0..r3, then o,
+ * out_c, groups on the stack).
  */
 __attribute__((naked, noinline)) static void nn_group_2x4_fast0(NN_ARG const int16_t *wp, NN_ARG const uint32_t *x,
                                                                  NN_ARG int32_t k4, NN_ARG const nn_chq_t *chq,
@@ -179,12 +180,18 @@ __attribute__((naked, noinline)) static void nn_group_2x4_fast0(NN_ARG const int
         "str    r4, [sp, #24]\n\t"
         "lsr    r4, r2, #1\n\t"         /* k pairs after the first: k4 / 2 - 1 */
         "sub    r4, r4, #1\n\t"
-        "rsb    r4, r4, #0\n\t"
-        "and    r4, r4, #31\n\t"        /* pairs of the block to skip on entry */
-        "movs   r5, #44\n\t"
-        "mul    r4, r4, r5\n\t"
+        "rsb    r6, r4, #0\n\t"
+        "and    r6, r6, #31\n\t"        /* pairs of the block to skip on entry */
+        "mov    r5, #44\n\t"
+        "mul    r6, r6, r5\n\t"
+        "cmp    r4, #32\n\t"            /* at most one block (k4 <= 66): the copy without the loop test */
+        "bgt    7f\n\t"
+        "adr    r5, 6f\n\t"
+        "b      8f\n\t"
+        "7:\n\t"
         "adr    r5, 5f\n\t"
-        "add    r4, r4, r5\n\t"
+        "8:\n\t"
+        "add    r4, r6, r5\n\t"
         "orr    r4, r4, #1\n\t"
         "str    r4, [sp, #20]\n\t"
         "mov    r8, r0\n\t"
@@ -213,6 +220,10 @@ __attribute__((naked, noinline)) static void nn_group_2x4_fast0(NN_ARG const int
         "ldr    r12, [sp, #24]\n\t"
         "cmp    r9, r12\n\t"
         "bne    5b\n\t"
+        "b      9f\n\t"
+        ".p2align 2\n\t"
+        "6:\n\t" NN_G_PAIR32
+        "9:\n\t"
         "str    r8, [sp, #28]\n\t"
         "ldr    r8, [sp, #4]\n\t"
         "ldr    r9, [sp, #8]\n\t"
@@ -253,6 +264,29 @@ static inline void nn_group_2x4_fast0(const int16_t *wp, const uint32_t *x, int3
 /* The block's columns straight from two input pixels (x1 NULL: the second pixel is padding, zeros). */
 static inline void nn_cols2_direct(uint32_t *cols, const int8_t *x0, const int8_t *x1, int32_t k4, uint32_t off2)
 {
+#if NN_DSP_ACLE
+    if (x1) { /* both pixels: 2 loads, 4 SXTAB16 and 2 STRD per 4 k */
+        const int8_t *const end = x0 + k4;
+        const int32_t d = (int32_t)(x1 - x0);
+        uint32_t a, b, e0, e1, o0, o1;
+        __asm__ volatile("1:\n\t"
+                         "ldr     %[b], [%[x], %[d]]\n\t"
+                         "ldr     %[a], [%[x]], #4\n\t"
+                         "sxtab16 %[e0], %[off], %[a]\n\t"
+                         "sxtab16 %[e1], %[off], %[b]\n\t"
+                         "sxtab16 %[o0], %[off], %[a], ror #8\n\t"
+                         "sxtab16 %[o1], %[off], %[b], ror #8\n\t"
+                         "strd    %[e0], %[e1], [%[c]], #16\n\t"
+                         "strd    %[o0], %[o1], [%[c], #-8]\n\t"
+                         "cmp     %[x], %[end]\n\t"
+                         "bne     1b\n\t"
+                         : [x] "+r"(x0), [c] "+r"(cols), [a] "=&r"(a), [b] "=&r"(b), [e0] "=&r"(e0), [e1] "=&r"(e1),
+                           [o0] "=&r"(o0), [o1] "=&r"(o1)
+                         : [d] "r"(d), [off] "r"(off2), [end] "r"(end)
+                         : "cc", "memory");
+        return;
+    }
+#endif
     for (int32_t g = 0; g < k4; g += 4, cols += 4) {
         const uint32_t a = nn_ld32(x0 + g);
         cols[0] = nn_sxtab16(off2, a);      /* p0 (k0, k2) */

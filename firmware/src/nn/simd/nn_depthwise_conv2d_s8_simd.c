@@ -143,6 +143,7 @@ typedef struct {
     int32_t span;   /* (1 + round_down(h - 1, 2)) * rb: past the last pair of rows 2j - 1, 2j */
     int32_t words;  /* words per column, hp / 2 */
     int32_t even;   /* h even: a last word (row h - 1, zero point) */
+    int32_t odd;    /* (h - 1) / 2, the pairs of rows after row 0, is odd */
     uint32_t zp2;   /* the input zero point in both halves */
 } nn_dw3_g_t;
 
@@ -165,18 +166,32 @@ static void nn_dw3_col(uint32_t *d, const int8_t *src, const nn_dw3_g_t *g)
     d += 3;
 #if NN_DSP_ACLE
     if (s != end) {
-        int32_t a, b;
-        __asm__ volatile("1:\n\t"
-                         "ldrsb  %[a], [%[s]]\n\t"
-                         "ldrsb  %[b], [%[s], %[rb]]\n\t"
-                         "add    %[s], %[s], %[rb], lsl #1\n\t"
-                         "pkhbt  %[a], %[a], %[b], lsl #16\n\t"
-                         "str    %[a], [%[d]], #12\n\t"
-                         "cmp    %[s], %[e]\n\t"
-                         "bne    1b\n\t"
-                         : [s] "+r"(s), [d] "+r"(d), [a] "=&r"(a), [b] "=&r"(b)
-                         : [rb] "r"(rb), [e] "r"(end)
-                         : "cc", "memory");
+        /* 2 words (4 rows) per pass when the pair count is even, else one word first */
+        const int32_t rb2 = 2 * rb;
+        int32_t a, b, a2, b2;
+        if (g->odd) {
+            *d = nn_pkhbt((uint32_t)(int32_t)s[0], (uint32_t)(int32_t)s[rb], 16);
+            d += 3;
+            s += rb2;
+        }
+        if (s != end) {
+            __asm__ volatile("1:\n\t"
+                             "ldrsb  %[a], [%[s]]\n\t"
+                             "ldrsb  %[b], [%[s], %[rb]]\n\t"
+                             "add    %[s], %[s], %[rb2]\n\t"
+                             "ldrsb  %[a2], [%[s]]\n\t"
+                             "ldrsb  %[b2], [%[s], %[rb]]\n\t"
+                             "add    %[s], %[s], %[rb2]\n\t"
+                             "pkhbt  %[a], %[a], %[b], lsl #16\n\t"
+                             "pkhbt  %[a2], %[a2], %[b2], lsl #16\n\t"
+                             "str    %[a], [%[d]], #24\n\t"
+                             "str    %[a2], [%[d], #-12]\n\t"
+                             "cmp    %[s], %[e]\n\t"
+                             "bne    1b\n\t"
+                             : [s] "+r"(s), [d] "+r"(d), [a] "=&r"(a), [b] "=&r"(b), [a2] "=&r"(a2), [b2] "=&r"(b2)
+                             : [rb] "r"(rb), [rb2] "r"(rb2), [e] "r"(end)
+                             : "cc", "memory");
+        }
     }
 #else
     for (; s != end; s += 2 * rb, d += 3) {
@@ -361,6 +376,7 @@ NN_ALWAYS_INLINE void nn_dw3_run(const int8_t *in, const int16_t *w16, const nn_
     g.span = (1 + ((h - 1) & ~1)) * g.rb;
     g.words = hp / 2;
     g.even = (h & 1) == 0;
+    g.odd = ((h - 1) >> 1) & 1;
     g.zp2 = nn_pack16(zp, zp);
     nn_dw3_k_t k;
     k.rb = g.rb;
