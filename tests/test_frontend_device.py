@@ -347,6 +347,20 @@ def test_micro_c_equals_twin_on_full_scale_corner_cases(libs, name):
         assert np.array_equal(lib.stream(pcm), lib.int8(pcm)[: len(lib.stream(pcm))]), sig
 
 
+@pytest.mark.parametrize("name", ["tflm-microfrontend", "micro-pcan-40"])
+def test_micro_stream_equals_host_feature_streamer(libs, name):
+    """fe_push_hop carries the noise estimate; listen's FeatureStreamer must give the same int8 frames."""
+    from edgekws.stream.features import FeatureStreamer
+
+    lib = libs[name]
+    pcm = synthetic_clips(3 * SR)["bursts"]
+    streamer = FeatureStreamer(lib.cfg, np.asarray(lib.norm["mean"]), np.asarray(lib.norm["std"]), SCALE, ZERO_POINT)
+    audio = pcm.astype(np.float32) / 32768.0
+    host = np.concatenate([streamer.push(audio[i: i + 1234]) for i in range(0, audio.size, 1234)])
+    device = lib.stream(pcm)
+    assert len(device) > 100 and np.array_equal(device, host[: len(device)])
+
+
 # ---- streaming, lengths, builds -------------------------------------------------
 
 @pytest.mark.parametrize("name", ALL_CONFIGS)
