@@ -14,6 +14,8 @@
  * nn_requantize_r2() (output offset folded in) come from the exporter's table
  * in flash (ctx->aux, nn_chq_t), computed once at export time.
  */
+#include <stddef.h>
+
 #include "edgekws/nn_simd.h"
 #include "nn_simd_common.h"
 
@@ -135,6 +137,15 @@ typedef struct {
     int32_t rb;           /* bytes from one image row to the next (w * ch), input and output */
     const uint32_t *qend; /* ring + 6 * (h / 4): where the 4-output steps end */
     int32_t rem;          /* h % 4 outputs after them */
+    /* the rest: what nn_dw3_chan_fast0 needs to walk all of a channel's columns and build the next ones */
+    const uint32_t *vu;   /* 28: the (V, U) words, 10 (nn_dw3_run) */
+    int32_t rot;          /* 32: the ring slot holding input column -1 */
+    int32_t w, ch;        /* 36, 40 */
+    int8_t *o;            /* 44: the channel's output at (0, 0) */
+    const int8_t *src;    /* 48: its input at (0, 0) */
+    int32_t span, words, odd, even; /* 52..64: nn_dw3_g_t's */
+    uint32_t zp2;         /* 68 */
+    uint32_t *ring;       /* 72 */
 } nn_dw3_k_t;
 
 /* The column builder's per-layer constants. */
@@ -326,21 +337,40 @@ static void nn_dw3_col_out(const uint32_t *ring, const uint32_t *vu, const nn_dw
     "strb   r0, [lr]\n\t"
 
 /*
- * nn_dw3_col_out for a channel on the fast requantization with no clamp beyond SSAT #8, all in registers:
- * (ring, vu, k, o) arrive in r0..r3 (AAPCS); k's 7 words are copied to the frame, the 6 weight words are
- * loaded with one LDM, and the column is walked 4 outputs at a time, then the h % 4 rest.
+ * A whole channel on the fast requantization with no clamp beyond SSAT #8, in one asm call (k, r0): per
+ * output column the 6 weight words of the ring's rotation come with one LDM, the column is walked 4
+ * outputs at a time, then the h % 4 rest, and the input column two to the right (or the right padding)
+ * is built into the slot just freed (nn_dw3_col's loop, 2 words per pass); k's first 7 words are copied to
+ * the frame the walk reads, the column loop's state sits above them.
  */
 #define NN_ARG __attribute__((unused)) /* a naked function's arguments are read by its asm, in r0..r3 */
-__attribute__((naked, noinline)) static void nn_dw3_col_fast0(NN_ARG const uint32_t *ring, NN_ARG const uint32_t *vu,
-                                                               NN_ARG const nn_dw3_k_t *k, NN_ARG int8_t *o)
+_Static_assert(offsetof(nn_dw3_k_t, vu) == 28 && offsetof(nn_dw3_k_t, ring) == 72, "nn_dw3_chan_fast0 offsets");
+__attribute__((naked, noinline)) static void nn_dw3_chan_fast0(NN_ARG const nn_dw3_k_t *k)
 {
     __asm__ volatile(
         "push   {r4-r11, lr}\n\t"
-        "ldm    r2, {r4-r10}\n\t"
-        "push   {r4-r10}\n\t" /* [sp]: bias, mult, rnd, rsh, rb, qend, rem */
+        "sub    sp, sp, #16\n\t"
+        "str    r0, [sp, #0]\n\t"   /* after the next push: [sp, #28] k, #32 ox, #36 o of the column, #40 rot */
+        "movs   r1, #0\n\t"
+        "str    r1, [sp, #4]\n\t"
+        "ldr    r1, [r0, #44]\n\t"
+        "str    r1, [sp, #8]\n\t"
+        "ldr    r1, [r0, #32]\n\t"
+        "str    r1, [sp, #12]\n\t"
+        "ldm    r0, {r4-r10}\n\t"
+        "push   {r4-r10}\n\t"       /* [sp]: bias, mult, rnd, rsh, rb, qend, rem */
+        "30:\n\t"
+        "ldr    r0, [sp, #28]\n\t"
+        "ldr    r1, [r0, #28]\n\t"
+        "ldr    r2, [sp, #40]\n\t"
+        "cmp    r2, #0\n\t"
+        "ite    eq\n\t"
+        "moveq  r3, #0\n\t"
+        "rsbne  r3, r2, #3\n\t"
+        "add    r1, r1, r3, lsl #3\n\t" /* slot t: the weights of fx = (t - rot) mod 3 */
+        "ldr    r12, [r0, #72]\n\t"
         "ldm    r1, {r4-r9}\n\t"
-        "mov    r12, r0\n\t"
-        "mov    lr, r3\n\t"
+        "ldr    lr, [sp, #36]\n\t"
         "ldr    r10, [sp, #20]\n\t"
         "cmp    r12, r10\n\t"
         "beq    2f\n\t"
@@ -360,7 +390,83 @@ __attribute__((naked, noinline)) static void nn_dw3_col_fast0(NN_ARG const uint3
         "cmp    r10, #1\n\t"
         "bne    4f\n\t" NN_DW3_SINGLE
         "4:\n\t"
-        "add    sp, sp, #28\n\t"
+        "ldr    r0, [sp, #28]\n\t"  /* input column ox + 2 (or the right padding) replaces column ox - 1 */
+        "ldr    r1, [sp, #32]\n\t"
+        "ldr    r2, [r0, #36]\n\t"
+        "add    r3, r1, #2\n\t"
+        "cmp    r3, r2\n\t"
+        "bgt    20f\n\t"
+        "ldr    r4, [sp, #40]\n\t"
+        "ldr    r5, [r0, #72]\n\t"
+        "add    r5, r5, r4, lsl #2\n\t"
+        "ldr    r6, [r0, #68]\n\t"
+        "blt    10f\n\t"
+        "ldr    r7, [r0, #56]\n\t"
+        "11:\n\t"
+        "str    r6, [r5], #12\n\t"
+        "subs   r7, r7, #1\n\t"
+        "bne    11b\n\t"
+        "b      20f\n\t"
+        "10:\n\t"
+        "ldr    r7, [r0, #40]\n\t"
+        "ldr    r8, [r0, #48]\n\t"
+        "mla    r8, r3, r7, r8\n\t"
+        "ldr    r9, [r0, #16]\n\t"
+        "ldr    r10, [r0, #52]\n\t"
+        "add    r10, r10, r8\n\t"
+        "ldrsb  r11, [r8]\n\t"
+        "pkhbt  r11, r6, r11, lsl #16\n\t"
+        "str    r11, [r5], #12\n\t"
+        "add    r8, r8, r9\n\t"
+        "ldr    r11, [r0, #60]\n\t"
+        "cmp    r11, #0\n\t"
+        "beq    12f\n\t"
+        "ldrsb  r11, [r8]\n\t"
+        "ldrsb  r12, [r8, r9]\n\t"
+        "add    r8, r8, r9, lsl #1\n\t"
+        "pkhbt  r11, r11, r12, lsl #16\n\t"
+        "str    r11, [r5], #12\n\t"
+        "12:\n\t"
+        "cmp    r8, r10\n\t"
+        "beq    13f\n\t"
+        "14:\n\t"
+        "ldrsb  r11, [r8]\n\t"
+        "ldrsb  r12, [r8, r9]\n\t"
+        "add    r8, r8, r9, lsl #1\n\t"
+        "ldrsb  r1, [r8]\n\t"
+        "ldrsb  r2, [r8, r9]\n\t"
+        "add    r8, r8, r9, lsl #1\n\t"
+        "pkhbt  r11, r11, r12, lsl #16\n\t"
+        "pkhbt  r1, r1, r2, lsl #16\n\t"
+        "str    r11, [r5], #24\n\t"
+        "str    r1, [r5, #-12]\n\t"
+        "cmp    r8, r10\n\t"
+        "bne    14b\n\t"
+        "13:\n\t"
+        "ldr    r11, [r0, #64]\n\t"
+        "cmp    r11, #0\n\t"
+        "beq    20f\n\t"
+        "ldrsb  r11, [r8]\n\t"
+        "pkhbt  r11, r11, r6\n\t"
+        "str    r11, [r5]\n\t"
+        "20:\n\t"
+        "ldr    r1, [sp, #32]\n\t"
+        "add    r1, r1, #1\n\t"
+        "str    r1, [sp, #32]\n\t"
+        "ldr    r3, [sp, #36]\n\t"
+        "ldr    r2, [r0, #40]\n\t"
+        "add    r3, r3, r2\n\t"
+        "str    r3, [sp, #36]\n\t"
+        "ldr    r2, [sp, #40]\n\t"
+        "add    r2, r2, #1\n\t"
+        "cmp    r2, #3\n\t"
+        "it     eq\n\t"
+        "moveq  r2, #0\n\t"
+        "str    r2, [sp, #40]\n\t"
+        "ldr    r2, [r0, #36]\n\t"
+        "cmp    r1, r2\n\t"
+        "blt    30b\n\t"
+        "add    sp, sp, #44\n\t"
         "pop    {r4-r11, pc}\n\t");
 }
 #endif
@@ -380,6 +486,14 @@ NN_ALWAYS_INLINE void nn_dw3_run(const int8_t *in, const int16_t *w16, const nn_
     g.zp2 = nn_pack16(zp, zp);
     nn_dw3_k_t k;
     k.rb = g.rb;
+    k.w = w;
+    k.ch = ch;
+    k.span = g.span;
+    k.words = g.words;
+    k.odd = g.odd;
+    k.even = g.even;
+    k.zp2 = g.zp2;
+    k.ring = ring;
     k.qend = ring + 6 * (h >> 2);
     k.rem = h & 3;
     for (int32_t i = 0; i < 3 * hp / 2; ++i) {
@@ -408,26 +522,30 @@ NN_ALWAYS_INLINE void nn_dw3_run(const int8_t *in, const int16_t *w16, const nn_
         k.rnd = cq->rnd;
         k.rsh = cq->rsh;
         const int fast0 = mode == 0 && cq->rsh >= 0;
-        (void)fast0; /* the host build has no asm column */
+        (void)fast0; /* the host build has no asm path */
         const int8_t *src = in + c;
         /* slot `rot` holds input column ox - 1, the next two slots (mod 3) columns ox and ox + 1 */
         int32_t rot = pad;
         nn_dw3_col(ring + (rot == 2 ? 0 : rot + 1), src, &g);
         nn_dw3_col(ring + (rot == 0 ? 2 : rot - 1), w > 1 ? src + ch : NULL, &g);
+        if (w > 1) { /* the last build puts the right padding into slot (rot + w - 2) mod 3 */
+            pad = (rot + w - 2) % 3;
+        }
+#if NN_DSP_ACLE
+        if (fast0) {
+            k.vu = vu;
+            k.rot = rot;
+            k.o = out + c;
+            k.src = src;
+            nn_dw3_chan_fast0(&k);
+            continue;
+        }
+#endif
         for (int32_t ox = 0; ox < w; ++ox) {
             const uint32_t *vs = vu + (rot == 0 ? 0 : 6 - 2 * rot); /* slot t: the weights of fx = (t - rot) mod 3 */
-            int8_t *o = out + ox * ch + c;
-#if NN_DSP_ACLE
-            if (fast0) {
-                nn_dw3_col_fast0(ring, vs, &k, o);
-            } else
-#endif
-            {
-                nn_dw3_col_out(ring, vs, &k, h, cq, o, p->output_offset, p->act_min, p->act_max, mode);
-            }
+            nn_dw3_col_out(ring, vs, &k, h, cq, out + ox * ch + c, p->output_offset, p->act_min, p->act_max, mode);
             if (ox + 2 <= w) { /* input column ox + 2 (or the right padding) replaces column ox - 1 */
                 nn_dw3_col(ring + rot, ox + 2 < w ? src + (ox + 2) * ch : NULL, &g);
-                pad = rot;
             }
             rot = rot == 2 ? 0 : rot + 1;
         }
