@@ -17,7 +17,7 @@ import typer
 from edgekws.errors import EdgeKwsError
 
 AREAS = ("data", "frontend", "train", "compress", "export", "report", "firmware", "bench", "stream", "evaluate",
-         "teacher", "importer")
+         "teacher", "importer", "task")
 
 
 def build_app() -> typer.Typer:

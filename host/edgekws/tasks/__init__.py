@@ -1,0 +1,36 @@
+"""Host reference models for the other audio tasks of the research line (tagging, SED, scenes, ...).
+
+Each task lives in its own package ``edgekws.tasks.<task>`` and exports ``TASK``
+(an :class:`~edgekws.tasks.base.Task`). The registry maps CLI names to those
+modules and imports a task only when it is used, so ``edgekws --help`` does not
+load TensorFlow or any task's code.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from edgekws.errors import ConfigError
+from edgekws.tasks.base import Anchor, Task
+
+#: CLI name -> (module exporting TASK, one-line summary for --help without importing it).
+REGISTRY: dict[str, tuple[str, str]] = {
+    "tagging-ctc": ("edgekws.tasks.tagging_ctc",
+                    "audio tagging from sequentially labelled clips: CRNN/GLU-CRNN with CTC vs max/avg pooling"),
+}
+
+
+def task_names() -> list[str]:
+    return list(REGISTRY)
+
+
+def get_task(name: str) -> Task:
+    """The registered task; an unknown name is a one-line ConfigError listing the valid ones."""
+    try:
+        module, _ = REGISTRY[name]
+    except KeyError:
+        raise ConfigError(f"unknown task {name!r}; valid: {', '.join(REGISTRY)}") from None
+    return importlib.import_module(module).TASK
+
+
+__all__ = ["REGISTRY", "Anchor", "Task", "get_task", "task_names"]
