@@ -322,12 +322,19 @@ static void nn_cols2_rows(uint32_t *cols, int32_t p, const nn_conv_params_t *prm
     const int32_t fx_lo = ix0 < 0 ? -ix0 : 0;
     const int32_t fx_hi = ix0 + f_w > in_w ? in_w - ix0 : f_w;
     const int clipped = fx_lo > 0 || fx_hi < f_w;
-    const uint32_t zp4 = 0x01010101u * (uint8_t)(int8_t)-prm->input_offset;
     const int8_t *const in_b = in + b * in_h * in_w * c;
+    const int32_t k_lo = fx_lo * c, k_hi = fx_hi * c;
+    const int32_t dh = prm->dilation.h, row_step = dh * in_w * c;
+    if (clipped) { /* the padding taps sit at the same places on every row: the zero point once */
+        const uint32_t zp4 = 0x01010101u * (uint8_t)(int8_t)-prm->input_offset;
+        for (int32_t g = 0; g < row_k; g += 4) {
+            nn_st32(pad + g, zp4);
+        }
+    }
     uint32_t *dst = cols + p;
-    for (int32_t fy = 0; fy < f_h; ++fy) {
-        const int32_t iy = iy0 + prm->dilation.h * fy;
-        if (iy < 0 || iy >= in_h) {
+    int32_t iy = iy0, off = (iy0 * in_w + ix0) * c; /* the row's first tap, as an offset (it may be outside) */
+    for (int32_t fy = 0; fy < f_h; ++fy, iy += dh, off += row_step) {
+        if ((uint32_t)iy >= (uint32_t)in_h) {
             for (int32_t g = 0; g < row_k; g += 4, dst += 4) {
                 dst[0] = 0;
                 dst[2] = 0;
@@ -335,20 +342,17 @@ static void nn_cols2_rows(uint32_t *cols, int32_t p, const nn_conv_params_t *prm
             }
             continue;
         }
-        const int8_t *src = in_b + (iy * in_w + ix0) * c;
+        const int8_t *src = in_b + off;
         if (clipped) {
-            for (int32_t g = 0; g < row_k; g += 4) {
-                nn_st32(pad + g, zp4);
-            }
-            for (int32_t k = fx_lo * c; k < fx_hi * c; ++k) {
+            for (int32_t k = k_lo; k < k_hi; ++k) {
                 pad[k] = src[k];
             }
             src = pad;
         }
         for (int32_t g = 0; g < row_k; g += 4, dst += 4) {
-            const uint32_t a = nn_ld32(src + g);
-            dst[0] = nn_sxtab16(off2, a);
-            dst[2] = nn_sxtab16_ror8(off2, a);
+            const uint32_t x = nn_ld32(src + g);
+            dst[0] = nn_sxtab16(off2, x);
+            dst[2] = nn_sxtab16_ror8(off2, x);
         }
     }
     for (int32_t k = f_h * row_k; k < k4; k += 4, dst += 4) {
