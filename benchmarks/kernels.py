@@ -120,6 +120,13 @@ def ds_cnn_s_cases(seed: int = 0, quick: bool = False) -> list[LayerCase]:
     dense = ("ref", "simd")
     sparse = ("ref", "simd", "skipzero", "wp", "block")
 
+    def _relu_as_tflite(params: dict[str, Any]) -> None:
+        """A fused ReLU as TFLite quantizes DS-CNN's: the output's zero point is -128, so the floor is the int8
+        minimum (the kernels' no-extra-clamp path, which the model's layers take). The drawn offset is replaced,
+        not skipped, so every later draw keeps its value."""
+        params["output_offset"] = -128
+        params["act_min"] = -128
+
     def conv(name: str, in_hwc: tuple[int, int, int], out_c: int, k: tuple[int, int], s: tuple[int, int],
              backends: tuple[str, ...], pattern: str | None = None, level: float = 0.0) -> None:
         h, w, c = in_hwc
@@ -130,7 +137,7 @@ def ds_cnn_s_cases(seed: int = 0, quick: bool = False) -> list[LayerCase]:
         params = dict(input_offset=int(rng.integers(-20, 20)), output_offset=int(rng.integers(-20, 20)),
                       stride=s, padding=(ph, pw), dilation=(1, 1), depth_multiplier=1, act_min=-128, act_max=127)
         if name.startswith("conv") or name.startswith("pw"):
-            params["act_min"] = int(params["output_offset"])  # fused ReLU, as in DS-CNN
+            _relu_as_tflite(params)
         cases.append(LayerCase(name, "CONV_2D", (1, h, w, c), (out_c, k[0], k[1], c), (1, oh, ow, out_c), params,
                                rows.reshape(out_c, k[0], k[1], c), bias, mult, shift,
                                rng.integers(-128, 128, h * w * c).astype(np.int8), backends,
@@ -144,7 +151,7 @@ def ds_cnn_s_cases(seed: int = 0, quick: bool = False) -> list[LayerCase]:
         bias, mult, shift = _quant(rng, c, 9)
         params = dict(input_offset=int(rng.integers(-20, 20)), output_offset=int(rng.integers(-20, 20)),
                       stride=(1, 1), padding=(1, 1), dilation=(1, 1), depth_multiplier=1, act_min=-128, act_max=127)
-        params["act_min"] = int(params["output_offset"])
+        _relu_as_tflite(params)
         cases.append(LayerCase(name, "DEPTHWISE_CONV_2D", (1, h, w, c), (1, 3, 3, c), (1, h, w, c), params, wt, bias,
                                mult, shift, rng.integers(-128, 128, h * w * c).astype(np.int8), backends,
                                meta={"pattern": pattern or "dense", "sparsity": level}))
