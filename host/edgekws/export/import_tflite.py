@@ -535,10 +535,11 @@ def import_tflite(cfg: ImportConfig) -> Any:
                           frontend_hash=fe.hash(), input_norm=norm, tflite_int8=int8_model, tflite_float=source,
                           report=report, compression=compression, recipe=recipe, testset=testset, layers=layers)
     n = report_acc["n_test"]
-    acc_txt = format_accuracy(report_acc["int8"], n) if n else "no test set"
+    acc_txt = (f"test set int8 {format_accuracy(report_acc['int8'], n)}" if n
+               else "no test set (the labels name no _silence_/_unknown_: self-test vectors will be random)")
     console.print(f"[bold]{bundle.name}[/bold]: {len(layers)} layers, removed {', '.join(surgery.removed) or 'nothing'}"
                   f"{', outputs reordered' if surgery.permutation else ''}; identical to the source in TFLite Micro "
-                  f"on {compared} inputs; test set int8 {acc_txt} -> {bundle.path}")
+                  f"on {compared} inputs; {acc_txt} -> {bundle.path}")
     if reason:
         console.print(f"[yellow]note[/yellow]: no device frontend: {reason}; audio and streaming on the device "
                       "are refused for this bundle")
