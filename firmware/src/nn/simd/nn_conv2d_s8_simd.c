@@ -331,29 +331,48 @@ static void nn_cols2_rows(uint32_t *cols, int32_t p, const nn_conv_params_t *prm
             nn_st32(pad + g, zp4);
         }
     }
+    int32_t fy_lo = 0, fy_hi = f_h; /* the filter rows inside the input: [fy_lo, fy_hi) */
+    while (fy_lo < f_h && iy0 + dh * fy_lo < 0) {
+        ++fy_lo;
+    }
+    while (fy_hi > fy_lo && iy0 + dh * (fy_hi - 1) >= in_h) {
+        --fy_hi;
+    }
     uint32_t *dst = cols + p;
-    int32_t iy = iy0, off = (iy0 * in_w + ix0) * c; /* the row's first tap, as an offset (it may be outside) */
-    for (int32_t fy = 0; fy < f_h; ++fy, iy += dh, off += row_step) {
-        if ((uint32_t)iy >= (uint32_t)in_h) {
-            for (int32_t g = 0; g < row_k; g += 4, dst += 4) {
-                dst[0] = 0;
-                dst[2] = 0;
-                __asm__("" ::: "memory"); /* a few words: stores, not a call to memset */
-            }
-            continue;
-        }
-        const int8_t *src = in_b + off;
-        if (clipped) {
-            for (int32_t k = k_lo; k < k_hi; ++k) {
-                pad[k] = src[k];
-            }
-            src = pad;
-        }
-        for (int32_t g = 0; g < row_k; g += 4, dst += 4) {
-            const uint32_t x = nn_ld32(src + g);
+    for (int32_t k = 0; k < fy_lo * row_k; k += 4, dst += 4) {
+        dst[0] = 0;
+        dst[2] = 0;
+        __asm__("" ::: "memory"); /* a few words: stores, not a call to memset */
+    }
+    int32_t off = ((iy0 + dh * fy_lo) * in_w + ix0) * c; /* the first inside row's first tap (as an offset:
+                                                           * a clipped row starts outside the input) */
+    if (!clipped && row_k == 4) { /* one word per row (DS-CNN's 10x4 on one channel) */
+        for (int32_t fy = fy_lo; fy < fy_hi; ++fy, off += row_step, dst += 4) {
+            const uint32_t x = nn_ld32(in_b + off);
             dst[0] = nn_sxtab16(off2, x);
             dst[2] = nn_sxtab16_ror8(off2, x);
         }
+    } else {
+        for (int32_t fy = fy_lo; fy < fy_hi; ++fy, off += row_step) {
+            const int8_t *s = pad;
+            if (clipped) {
+                for (int32_t k = k_lo; k < k_hi; ++k) {
+                    pad[k] = in_b[off + k];
+                }
+            } else {
+                s = in_b + off;
+            }
+            for (int32_t g = 0; g < row_k; g += 4, dst += 4) {
+                const uint32_t x = nn_ld32(s + g);
+                dst[0] = nn_sxtab16(off2, x);
+                dst[2] = nn_sxtab16_ror8(off2, x);
+            }
+        }
+    }
+    for (int32_t k = fy_hi * row_k; k < f_h * row_k; k += 4, dst += 4) {
+        dst[0] = 0;
+        dst[2] = 0;
+        __asm__("" ::: "memory");
     }
     for (int32_t k = f_h * row_k; k < k4; k += 4, dst += 4) {
         dst[0] = 0;
