@@ -2,7 +2,9 @@
  * nn_depthwise_conv2d_s8_simd.c - int8 depthwise convolution (depth
  * multiplier 1) on the DSP extension.
  *
- * Per output pixel the valid taps are listed once (input and weight pointers),
+ * Any shape (the 3x3 / stride 1 / padding 1 layers of DS-CNN take the
+ * column-walk path further down instead): per output pixel the valid taps
+ * are listed once (input and weight pointers),
  * so border pixels do less work and nothing is padded; then 4 channels at a
  * time: one word of 4 inputs and one of 4 weights per tap, SXTAB16 adds the
  * input offset to channels (0,2) and (1,3), SXTB16 unpacks the weights the
@@ -10,7 +12,7 @@
  * taps, not channels, so SMLAD pairs would need a re-pack that costs what it
  * saves). Weights stay in TFLite's [f_h][f_w][C] layout.
  *
- * No scratch: the per-channel bias, multiplier and the two constants of
+ * No scratch on this path: the per-channel bias, multiplier and the two constants of
  * nn_requantize_r2() (output offset folded in) come from the exporter's table
  * in flash (ctx->aux, nn_chq_t), computed once at export time.
  */
@@ -117,8 +119,9 @@ NN_ALWAYS_INLINE void nn_dw_pixel(const nn_dw_tap_t *taps, int32_t n_taps, int32
  * PKHTB each. With L0 = (P[y], P[y+1]), L1 = (P[y+2], P[y+3]) of one column:
  *     out(y)   += SMLAD(V, L0) + SMLATB(U, L1)     (w0 P[y] + w1 P[y+1] + w2 P[y+2])
  *     out(y+1) += SMLABT(V, L0) + SMLAD(U, L1)     (w0 P[y+1] + w1 P[y+2] + w2 P[y+3])
- * On the DSP target one asm step makes 4 outputs of a column (36 MACs) from 5
- * loads and 24 multiply-accumulates, then SMMLAR, ASR, SSAT and STRB each. The
+ * On the DSP target one naked-asm call does a whole channel; its step makes 4
+ * outputs of a column (36 MACs) from 5 loads and 24 multiply-accumulates, then
+ * SMMLAR, ASR, SSAT and STRB each (53 instructions with the loop). The
  * ring's slots rotate as the walk moves right; instead of moving data, the
  * weight words are taken in rotated order (a duplicated copy, one pointer
  * offset). The accumulators are twice the sums (doubled weights and bias), as
