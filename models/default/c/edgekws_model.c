@@ -3765,7 +3765,7 @@ static const nn_layer_t edgekws_layers[13] = {
         .in1_dims = {1, 25, 5, 64}, .in2_dims = {0, 0, 0, 0}, .filter_dims = {1, 3, 3, 64}, .out_dims = {1, 25, 5, 64},
         .params = {.conv = {128, -128, {1, 1}, {1, 1}, {1, 1}, 1, -128, 127}},
         .weights = l001_depthwise_conv2d_0_weights, .bias = l001_depthwise_conv2d_0_bias, .quant = {l001_depthwise_conv2d_0_multiplier, l001_depthwise_conv2d_0_shift},
-        .scratch_offset = 16000u, .scratch_size = 192u, .aux = l001_depthwise_conv2d_0_aux, .aux_size = 1024u,
+        .scratch_offset = 16000u, .scratch_size = 168u, .aux = l001_depthwise_conv2d_0_aux, .aux_size = 1024u,
         .kernel = {.conv = nn_depthwise_conv2d_s8_simd},
     },
     {
@@ -3783,7 +3783,7 @@ static const nn_layer_t edgekws_layers[13] = {
         .in1_dims = {1, 25, 5, 64}, .in2_dims = {0, 0, 0, 0}, .filter_dims = {1, 3, 3, 64}, .out_dims = {1, 25, 5, 64},
         .params = {.conv = {128, -128, {1, 1}, {1, 1}, {1, 1}, 1, -128, 127}},
         .weights = l003_depthwise_conv2d_1_weights, .bias = l003_depthwise_conv2d_1_bias, .quant = {l003_depthwise_conv2d_1_multiplier, l003_depthwise_conv2d_1_shift},
-        .scratch_offset = 16000u, .scratch_size = 192u, .aux = l003_depthwise_conv2d_1_aux, .aux_size = 1024u,
+        .scratch_offset = 16000u, .scratch_size = 168u, .aux = l003_depthwise_conv2d_1_aux, .aux_size = 1024u,
         .kernel = {.conv = nn_depthwise_conv2d_s8_simd},
     },
     {
@@ -3801,7 +3801,7 @@ static const nn_layer_t edgekws_layers[13] = {
         .in1_dims = {1, 25, 5, 64}, .in2_dims = {0, 0, 0, 0}, .filter_dims = {1, 3, 3, 64}, .out_dims = {1, 25, 5, 64},
         .params = {.conv = {128, -128, {1, 1}, {1, 1}, {1, 1}, 1, -128, 127}},
         .weights = l005_depthwise_conv2d_2_weights, .bias = l005_depthwise_conv2d_2_bias, .quant = {l005_depthwise_conv2d_2_multiplier, l005_depthwise_conv2d_2_shift},
-        .scratch_offset = 16000u, .scratch_size = 192u, .aux = l005_depthwise_conv2d_2_aux, .aux_size = 1024u,
+        .scratch_offset = 16000u, .scratch_size = 168u, .aux = l005_depthwise_conv2d_2_aux, .aux_size = 1024u,
         .kernel = {.conv = nn_depthwise_conv2d_s8_simd},
     },
     {
@@ -3819,7 +3819,7 @@ static const nn_layer_t edgekws_layers[13] = {
         .in1_dims = {1, 25, 5, 64}, .in2_dims = {0, 0, 0, 0}, .filter_dims = {1, 3, 3, 64}, .out_dims = {1, 25, 5, 64},
         .params = {.conv = {128, -128, {1, 1}, {1, 1}, {1, 1}, 1, -128, 127}},
         .weights = l007_depthwise_conv2d_3_weights, .bias = l007_depthwise_conv2d_3_bias, .quant = {l007_depthwise_conv2d_3_multiplier, l007_depthwise_conv2d_3_shift},
-        .scratch_offset = 16000u, .scratch_size = 192u, .aux = l007_depthwise_conv2d_3_aux, .aux_size = 1024u,
+        .scratch_offset = 16000u, .scratch_size = 168u, .aux = l007_depthwise_conv2d_3_aux, .aux_size = 1024u,
         .kernel = {.conv = nn_depthwise_conv2d_s8_simd},
     },
     {
