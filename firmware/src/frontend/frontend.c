@@ -51,59 +51,48 @@ static float g_feat[EDGEKWS_FE_N_MELS];
 static float g_mfcc[EDGEKWS_FE_N_MFCC];
 #endif
 
+/* v = m * 2^e with m in [sqrt(1/2), sqrt(2)) for v > 0 finite and normal; returns ln m =
+ * 2s(1 + s^2/3 + s^4/5 + s^6/7 + s^8/9), s = (m-1)/(m+1). Each log scale below finishes in its own
+ * operation order, which the host twin (edgekws.frontend.device) reproduces. */
+static float fe_log_mantissa(float v, int32_t *exp2)
+{
+    uint32_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    int32_t e = (int32_t)((bits >> 23) & 0xFFu) - 127;
+    uint32_t mant = bits & 0x7FFFFFu;
+    if (mant > 0x3504F3u) {
+        mant |= 0x3F000000u;
+        e += 1;
+    } else {
+        mant |= 0x3F800000u;
+    }
+    float m;
+    memcpy(&m, &mant, sizeof m);
+    const float s = (m - 1.0f) / (m + 1.0f);
+    const float s2 = s * s;
+    float p = 1.0f / 9.0f;
+    p = p * s2 + 1.0f / 7.0f;
+    p = p * s2 + 1.0f / 5.0f;
+    p = p * s2 + 1.0f / 3.0f;
+    p = p * s2 + 1.0f;
+    *exp2 = e;
+    return (s + s) * p;
+}
+
 #if !(defined(EDGEKWS_FE_LOG_LN) && EDGEKWS_FE_LOG_LN)
-/* 10*log10(v) for v >= log_floor > 0 (finite, normal): v = m * 2^e with m in
- * [sqrt(1/2), sqrt(2)), ln m = 2s(1 + s^2/3 + s^4/5 + s^6/7 + s^8/9), s = (m-1)/(m+1). */
+/* 10*log10(v) for v >= log_floor > 0 (finite, normal). */
 static float fe_log_db(float v)
 {
-    uint32_t bits;
-    memcpy(&bits, &v, sizeof bits);
-    int32_t e = (int32_t)((bits >> 23) & 0xFFu) - 127;
-    uint32_t mant = bits & 0x7FFFFFu;
-    if (mant > 0x3504F3u) {
-        mant |= 0x3F000000u;
-        e += 1;
-    } else {
-        mant |= 0x3F800000u;
-    }
-    float m;
-    memcpy(&m, &mant, sizeof m);
-    const float s = (m - 1.0f) / (m + 1.0f);
-    const float s2 = s * s;
-    float p = 1.0f / 9.0f;
-    p = p * s2 + 1.0f / 7.0f;
-    p = p * s2 + 1.0f / 5.0f;
-    p = p * s2 + 1.0f / 3.0f;
-    p = p * s2 + 1.0f;
-    const float ln_m = (s + s) * p;
+    int32_t e;
+    const float ln_m = fe_log_mantissa(v, &e);
     return (float)e * 3.01029995663981195f + ln_m * 4.34294481903251828f;
 }
-#endif
-
-#if defined(EDGEKWS_FE_LOG_LN) && EDGEKWS_FE_LOG_LN
-/* ln(v), v > 0 finite and normal: the same decomposition as fe_log_db (log="ln" configs). */
+#else
+/* ln(v), v > 0 finite and normal (log="ln" configs). */
 static float fe_log_ln(float v)
 {
-    uint32_t bits;
-    memcpy(&bits, &v, sizeof bits);
-    int32_t e = (int32_t)((bits >> 23) & 0xFFu) - 127;
-    uint32_t mant = bits & 0x7FFFFFu;
-    if (mant > 0x3504F3u) {
-        mant |= 0x3F000000u;
-        e += 1;
-    } else {
-        mant |= 0x3F800000u;
-    }
-    float m;
-    memcpy(&m, &mant, sizeof m);
-    const float s = (m - 1.0f) / (m + 1.0f);
-    const float s2 = s * s;
-    float p = 1.0f / 9.0f;
-    p = p * s2 + 1.0f / 7.0f;
-    p = p * s2 + 1.0f / 5.0f;
-    p = p * s2 + 1.0f / 3.0f;
-    p = p * s2 + 1.0f;
-    const float ln_m = (s + s) * p;
+    int32_t e;
+    const float ln_m = fe_log_mantissa(v, &e);
     return (float)e * 0.693147180559945309f + ln_m;
 }
 #endif
