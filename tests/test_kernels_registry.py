@@ -181,8 +181,10 @@ def test_eligible_backends(monkeypatch):
                       np.ones((2, 9000), np.int8))
     assert kernels.eligible_backends(big) == ["ref", "simd", "skipzero"]
     pool = KernelLayer("AVERAGE_POOL_2D", (1, 4, 4, 2), (0, 0, 0, 0), (1, 2, 2, 2), {})
-    assert kernels.eligible_backends(pool) == ["ref"]
-    assert kernels.prepare(pool, "ref").weights is None
+    assert kernels.eligible_backends(pool) == ["ref", "simd"]  # simd hands channels % 4 != 0 to ref in C
+    assert kernels.prepare(pool, "ref").weights is None and kernels.prepare(pool, "simd").scratch_size == 0
+    maxpool = KernelLayer("MAX_POOL_2D", (1, 4, 4, 2), (0, 0, 0, 0), (1, 2, 2, 2), {})
+    assert kernels.eligible_backends(maxpool) == ["ref"]
 
 
 def test_unknown_or_ineligible_backend_is_a_one_line_model_error():

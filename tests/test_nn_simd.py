@@ -120,6 +120,81 @@ def test_simd_odd_shapes_and_extremes(lib):
                 h.compare(lib, case, "simd")
 
 
+class PoolParams(ctypes.Structure):
+    _fields_ = [("stride", h.HW), ("padding", h.HW), ("filter", h.HW), ("act_min", ctypes.c_int32),
+                ("act_max", ctypes.c_int32)]
+
+
+def _run_pool(lib, fn: str, x: np.ndarray, in_dims, out_dims, pp: PoolParams) -> tuple[int, np.ndarray]:
+    xa = h.aligned(x)
+    out = np.full(int(np.prod(out_dims)), 0x5A, np.int8)
+    ctx = h.Context(None, 0, None, 0)
+    rc = getattr(lib, fn)(ctypes.byref(ctx), ctypes.byref(pp), ctypes.byref(h.Dims(*in_dims)), h._ptr(xa),
+                          ctypes.byref(h.Dims(*out_dims)), h._ptr(out))
+    return int(rc), out
+
+
+def test_simd_avgpool_matches_ref(lib):
+    """AVERAGE_POOL_2D: the SXTAB16 lane sums (channels % 4 == 0, 8 or 4 channels per pass) and the ref hand-off
+    (other channel counts) equal ref on random windows, strides and paddings, odd planes, global pools up to
+    30x30 (runs longer than the 256 values a 16-bit lane holds), saturated inputs and activation clamps."""
+    rng = np.random.default_rng(17)
+    lanes = compared = 0
+    for i in range(300):
+        c = int(rng.choice([4, 8, 12, 20, 64])) if i % 4 else int(rng.choice([1, 2, 3, 5, 6, 7, 10, 13]))
+        ih, iw = int(rng.integers(1, 31 if i % 5 == 0 else 10)), int(rng.integers(1, 31 if i % 5 == 0 else 10))
+        if i % 3 == 0:  # global pool (DS-CNN's 25x5x64 -> 1x1x64 and its cousins)
+            fh, fw, sh, sw, ph, pw = ih, iw, ih, iw, 0, 0
+        else:
+            fh, fw = int(rng.integers(1, ih + 1)), int(rng.integers(1, iw + 1))
+            sh, sw = int(rng.integers(1, 4)), int(rng.integers(1, 4))
+            ph, pw = (int(rng.integers(0, fh)), int(rng.integers(0, fw))) if i % 2 else (0, 0)
+        oh, ow = (ih + 2 * ph - fh) // sh + 1, (iw + 2 * pw - fw) // sw + 1
+        act = (-128, 127) if i % 3 else tuple(sorted(int(v) for v in rng.integers(-128, 128, 2)))
+        kind = i % 7
+        if kind == 0:
+            x = np.full(ih * iw * c, -128, np.int8)
+        elif kind == 1:
+            x = np.full(ih * iw * c, 127, np.int8)
+        else:
+            x = rng.integers(-128, 128, ih * iw * c).astype(np.int8)
+        pp = PoolParams(h.HW(sh, sw), h.HW(ph, pw), h.HW(fh, fw), act[0], act[1])
+        in_dims, out_dims = (1, ih, iw, c), (1, oh, ow, c)
+        rc_ref, want = _run_pool(lib, "nn_avgpool_s8_ref", x, in_dims, out_dims, pp)
+        rc, got = _run_pool(lib, "nn_avgpool_s8_simd", x, in_dims, out_dims, pp)
+        assert rc == rc_ref == 0, (i, rc, rc_ref)
+        np.testing.assert_array_equal(got, want, err_msg=f"case {i}: {in_dims} filter {fh}x{fw} /{sh},{sw} "
+                                                         f"pad {ph},{pw} act {act}")
+        lanes += c % 4 == 0
+        compared += want.size
+    assert lanes > 150 and compared > 20000
+    for c, fill in ((8, -128), (12, 127), (4, -128), (64, 127)):  # lane cuts at 256, 512, 768 values; extremes
+        x = np.full(30 * 30 * c, fill, np.int8)
+        x[::7] = rng.integers(-128, 128, x[::7].size).astype(np.int8) if c == 64 else x[::7]
+        pp = PoolParams(h.HW(30, 30), h.HW(0, 0), h.HW(30, 30), -128, 127)
+        want = _run_pool(lib, "nn_avgpool_s8_ref", x, (1, 30, 30, c), (1, 1, 1, c), pp)
+        assert _run_pool(lib, "nn_avgpool_s8_simd", x, (1, 30, 30, c), (1, 1, 1, c), pp)[1].tolist() == \
+            want[1].tolist() and want[0] == 0
+    layer = kernels.KernelLayer("AVERAGE_POOL_2D", (1, 25, 5, 63), (1, 25, 5, 63), (1, 1, 1, 63), {})
+    assert "simd" in kernels.eligible_backends(layer) and kernels.prepare(layer, "simd").scratch_size == 0
+
+
+@pytest.mark.parametrize("case", [
+    dict(in_shape=(1, 25, 5, 64), k=(25, 5), stride=(25, 5), padding="VALID"),
+    dict(in_shape=(1, 13, 7, 12), k=(13, 7), stride=(13, 7), padding="VALID", act="RELU"),
+    dict(in_shape=(1, 9, 7, 8), k=(3, 3), stride=(2, 2), padding="SAME", act="RELU6"),
+    dict(in_shape=(1, 9, 7, 20), k=(2, 3), stride=(1, 2), padding="VALID"),
+    dict(in_shape=(1, 9, 7, 6), k=(3, 2), stride=(2, 3), padding="SAME"),
+], ids=["dscnn", "global-odd", "same", "valid", "ch6-ref"])
+def test_simd_avgpool_identical_to_tflite_micro(case, tmp_path):
+    """The simd AVERAGE_POOL_2D in an exported model equals TFLite Micro (global, valid and same padding)."""
+    from test_nn_ops import check_identical, pool_model
+
+    tflite = pool_model(np.random.default_rng(70 + case["in_shape"][3]), **case)
+    assert check_identical(tflite, tmp_path, None, n_inputs=12, per_layer=True, backends=["simd"]) > 0
+    assert "nn_avgpool_s8_simd" in (tmp_path / "gen" / "edgekws_model.c").read_text()
+
+
 def test_scratch_and_alignment_contract(lib):
     rng = np.random.default_rng(5)
     case = h.random_conv(rng, max_hw=6)
@@ -254,6 +329,7 @@ def test_arm_build_uses_dsp_instructions(tmp_path, arm_gcc):
     assert "smlad" in text["nn_conv2d_s8_simd"] and "sxtab16" in text["nn_conv2d_s8_simd"]  # int16 weights: no SXTB16
     assert "smlabb" in text["nn_depthwise_conv2d_s8_simd"] and "sxtab16" in text["nn_depthwise_conv2d_s8_simd"]
     assert "smlabb" in text["nn_conv2d_s8_wp"]
+    assert "sxtab16" in text["nn_avgpool_s8_simd"]
 
 
 @pytest.mark.slow

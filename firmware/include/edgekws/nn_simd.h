@@ -53,6 +53,11 @@ int nn_fully_connected_s8_simd(const nn_context_t *ctx, const nn_fc_params_t *p,
                                const nn_dims_t *filter_dims, const int8_t *filter,
                                const int32_t *bias, const nn_dims_t *out_dims, int8_t *out);
 
+/* Average pool, ref's arithmetic: channels % 4 == 0 sum 4 channels per word in 16-bit lanes (SXTAB16);
+ * other channel counts run nn_avgpool_s8_ref. No scratch, no aux. */
+int nn_avgpool_s8_simd(const nn_context_t *ctx, const nn_pool_params_t *p, const nn_dims_t *in_dims,
+                       const int8_t *in, const nn_dims_t *out_dims, int8_t *out);
+
 #ifdef __cplusplus
 }
 #endif

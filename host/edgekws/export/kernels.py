@@ -433,6 +433,8 @@ def _build_registry() -> dict[tuple[str, str], KernelSpec]:
                                                     eligible=_dw_simd_ok)
     reg[("FULLY_CONNECTED", "simd")] = KernelSpec("FULLY_CONNECTED", "simd", "fc", "nn_fully_connected_s8_simd",
                                                   relayout_simd_rows, scratch=_scratch_simd_fc)
+    # Any AVERAGE_POOL_2D: channels % 4 == 0 take the SXTAB16 lanes, the C kernel hands the rest to ref.
+    reg[("AVERAGE_POOL_2D", "simd")] = KernelSpec("AVERAGE_POOL_2D", "simd", "pool", "nn_avgpool_s8_simd")
     for op in WEIGHT_OPS:
         member, stem = _STEMS[op]
         reg[(op, "skipzero")] = KernelSpec(op, "skipzero", member, f"nn_{stem}_s8_skipzero")
