@@ -141,7 +141,7 @@ def test_simd_avgpool_matches_ref(lib):
     rng = np.random.default_rng(17)
     lanes = compared = 0
     for i in range(300):
-        c = int(rng.choice([4, 8, 12, 20, 64])) if i % 4 else int(rng.choice([1, 2, 3, 5, 6, 7, 10, 13]))
+        c = int(rng.choice([4, 8, 12, 16, 20, 24, 40, 64])) if i % 4 else int(rng.choice([1, 2, 3, 5, 6, 7, 10, 13]))
         ih, iw = int(rng.integers(1, 31 if i % 5 == 0 else 10)), int(rng.integers(1, 31 if i % 5 == 0 else 10))
         if i % 3 == 0:  # global pool (DS-CNN's 25x5x64 -> 1x1x64 and its cousins)
             fh, fw, sh, sw, ph, pw = ih, iw, ih, iw, 0, 0
@@ -168,7 +168,7 @@ def test_simd_avgpool_matches_ref(lib):
         lanes += c % 4 == 0
         compared += want.size
     assert lanes > 150 and compared > 20000
-    for c, fill in ((8, -128), (12, 127), (4, -128), (64, 127)):  # lane cuts at 256, 512, 768 values; extremes
+    for c, fill in ((8, -128), (12, 127), (4, -128), (64, 127), (24, -128), (16, 127)):  # lane cuts at 256, 512, 768 values; extremes
         x = np.full(30 * 30 * c, fill, np.int8)
         x[::7] = rng.integers(-128, 128, x[::7].size).astype(np.int8) if c == 64 else x[::7]
         pp = PoolParams(h.HW(30, 30), h.HW(0, 0), h.HW(30, 30), -128, 127)

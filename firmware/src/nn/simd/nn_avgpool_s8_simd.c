@@ -2,8 +2,8 @@
  * nn_avgpool_s8_simd.c - int8 average pooling on the DSP extension, bit-exact with nn_avgpool_s8_ref.
  *
  * Channels % 4 == 0: each input word holds 4 channels; SXTAB16 adds bytes (0, 2) and SXTAB16 ROR 8 bytes
- * (1, 3) into two 16-bit lanes each, so one load and two instructions sum 4 channels of a pixel (8 channels,
- * two words, per pass). A 16-bit lane holds the sum of at most 256 int8 values (256 * -128 = -32768), so runs
+ * (1, 3) into two 16-bit lanes each, so one load and two instructions sum 4 channels of a pixel (16, 8 or 4
+ * channels per pass). A 16-bit lane holds the sum of at most 256 int8 values (256 * -128 = -32768), so runs
  * longer than that are cut and the lanes widened to int32 in between. A window that spans whole input rows
  * is one contiguous run of pixels (the global pool: the whole plane in one run). The average is ref's (TFLite
  * Micro's): padding cells are left out of the count, rounded half away from zero, then the activation clamp.
@@ -15,13 +15,43 @@
 /* Most int8 values one 16-bit lane may sum without wrapping. */
 #define NN_POOL_LANE_MAX 256
 
+/* s[0..15] += the sums of channels 0..15: four words per pixel, so the loop's pointer step, count and branch
+ * are paid once per 16 channels (8 lane accumulators stay in registers). */
+NN_ALWAYS_INLINE void nn_pool_run16(const int8_t *p, int32_t n, int32_t step, int32_t s[16])
+{
+    while (n > 0) {
+        const int32_t m = n < NN_POOL_LANE_MAX ? n : NN_POOL_LANE_MAX;
+        uint32_t e0 = 0, o0 = 0, e1 = 0, o1 = 0, e2 = 0, o2 = 0, e3 = 0, o3 = 0;
+        for (int32_t i = m; i > 0; --i) {
+            const uint32_t x0 = nn_ld32(p), x1 = nn_ld32(p + 4), x2 = nn_ld32(p + 8), x3 = nn_ld32(p + 12);
+            e0 = nn_sxtab16(e0, x0);
+            o0 = nn_sxtab16_ror8(o0, x0);
+            e1 = nn_sxtab16(e1, x1);
+            o1 = nn_sxtab16_ror8(o1, x1);
+            e2 = nn_sxtab16(e2, x2);
+            o2 = nn_sxtab16_ror8(o2, x2);
+            e3 = nn_sxtab16(e3, x3);
+            o3 = nn_sxtab16_ror8(o3, x3);
+            p += step;
+        }
+        const uint32_t e[4] = {e0, e1, e2, e3}, o[4] = {o0, o1, o2, o3};
+        for (int32_t w = 0; w < 4; ++w) {
+            s[4 * w] += nn_lo16(e[w]);
+            s[4 * w + 1] += nn_lo16(o[w]);
+            s[4 * w + 2] += nn_hi16(e[w]);
+            s[4 * w + 3] += nn_hi16(o[w]);
+        }
+        n -= m;
+    }
+}
+
 /* s[0..7] += the sums of channels 0..7 over n pixels that are step bytes apart, starting at p. */
 NN_ALWAYS_INLINE void nn_pool_run8(const int8_t *p, int32_t n, int32_t step, int32_t s[8])
 {
     while (n > 0) {
         const int32_t m = n < NN_POOL_LANE_MAX ? n : NN_POOL_LANE_MAX;
         uint32_t e0 = 0, o0 = 0, e1 = 0, o1 = 0;
-        for (int32_t i = 0; i < m; ++i) {
+        for (int32_t i = m; i > 0; --i) { /* count down: SUBS + BNE closes the loop */
             const uint32_t x0 = nn_ld32(p), x1 = nn_ld32(p + 4);
             e0 = nn_sxtab16(e0, x0);     /* (c0, c2) */
             o0 = nn_sxtab16_ror8(o0, x0); /* (c1, c3) */
@@ -47,7 +77,7 @@ NN_ALWAYS_INLINE void nn_pool_run4(const int8_t *p, int32_t n, int32_t step, int
     while (n > 0) {
         const int32_t m = n < NN_POOL_LANE_MAX ? n : NN_POOL_LANE_MAX;
         uint32_t e0 = 0, o0 = 0;
-        for (int32_t i = 0; i < m; ++i) {
+        for (int32_t i = m; i > 0; --i) { /* count down: SUBS + BNE closes the loop */
             const uint32_t x0 = nn_ld32(p);
             e0 = nn_sxtab16(e0, x0);
             o0 = nn_sxtab16_ror8(o0, x0);
@@ -87,12 +117,14 @@ int nn_avgpool_s8_simd(const nn_context_t *ctx, const nn_pool_params_t *p, const
                 const int32_t run_len = full_rows ? count : fx1 - fx0;
                 const int8_t *first = in + ((b * in_h + iy0 + fy0) * in_w + ix0 + fx0) * ch;
                 int8_t *dst = out + ((b * out_dims->h + oy) * out_dims->w + ox) * ch;
-                for (int32_t c = 0; c < ch; c += 8) {
-                    const int32_t nc = ch - c >= 8 ? 8 : 4;
-                    int32_t s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+                for (int32_t c = 0; c < ch;) {
+                    const int32_t nc = ch - c >= 16 ? 16 : (ch - c >= 8 ? 8 : 4);
+                    int32_t s[16] = {0};
                     for (int32_t r = 0; r < runs; ++r) {
                         const int8_t *src = first + r * in_w * ch + c;
-                        if (nc == 8) {
+                        if (nc == 16) {
+                            nn_pool_run16(src, run_len, ch, s);
+                        } else if (nc == 8) {
                             nn_pool_run8(src, run_len, ch, s);
                         } else {
                             nn_pool_run4(src, run_len, ch, s);
@@ -102,6 +134,7 @@ int nn_avgpool_s8_simd(const nn_context_t *ctx, const nn_pool_params_t *p, const
                         const int32_t acc = s[k] > 0 ? (s[k] + count / 2) / count : (s[k] - count / 2) / count;
                         dst[c + k] = (int8_t)nn_clamp(acc, p->act_min, p->act_max);
                     }
+                    c += nc;
                 }
             }
         }
