@@ -159,3 +159,53 @@ def test_rounds_to_int8_student_end_to_end(tmp_path) -> None:
     assert ts["audio_int16"].shape == (len(ts["y"]), 16000) and len(ts["y"]) > 0
     assert all(any(np.array_equal(a, v) for v in val) for a in ts["audio_int16"])
     assert bundle.meta["labels"][0] == "_silence_"
+    # a second teacher: a bundle (here the student itself) labels the round's exact audio, drawn again
+    from edgekws.errors import DatasetError
+    from edgekws.teacher.bundle_teacher import BundleScorer, label_file, label_rounds
+    from edgekws.train.distill import round_audio
+
+    (lab,) = label_rounds(rdir, tmp_path / "student", rounds=1, log=lambda m: None)
+    assert lab == label_file(rdir, 0, tmp_path / "student") and lab.is_file()
+    meta = json.loads((rdir / "rounds.json").read_text())
+    from edgekws.teacher.data import load_noise_folder
+    from edgekws.teacher.train import _synthetic_audio
+
+    xt, yt, _, _ = _synthetic_audio([root])
+    audio, _, _ = round_audio(xt, yt, load_noise_folder(meta["noise_dir"]), seed=meta["seed"], k=0,
+                              p_mix=meta["p_mix"])
+    probs = np.load(lab)
+    np.testing.assert_array_equal(probs, BundleScorer(tmp_path / "student").probabilities(audio))
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
+    from edgekws.teacher.head import MlpHead
+    from edgekws.train.distill import teacher_logits
+
+    head = MlpHead.load(tmp_path / "teacher" / "head.npz")[0]
+    emb = np.load(rdir / "round_0.npz")["emb"]
+    np.testing.assert_allclose(np.exp(teacher_logits(head, emb, [rdir], 0, tmp_path / "student", 1.0)), probs,
+                               atol=1e-6)  # weight 1: the bundle's distribution is what the student is taught
+    np.testing.assert_array_equal(teacher_logits(head, emb, [rdir], 0, None, 1.0), head.logits(emb))
+    both = train_student([rdir], tmp_path / "teacher", tmp_path / "student2", cfg=DistillConfig(rounds=1, epochs_per_round=1),
+                         bundle_teacher=tmp_path / "student", log=lambda m: None)
+    assert both["bundle_teacher"] == str(tmp_path / "student") and both["config"]["bundle_weight"] == 0.5
+    lab.unlink()  # labels missing: one clear error, not a silent embedding-only teacher
+    with pytest.raises(DatasetError, match="label-rounds"):
+        train_student([rdir], tmp_path / "teacher", tmp_path / "student3", cfg=DistillConfig(rounds=1, epochs_per_round=1),
+                      bundle_teacher=tmp_path / "student", log=lambda m: None)
+    z = dict(np.load(rdir / "round_0.npz"))
+    z["x"] = z["x"] + 1.0  # a round whose audio can no longer be drawn again is refused
+    np.savez(rdir / "round_0.npz", **z)
+    with pytest.raises(DatasetError, match="cannot be drawn again"):
+        label_rounds(rdir, tmp_path / "student", rounds=1, log=lambda m: None)
+
+
+def test_mixed_teacher_is_the_weighted_average_of_the_two_distributions() -> None:
+    from edgekws.teacher.bundle_teacher import mix_teachers
+    from edgekws.teacher.head import softmax
+
+    rng = np.random.default_rng(3)
+    head = rng.normal(0, 2, (5, 12)).astype(np.float32)
+    other = softmax(rng.normal(0, 2, (5, 12))).astype(np.float32)
+    np.testing.assert_allclose(np.exp(mix_teachers(head, other, 0.0)), softmax(head), atol=1e-6)
+    np.testing.assert_allclose(np.exp(mix_teachers(head, other, 1.0)), other, atol=1e-6)
+    np.testing.assert_allclose(np.exp(mix_teachers(head, other, 0.25)), 0.75 * softmax(head) + 0.25 * other,
+                               atol=1e-6)

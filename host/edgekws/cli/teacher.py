@@ -34,6 +34,21 @@ def teacher_rounds(
     print("rounds: " + " ".join(str(d) for d in dirs))
 
 
+@teacher_app.command("label-rounds")
+def teacher_label_rounds(
+    bundle: Path = typer.Option(..., "--bundle", help="Second teacher: a bundle with the student's 12 labels "
+                                                      "(e.g. an imported real-speech model)."),
+    rounds_dir: list[Path] = typer.Option(..., "--rounds-dir", help="Rounds folder(s) ('edgekws teacher rounds')."),
+    rounds: int = typer.Option(14, "--rounds", min=1, help="Rounds to label."),
+) -> None:
+    """Label the rounds' exact audio (drawn again from its seed) with a bundle's int8 probabilities."""
+    from edgekws.teacher.bundle_teacher import label_rounds
+
+    for d in rounds_dir:
+        label_rounds(d, bundle, rounds=rounds)
+    print(f"labelled {rounds} round(s) of {len(rounds_dir)} folder(s) with {bundle}")
+
+
 @teacher_app.command("train")
 def teacher_train(
     out: Path = typer.Option(..., "--out", help="Output folder (head.npz, teacher.json)."),
@@ -92,6 +107,11 @@ def distill(
     p_mix: float = typer.Option(0.3, "--mix", min=0.0, max=1.0, help="Share of clips mixed with another voice."),
     embed_weight: float = typer.Option(0.0, "--embed-weight", min=0.0,
                                        help="Weight of regressing the teacher's embedding (training-only map)."),
+    bundle_teacher: Path | None = typer.Option(None, "--bundle-teacher",
+                                               help="With --rounds-dir: a second teacher bundle whose "
+                                                    "probabilities ('teacher label-rounds') join the teacher's."),
+    bundle_weight: float = typer.Option(0.5, "--bundle-weight", min=0.0, max=1.0,
+                                        help="Share of the bundle teacher in the teacher distribution."),
     seed: int = typer.Option(0, "--seed"),
     threads: int = typer.Option(1, "--threads", min=1, max=16),
 ) -> None:
@@ -100,13 +120,17 @@ def distill(
     from edgekws.train.distill import DistillConfig, distill_to_bundle, train_student
 
     cfg = DistillConfig(rounds=rounds, epochs_per_round=epochs, alpha=alpha, temperature=temperature,
-                        min_confidence=min_confidence, p_mix=p_mix, seed=seed, embed_weight=embed_weight)
+                        min_confidence=min_confidence, p_mix=p_mix, seed=seed, embed_weight=embed_weight,
+                        bundle_weight=bundle_weight)
     if bool(data) == bool(rounds_dir):
         raise ConfigError("give either --data or --rounds-dir")
     if alpha > 0 and teacher is None:
         raise ConfigError("--alpha > 0 needs --teacher (use --alpha 0 for the no-teacher baseline)")
+    if bundle_teacher is not None and not rounds_dir:
+        raise ConfigError("--bundle-teacher needs --rounds-dir (label the rounds with 'teacher label-rounds')")
     if rounds_dir:
-        res = train_student(rounds_dir, teacher if alpha > 0 else None, out, recipe=recipe, cfg=cfg)
+        res = train_student(rounds_dir, teacher if alpha > 0 else None, out, recipe=recipe, cfg=cfg,
+                            bundle_teacher=bundle_teacher if alpha > 0 else None)
     else:
         res = distill_to_bundle(teacher, data, out, recipe=recipe, noise_dir=noise, cfg=cfg, threads=threads)
     print(f"{out}: int8 (TFLite Micro) synthetic test {100 * res['synthetic_test_int8']:.1f} %")

@@ -44,6 +44,8 @@ class DistillConfig:
     #: weight of the embedding term: the student's pooled features, through a linear map used only in
     #: training, regress the teacher's (standardised) embedding of the same audio (0: logits only)
     embed_weight: float = 0.0
+    #: share of a second, bundle teacher (``edgekws teacher label-rounds``) in the teacher distribution
+    bundle_weight: float = 0.5
 
     def __post_init__(self) -> None:
         from edgekws.errors import ConfigError
@@ -52,6 +54,8 @@ class DistillConfig:
             raise ConfigError(f"alpha must be in [0, 1], got {self.alpha}")
         if self.temperature <= 0:
             raise ConfigError(f"temperature must be positive, got {self.temperature}")
+        if not 0.0 <= self.bundle_weight <= 1.0:
+            raise ConfigError(f"bundle_weight must be in [0, 1], got {self.bundle_weight}")
         if self.embed_weight < 0:
             raise ConfigError(f"embed_weight must be >= 0, got {self.embed_weight}")
         if self.rounds < 1 or self.epochs_per_round < 1:
@@ -100,6 +104,16 @@ def clip_weights(teacher_logits: np.ndarray, labels: np.ndarray, mixed: np.ndarr
     return w
 
 
+def round_audio(xt: np.ndarray, yt: np.ndarray, noises: list[np.ndarray], *, seed: int, k: int,
+                p_mix: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Round ``k``'s fresh waveforms, soft labels and mix flags: a pure function of its seed, so a
+    second teacher can label the same audio later (:mod:`edgekws.teacher.bundle_teacher`)."""
+    from edgekws.teacher.fresh import fresh_batch
+
+    rng = np.random.default_rng([seed, k])
+    return fresh_batch(xt, yt, LABELS.index(SILENCE_LABEL), noises, rng, p_mix=p_mix, n_classes=len(LABELS))
+
+
 def generate_rounds(data_dirs: list[str | Path], out_dir: str | Path, *, rounds: int,
                     frontend: str = "kws-mfcc-49x10", noise_dir: str | Path | None = None, p_mix: float = 0.3,
                     seed: int = 0, threads: int = 1, teacher_files: str | Path | None = None,
@@ -116,7 +130,6 @@ def generate_rounds(data_dirs: list[str | Path], out_dir: str | Path, *, rounds:
     from edgekws.frontend.features import compute_features
     from edgekws.teacher.data import load_noise_folder
     from edgekws.teacher.embedding import SpeechEmbedding
-    from edgekws.teacher.fresh import fresh_batch
     from edgekws.teacher.train import _synthetic_audio
 
     out = Path(out_dir)
@@ -138,11 +151,9 @@ def generate_rounds(data_dirs: list[str | Path], out_dir: str | Path, *, rounds:
         np.savez(tmp, x_train=compute_features(xt, cfg), y_train=yt, x_val=compute_features(xv, cfg), y_val=yv,
                  e_train=emb.embed(xt), e_val=emb.embed(xv))
         tmp.replace(base)
-    sil = LABELS.index(SILENCE_LABEL)
     for k in todo:
         t0 = time.perf_counter()
-        rng = np.random.default_rng([seed, k])
-        audio, soft, mixed = fresh_batch(xt, yt, sil, noises, rng, p_mix=p_mix, n_classes=len(LABELS))
+        audio, soft, mixed = round_audio(xt, yt, noises, seed=seed, k=k, p_mix=p_mix)
         e = emb.embed(audio)
         feats = compute_features(audio, cfg)
         tmp = out / f".round_{k}.tmp.npz"
@@ -190,13 +201,31 @@ def _validation_audio(rounds_dirs: list[Path], sizes: list[int]) -> np.ndarray |
     return np.concatenate(parts)
 
 
+def teacher_logits(head: Any, emb: np.ndarray, rounds_dirs: list[Path], k: int,
+                   bundle_teacher: str | Path | None, bundle_weight: float) -> np.ndarray:
+    """Round ``k``'s teacher logits: the head on the stored embeddings, mixed with the bundle
+    teacher's stored probabilities (``edgekws teacher label-rounds``) when one is given."""
+    from edgekws.errors import DatasetError
+    from edgekws.teacher.bundle_teacher import label_file, mix_teachers
+
+    t = head.logits(emb).astype(np.float32)
+    if bundle_teacher is None:
+        return t
+    lab = [label_file(d, k, bundle_teacher) for d in rounds_dirs]
+    if not all(f.is_file() for f in lab):
+        raise DatasetError(f"{next(f for f in lab if not f.is_file())} is missing: run 'edgekws teacher "
+                           f"label-rounds --bundle {bundle_teacher}' on the rounds first")
+    return mix_teachers(t, np.concatenate([np.load(f) for f in lab]), bundle_weight)
+
+
 def train_student(rounds_dirs: list[str | Path], teacher_dir: str | Path | None, out_dir: str | Path, *,
                   recipe: str = "ds-cnn-s", cfg: DistillConfig = DistillConfig(),
-                  log: Any = print) -> dict[str, Any]:
+                  bundle_teacher: str | Path | None = None, log: Any = print) -> dict[str, Any]:
     """Train the student on the stored rounds with :func:`distillation_loss`; write an int8 bundle.
 
     ``teacher_dir``: the teacher head that turns the stored embeddings into logits (None only with
-    ``alpha == 0``, the no-teacher baseline). The bundle's ``test`` split is the clean synthetic
+    ``alpha == 0``, the no-teacher baseline). ``bundle_teacher``: a bundle whose probabilities on the
+    same rounds (``edgekws teacher label-rounds``) make up ``cfg.bundle_weight`` of the teacher. The bundle's ``test`` split is the clean synthetic
     validation split, a sanity figure only: real-speech accuracy is measured on a real folder.
     """
     import tensorflow as tf
@@ -217,6 +246,8 @@ def train_student(rounds_dirs: list[str | Path], teacher_dir: str | Path | None,
     fcfg = get_preset(rec.frontend)
     if cfg.alpha > 0 and teacher_dir is None:
         raise ConfigError("alpha > 0 needs a teacher")
+    if bundle_teacher is not None and teacher_dir is None:
+        raise ConfigError("a bundle teacher is mixed into the embedding teacher: give both")
     head = MlpHead.load(Path(teacher_dir) / "head.npz")[0] if teacher_dir is not None else None
     cleans = [np.load(d / "clean.npz") for d in dirs]
     clean = {k: np.concatenate([c[k] for c in cleans]) for k in ("x_train", "y_train", "x_val", "y_val")}
@@ -266,7 +297,7 @@ def train_student(rounds_dirs: list[str | Path], teacher_dir: str | Path | None,
         x = data.norm(z["x"])
         soft, mixed = z["soft"], z["mixed"]
         if head is not None:
-            t = head.logits(z["emb"]).astype(np.float32)
+            t = teacher_logits(head, z["emb"], dirs, k, bundle_teacher, cfg.bundle_weight)
             w = clip_weights(t, soft, mixed, cfg.min_confidence)
             agree_total += float(np.mean(np.argmax(t, 1)[~mixed] == np.argmax(soft, 1)[~mixed]))
         else:
@@ -300,12 +331,14 @@ def train_student(rounds_dirs: list[str | Path], teacher_dir: str | Path | None,
     train_s = time.perf_counter() - t0
     recipe_doc = rec.to_dict()
     recipe_doc["distill"] = {**asdict(cfg), "teacher": str(teacher_dir) if teacher_dir else None,
+                             "bundle_teacher": str(bundle_teacher) if bundle_teacher else None,
                              "rounds_dirs": [str(d) for d in dirs]}
     name = f"{rec.name}-distilled" if cfg.alpha > 0 else f"{rec.name}-fresh"
     bundle = finalize_bundle(model, cal, out_dir, name=name, recipe=recipe_doc, history={"distill": history},
                              timings={"train_s": train_s}, calibration_samples=len(pick), seed=cfg.seed,
                              progress=False, test_audio=test_audio)
     info = {"config": asdict(cfg), "recipe": rec.name, "teacher": str(teacher_dir) if teacher_dir else None,
+            "bundle_teacher": str(bundle_teacher) if bundle_teacher else None,
             "rounds_dirs": [str(d) for d in dirs], "params": count_params(model), "history": history,
             "kept_fraction": kept_total / max(seen_total, 1),
             "teacher_agreement_unmixed": agree_total / len(rounds) if head is not None else None,
