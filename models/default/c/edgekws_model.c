@@ -3832,13 +3832,13 @@ static const nn_layer_t edgekws_layers[13] = {
         .kernel = {.conv = nn_conv2d_s8_simd},
     },
     {
-        .name = "avgpool_0", .op_name = "AVERAGE_POOL_2D", .backend = "ref", .op = NN_OP_AVERAGE_POOL_2D,
+        .name = "avgpool_0", .op_name = "AVERAGE_POOL_2D", .backend = "simd", .op = NN_OP_AVERAGE_POOL_2D,
         .in1_offset = 0u, .in2_offset = 0u, .out_offset = 8000u,
         .in1_dims = {1, 25, 5, 64}, .in2_dims = {0, 0, 0, 0}, .filter_dims = {0, 0, 0, 0}, .out_dims = {1, 1, 1, 64},
         .params = {.pool = {{25, 5}, {0, 0}, {25, 5}, -128, 127}},
         .weights = NULL, .bias = NULL, .quant = {NULL, NULL},
         .scratch_offset = 0u, .scratch_size = 0u, .aux = NULL, .aux_size = 0u,
-        .kernel = {.pool = nn_avgpool_s8_ref},
+        .kernel = {.pool = nn_avgpool_s8_simd},
     },
     {
         .name = "reshape_0", .op_name = "RESHAPE", .backend = "ref", .op = NN_OP_RESHAPE,
