@@ -24,16 +24,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "host"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-
-def _pairs(items: list[str]) -> list[tuple[str, Path]]:
-    out = []
-    for it in items:
-        name, _, path = it.partition("=")
-        if not path:
-            raise SystemExit(f"error: expected NAME=PATH, got {it!r}")
-        out.append((name, Path(path)))
-    return out
+from teacher_distill import _pairs  # noqa: E402  (NAME=PATH arguments, parsed as the distill study does)
 
 
 def bundle_probabilities(bundle: Path, data: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:

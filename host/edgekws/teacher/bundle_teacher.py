@@ -99,10 +99,10 @@ def label_rounds(rounds_dir: str | Path, bundle: str | Path, *, rounds: int,
         if not same:
             raise DatasetError(f"{rd / f'round_{k}.npz'}: its audio cannot be drawn again (the synthetic data, "
                                "noise or code changed since it was written); write the rounds anew")
+        p = scorer.probabilities(audio).astype(np.float32)
         tmp = rd / f".{files[k].name}.tmp.npy"
-        np.save(tmp, scorer.probabilities(audio).astype(np.float32))
+        np.save(tmp, p)
         tmp.replace(files[k])
-        p = np.load(files[k])
         agree = float(np.mean(np.argmax(p, 1)[~mixed] == np.argmax(soft, 1)[~mixed])) if (~mixed).any() else 0.0
         log(f"bundle teacher: round {k}: {len(p)} clips, agrees with the synthetic label on {100 * agree:.1f} %")
     return files
