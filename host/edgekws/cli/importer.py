@@ -30,6 +30,9 @@ def import_cmd(
     reorder: bool = typer.Option(True, "--reorder/--no-reorder", help="put _silence_, _unknown_ first (our label "
                                  "order) by permuting the last layer's rows"),
     seed: int = typer.Option(0, "--seed"),
+    credit: str | None = typer.Option(None, "--credit", help="the model's licence and training-data credit, kept "
+                                      "in the bundle and shown by `edgekws report` (default: filled only for "
+                                      "the pinned MLTK model, recognised by sha256)"),
 ) -> None:
     """Import a TFLite model trained elsewhere as a complete, TFLite Micro-checked bundle."""
     from edgekws.export.import_tflite import ImportConfig, import_tflite, parse_labels, parse_norm
@@ -38,7 +41,7 @@ def import_cmd(
     fe = load_config(frontend)
     cfg = ImportConfig(model=model, labels=parse_labels(labels, rename), frontend=fe, out=out, name=name,
                        norm=parse_norm(norm, fe.num_features), testset_data=testset_data, synth_per_word=per_word,
-                       reorder=reorder, seed=seed)
+                       reorder=reorder, seed=seed, credit=credit)
     import_tflite(cfg)
 
 

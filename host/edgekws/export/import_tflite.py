@@ -43,6 +43,7 @@ import numpy as np
 
 from edgekws.data.speech_commands import SILENCE_LABEL, UNKNOWN_LABEL
 from edgekws.errors import ConfigError, DatasetError, ModelError
+from edgekws.export.provenance import CREDIT_FROM_FLAG, IMPORTED, ImportProvenance, clean_credit, known_credit
 
 #: Synthesised test-set size per keyword (espeak-ng; about a second per ten clips on one core).
 DEFAULT_SYNTH_PER_WORD = 8
@@ -60,6 +61,9 @@ class ImportConfig:
     testset_data: a Speech Commands-layout folder whose test split becomes the bundle's test
     set; ``None`` synthesises ``synth_per_word`` clips per keyword with espeak-ng.
     reorder: put ``_silence_, _unknown_`` first when the labels name them (our label order).
+    credit: the model's licence and training-data credit (one line), kept in the bundle and shown by
+    ``edgekws report``; ``None`` fills it only for a file recognised by its pinned sha256
+    (:func:`edgekws.export.provenance.known_credit`).
     """
 
     model: Path
@@ -74,8 +78,10 @@ class ImportConfig:
     reorder: bool = True
     seed: int = 0
     progress: bool = True
+    credit: str | None = None
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "credit", clean_credit(self.credit))
         labels = tuple(str(s).strip() for s in self.labels)
         object.__setattr__(self, "labels", labels)
         if not labels or any(not s for s in labels):
@@ -434,6 +440,26 @@ def _unknown_words() -> tuple[str, ...]:
     return tuple(UNKNOWN_WORDS)
 
 
+def import_options(cfg: ImportConfig, frontend_name: str, norm: dict[str, list[float]]) -> tuple[tuple[str, str], ...]:
+    """The options that shaped the bundle, as (flag, value) pairs of an equivalent ``edgekws import``
+    command (labels with renames applied; the frontend by its name, its full config being the bundle's
+    ``frontend``; a per-feature --norm is named, its values are in ``input_norm``)."""
+    mean, std = norm["mean"], norm["std"]
+    if len(set(mean)) == 1 and len(set(std)) == 1:
+        norm_txt = "none" if (mean[0], std[0]) == (0.0, 1.0) else f"{mean[0]:g},{std[0]:g}"
+    else:
+        norm_txt = "per-feature (bundle.json input_norm)"
+    opts = [("--frontend", frontend_name), ("--labels", ",".join(cfg.labels)), ("--norm", norm_txt)]
+    if cfg.testset_data is not None:
+        opts.append(("--testset-data", str(cfg.testset_data)))
+    else:
+        opts.append(("--per-word", str(cfg.synth_per_word)))
+    if cfg.name:
+        opts.append(("--name", cfg.name))
+    opts += [("--reorder" if cfg.reorder else "--no-reorder", ""), ("--seed", str(cfg.seed))]
+    return tuple(opts)
+
+
 # ----------------------------------------------------------------------------- the import
 
 def import_tflite(cfg: ImportConfig) -> Any:
@@ -516,8 +542,12 @@ def import_tflite(cfg: ImportConfig) -> Any:
     for row in layers:
         row.setdefault("backend", "ref")
     source_sha = hashlib.sha256(source).hexdigest()
-    recipe = {"name": "imported", "source": src_path.name, "source_sha256": source_sha,
-              "labels_in_model_order": labels_model, "output_permutation": list(surgery.permutation or []),
+    credit, credit_from = ((cfg.credit, CREDIT_FROM_FLAG) if cfg.credit is not None
+                           else known_credit(source_sha) or (None, None))
+    prov = ImportProvenance(source=src_path.name, source_sha256=source_sha, credit=credit, credit_from=credit_from,
+                            options=import_options(cfg, fe.name, norm))
+    recipe = {"name": IMPORTED, **prov.recipe_fields(), "labels_in_model_order": labels_model,
+              "output_permutation": list(surgery.permutation or []),
               "removed_ops": list(surgery.removed), "frontend": fe.name, "testset": test_info,
               "device_frontend": reason or "yes"}
     from edgekws.compress.stats import size_figures
@@ -540,6 +570,9 @@ def import_tflite(cfg: ImportConfig) -> Any:
     console.print(f"[bold]{bundle.name}[/bold]: {len(layers)} layers, removed {', '.join(surgery.removed) or 'nothing'}"
                   f"{', outputs reordered' if surgery.permutation else ''}; identical to the source in TFLite Micro "
                   f"on {compared} inputs; {acc_txt} -> {bundle.path}")
+    console.print(f"credit: {prov.credit} ({prov.credit_from})" if prov.credit else
+                  "credit: none recorded (--credit TEXT puts the model's licence and data credit in the bundle)",
+                  markup=False, soft_wrap=True)
     if reason:
         console.print(f"[yellow]note[/yellow]: no device frontend: {reason}; audio and streaming on the device "
                       "are refused for this bundle")

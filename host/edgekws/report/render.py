@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from edgekws.errors import BundleError
+from edgekws.export.provenance import ImportProvenance
 from edgekws.metrics import Accuracy, accuracy_drop, accuracy_from_fraction
 from edgekws.report import figures
 
@@ -245,7 +246,9 @@ def load_reports(bundles: list[str | Path]) -> list[dict[str, Any]]:
         bj = rp.with_name("bundle.json")
         if bj.is_file():
             with contextlib.suppress(json.JSONDecodeError):
-                r["_bundle_hash"] = json.loads(bj.read_text()).get("bundle_hash")
+                meta = json.loads(bj.read_text())
+                r["_bundle_hash"] = meta.get("bundle_hash")
+                r["_provenance"] = ImportProvenance.from_recipe(meta.get("recipe"))
         r["_path"] = str(p)
         out.append(r)
     if not out:
@@ -327,6 +330,33 @@ def _evaluation_lines(reports: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _provenance_lines(reports: list[dict[str, Any]], *, as_html: bool = False) -> list[str]:
+    """One line per imported model: source file, its sha256, the credit its licence asks for, the options.
+
+    Empty when no model was imported (models trained here carry no third-party credit to show).
+    Markdown items by default, ``<li>`` items (every value escaped) with ``as_html``.
+    """
+    def code(text: str) -> str:
+        return f"<code>{html.escape(text)}</code>" if as_html else f"`{text}`"
+
+    def plain(text: str) -> str:
+        return html.escape(text) if as_html else text
+
+    lines = []
+    for r in reports:
+        prov: ImportProvenance | None = r.get("_provenance")
+        if prov is None:
+            continue
+        credit = (plain(f"{prov.credit} (from {prov.credit_from})") if prov.credit
+                  else f"none recorded ({code('edgekws import --credit TEXT')} records it)")
+        line = f"imported from {code(prov.source)} (sha256 {code(prov.source_sha256)}); credit: {credit}"
+        if prov.options:
+            line += f"; import options: {code(prov.command_options())}"
+        name = str(r["name"])
+        lines.append(f"<li><b>{html.escape(name)}</b>: {line}</li>" if as_html else f"- **{name}**: {line}")
+    return lines
+
+
 def _write_atomic(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     tmp.write_bytes(data)
@@ -404,6 +434,9 @@ def write_report(bundles: list[str | Path], out_dir: str | Path, title: str = "e
     for name, items in per_model:
         if items:
             md += [f"## {name}", ""] + [f"![{name} {c}](figures/{s}.png)" for s, c, _ in items] + [""]
+    provenance = _provenance_lines(reports)
+    if provenance:
+        md += ["## Provenance / licence", "", *provenance, ""]
     md += ["## Sources", ""] + [f"- `{r['_path']}` bundle_hash `{r.get('_bundle_hash') or '-'}`" for r in reports]
     _write_atomic(out / "report.md", ("\n".join(md) + "\n").encode())
 
@@ -433,6 +466,9 @@ def write_report(bundles: list[str | Path], out_dir: str | Path, title: str = "e
     for name, items in per_model:
         if items:
             body.append(f"<h2>{html.escape(name)}</h2>" + "".join(img(p, c) for _, c, p in items))
+    if provenance:
+        body.append("<h2>Provenance / licence</h2><ul>" + "".join(_provenance_lines(reports, as_html=True))
+                    + "</ul>")
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
             f"<style>{CSS}</style></head><body>{''.join(body)}</body></html>\n")
     _write_atomic(out / "report.html", page.encode())
