@@ -259,6 +259,20 @@ def test_bundles_without_credit_render_no_credit(models: dict[str, Path], tmp_pa
     assert code != 0 and err.strip().startswith("error: --credit needs text"), err
 
 
+def test_import_without_test_set_reports_its_credit(models: dict[str, Path], tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """Labels that name no _silence_/_unknown_ give a bundle without a test set (no accuracy, no
+    confusion matrix); its report still renders, with the credit, instead of an internal error."""
+    code, err = _run(["import", str(models["ok"]), "--frontend", "kws-mfcc-49x10", "--labels", "a,b,c,d",
+                      "--credit", CREDIT, "--out", str(tmp_path / "b")], capsys)
+    assert code == 0 and "no test set" in err, err
+    code, err = _run(["report", str(tmp_path / "b"), "--out", str(tmp_path / "rep")], capsys)
+    assert code == 0 and err == "", err
+    md = (tmp_path / "rep" / "report.md").read_text()
+    assert "- **kws**: no test-set accuracy (the bundle has no test set)" in md
+    assert CREDIT in md.split("## Provenance / licence\n", 1)[1]
+
+
 def test_mltk_model_gets_its_licence_credit_without_flag(tmp_path: Path) -> None:
     """The pinned MLTK file (recognised by sha256, not by name) carries Zlib + Speech Commands credit
     into the bundle without --credit."""

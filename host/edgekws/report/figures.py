@@ -50,6 +50,13 @@ def _x_sparsity(r: dict[str, Any]) -> float:
     return float(r.get("sparsity", 0.0))
 
 
+def _acc_pct(r: dict[str, Any], kind: str) -> float:
+    """Test accuracy in percent; NaN (a gap in the plot) for a bundle without one, such as a model
+    imported with labels that name no _silence_/_unknown_ and so has no test set."""
+    v = r["accuracy"].get(kind)
+    return float("nan") if v is None else 100.0 * v
+
+
 def _with_dense_start(reports: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     """Granularity groups, each pruned line starting at its dense baseline when that report is present."""
     dense = {r["name"]: r for r in reports if r.get("granularity", "none") == "none"}
@@ -67,9 +74,9 @@ def accuracy_vs_sparsity(reports: list[dict[str, Any]]) -> bytes:
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     for gran, rs in _with_dense_start(reports).items():
         xs = [100 * _x_sparsity(r) for r in rs]
-        line, = ax.plot(xs, [100 * r["accuracy"]["int8"] for r in rs], marker=MARKERS.get(gran, "o"),
+        line, = ax.plot(xs, [_acc_pct(r, "int8") for r in rs], marker=MARKERS.get(gran, "o"),
                         label=f"{gran} int8")
-        ax.plot(xs, [100 * r["accuracy"]["float"] for r in rs], ls="--", marker=MARKERS.get(gran, "o"),
+        ax.plot(xs, [_acc_pct(r, "float") for r in rs], ls="--", marker=MARKERS.get(gran, "o"),
                 color=line.get_color(), alpha=0.5, label=f"{gran} float")
     ax.set_xlabel("weight sparsity / removed weights (%)")
     ax.set_ylabel("test accuracy (%)")
@@ -105,12 +112,12 @@ def int8_vs_float(reports: list[dict[str, Any]]) -> bytes:
     names = [r["name"] for r in reports]
     fig, ax = plt.subplots(figsize=(max(5.0, 0.9 * len(names) + 2), 3.8))
     x = np.arange(len(names))
-    ax.bar(x - 0.2, [100 * r["accuracy"]["float"] for r in reports], 0.4, label="float (Keras)")
-    ax.bar(x + 0.2, [100 * r["accuracy"]["int8"] for r in reports], 0.4, label="int8 (TFLite Micro)")
+    ax.bar(x - 0.2, [_acc_pct(r, "float") for r in reports], 0.4, label="float (Keras)")
+    ax.bar(x + 0.2, [_acc_pct(r, "int8") for r in reports], 0.4, label="int8 (TFLite Micro)")
     ax.set_xticks(x, names, rotation=30, ha="right", fontsize=8)
     ax.set_ylabel("test accuracy (%)")
-    lo = min(min(100 * r["accuracy"]["int8"], 100 * r["accuracy"]["float"]) for r in reports)
-    ax.set_ylim(max(0.0, lo - 10), 100)
+    known = [v for r in reports for v in (_acc_pct(r, "int8"), _acc_pct(r, "float")) if not np.isnan(v)]
+    ax.set_ylim(max(0.0, min(known, default=10.0) - 10), 100)
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=8)
     ax.set_title("int8 vs float")
@@ -190,7 +197,7 @@ def synthetic_vs_real(reports: list[dict[str, Any]]) -> bytes:
         try:
             synth.append(_interval(accuracy_from_fraction(acc["int8"], int(acc["n_test"])).as_dict()))
         except (KeyError, TypeError, ValueError):
-            synth.append((100 * acc["int8"], 0.0, 0.0))
+            synth.append(None if acc.get("int8") is None else (100 * acc["int8"], 0.0, 0.0))
     series.append(("synthetic test (int8)", synth))  # type: ignore[arg-type]
     evals: list[str] = []
     for r in reports:
@@ -250,7 +257,7 @@ def accuracy_vs_latency(reports: list[dict[str, Any]]) -> bytes:
     for r in _device_reports(reports):
         _, ticks, _ = device_frame(r)  # type: ignore[misc]
         gran = r.get("granularity", "none")
-        ax.scatter([ticks / 1e6], [100 * r["accuracy"]["int8"]], marker=MARKERS.get(gran, "o"), s=50, label=r["name"])
+        ax.scatter([ticks / 1e6], [_acc_pct(r, "int8")], marker=MARKERS.get(gran, "o"), s=50, label=r["name"])
     ax.set_xlabel(f"M {_unit_label(reports)} per inference (median)")
     ax.set_ylabel("int8 test accuracy (%)")
     ax.set_title("Accuracy vs on-device latency")

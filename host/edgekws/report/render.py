@@ -289,6 +289,8 @@ def _findings(reports: list[dict[str, Any]]) -> list[str]:
             gap = accuracy_drop(f_acc, q_acc)  # float -> int8
             s = (f"- **{r['name']}**: float {f_acc.format()}, int8 {q_acc.format()} "
                  f"(quantization: {gap.format()})")
+        elif acc.get("int8") is None:
+            s = f"- **{r['name']}**: no test-set accuracy (the bundle has no test set)"
         else:
             s = (f"- **{r['name']}**: float {acc['float'] * 100:.2f} %, int8 {acc['int8'] * 100:.2f} % "
                  f"({acc['int8_minus_float'] * 100:+.2f} pts vs float; test-set size unknown, no interval)")
@@ -403,7 +405,7 @@ def write_report(bundles: list[str | Path], out_dir: str | Path, title: str = "e
         curves = figures.training_curves(r)
         if curves is not None:
             items.append((f"model{i}_training", "training curves", curves))
-        if "confusion" in r:
+        if r.get("confusion"):  # an import without a test set has none
             items.append((f"model{i}_confusion", "confusion matrix (int8, test)", figures.confusion(r)))
         for k, (name, ev) in enumerate((r.get("evaluations") or {}).items()):
             if isinstance(ev, dict) and ev.get("confusion"):
