@@ -29,8 +29,10 @@ def require_dir(path: str | Path, what: str) -> Path:
     return p
 
 
-def read_csv_rows(path: str | Path, required: Sequence[str]) -> list[dict[str, str]]:
+def read_csv_rows(path: str | Path, required: Sequence[str], delimiter: str = ",") -> list[dict[str, str]]:
     """Rows of a CSV with a header; every ``required`` column present and non-empty in every row.
+
+    ``delimiter``: the DCASE layouts (meta.csv, split CSVs) separate fields by tabs.
 
     Extra columns are kept (FSDKaggle2018's ``manually_verified``, ``usage``); a row
     with too many or too few fields is an error naming its line, as is a file
@@ -43,7 +45,7 @@ def read_csv_rows(path: str | Path, required: Sequence[str]) -> list[dict[str, s
         text = p.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise DatasetError(f"{p}: cannot read ({exc})") from None
-    reader = csv.reader(text.splitlines())
+    reader = csv.reader(text.splitlines(), delimiter=delimiter)
     try:
         header = [h.strip() for h in next(reader)]
     except StopIteration:
