@@ -17,6 +17,8 @@ from edgekws.tasks.base import Anchor, Task
 REGISTRY: dict[str, tuple[str, str]] = {
     "tagging-ctc": ("edgekws.tasks.tagging_ctc",
                     "audio tagging from sequentially labelled clips: CRNN/GLU-CRNN with CTC vs max/avg pooling"),
+    "sed-ctc": ("edgekws.tasks.sed_ctc",
+                "sound event detection from sequentially labelled clips: CTC spikes + clustering vs weak labels"),
     "asc": ("edgekws.tasks.asc",
             "acoustic scene classification under device shift: CNN + City2Scene, entropy curriculum, DDSC"),
 }

@@ -10,6 +10,7 @@ and ``train.json`` (histories, parameter counts, seconds per variant).
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -108,10 +109,21 @@ def train(data: Path, run: Path, cfg: TrainConfig, progress: ProgressFn = no_pro
     return summary
 
 
-def evaluate(run: Path, data: Path | None = None, progress: ProgressFn = no_progress) -> dict[str, Any]:
-    """Macro tagging AUC (+ bootstrap 95 % interval) of every variant and, for CTC heads, order accuracy."""
+@dataclass(frozen=True)
+class TestSplit:
+    """A run's test clips rebuilt exactly (composition, noise seeds, normalisation): what every evaluation reads."""
+
+    data: Path
+    classes: tuple[str, ...]
+    clips: list[list[ds.Placement]]
+    x: np.ndarray  # normalised features [N, frames, bands, 1]
+    frontend: FrontendConfig
+    trained: dict[str, Any]  # train.json
+
+
+def load_test_split(run: Path, data: Path | None, cfg: TrainConfig, progress: ProgressFn = no_progress) -> TestSplit:
+    """The run's test split from ``data`` (default: the folder it trained on), checked against the run."""
     info = read_json(run / RUN_INFO, "run info")
-    cfg = from_dict(TrainConfig, info["config"])
     data = Path(data) if data is not None else Path(info["data"])
     frontend = FrontendConfig.from_dict(read_json(run / FRONTEND, "frontend config"))
     comp = read_json(run / COMPOSITION, "composed splits")
@@ -127,24 +139,41 @@ def evaluate(run: Path, data: Path | None = None, progress: ProgressFn = no_prog
         raise DatasetError(f"{data}: {len(rels) - len(files)} event file(s) of the run's test clips are missing")
     events = ds.load_events(index, files, frontend.sample_rate, cfg.compose.max_event_s, progress)
     x = _normalise(clip_features(clips, events, cfg, frontend, "test", progress), norm)
+    return TestSplit(data, index.classes, clips, x, frontend, trained)
+
+
+def load_model(run: Path, variant: str, split: TestSplit, cfg: TrainConfig) -> Any:
+    """The trained Keras model of ``variant`` for this split's input shape."""
+    glu, head = VARIANTS[variant]
+    model = models.build_crnn(split.x.shape[1], split.x.shape[2], len(split.classes), head, glu, cfg.model,
+                              name=variant.replace("-", "_"))
+    weights = run / "models" / f"{variant}.weights.h5"
+    if not weights.is_file():
+        raise DatasetError(f"{weights}: missing (rerun train)")
+    model.load_weights(str(weights))
+    return model
+
+
+def evaluate(run: Path, data: Path | None = None, progress: ProgressFn = no_progress) -> dict[str, Any]:
+    """Macro tagging AUC (+ bootstrap 95 % interval) of every variant and, for CTC heads, order accuracy."""
+    info = read_json(run / RUN_INFO, "run info")
+    cfg = from_dict(TrainConfig, info["config"])
+    split = load_test_split(run, data, cfg, progress)
+    x, clips, classes, trained = split.x, split.clips, split.classes, split.trained
     seqs = _sequences(clips)
-    k = len(index.classes)
+    k = len(classes)
     truth = m.multi_hot(seqs, k)
-    out: dict[str, Any] = {"data": str(data), "generated": (data / "synth_truth.json").is_file(),
-                           "classes": list(index.classes), "n_test": len(clips), "variants": {}}
+    out: dict[str, Any] = {"data": str(split.data), "generated": (split.data / "synth_truth.json").is_file(),
+                           "classes": list(classes), "n_test": len(clips), "variants": {}}
     for variant in trained["variants"]:
         glu, head = VARIANTS[variant]
-        model = models.build_crnn(x.shape[1], x.shape[2], k, head, glu, cfg.model, name=variant.replace("-", "_"))
-        weights = run / "models" / f"{variant}.weights.h5"
-        if not weights.is_file():
-            raise DatasetError(f"{weights}: missing (rerun train)")
-        model.load_weights(str(weights))
+        model = load_model(run, variant, split, cfg)
         outputs = model.predict(x, batch_size=64, verbose=0)
         scores = models.tag_scores(outputs, head)
         auc, per = m.macro_auc(truth, scores)
         lo, hi = m.bootstrap_macro_auc(truth, scores, seed=cfg.seed)
         res: dict[str, Any] = {"head": head, "glu": glu, "macro_auc": _num(auc), "auc_ci": [_num(lo), _num(hi)],
-                               "per_class_auc": {c: _num(a) for c, a in zip(index.classes, per, strict=True)},
+                               "per_class_auc": {c: _num(a) for c, a in zip(classes, per, strict=True)},
                                "params": trained["variants"][variant]["params"]}
         if head == "ctc":
             decoded = [m.ctc_greedy_decode(o, blank=k) for o in outputs]
