@@ -70,6 +70,11 @@ def train(data: Path, run: Path, cfg: SedTrainConfig, progress: ProgressFn = no_
     return summary
 
 
+def _mean_duration(clips: list[list[Event]]) -> float | None:
+    durations = [e.offset - e.onset for c in clips for e in c]
+    return round(float(np.mean(durations)), 4) if durations else None
+
+
 def _frame_model(model: Any) -> Any:
     """The pooled model cut before its pooling: per-frame class probabilities ``[B, T', K]``."""
     import tf_keras as keras
@@ -120,13 +125,14 @@ def evaluate(run: Path, data: Path | None = None, progress: ProgressFn = no_prog
     for name, (variant, kind, how, ests) in found.items():
         write_events_tsv(run / EVENTS_DIR / f"{name}.tsv", ests)
         methods[name] = {"variant": variant, "kind": kind, "method": how,
-                         "events": sum(len(e) for e in ests),
+                         "events": sum(len(e) for e in ests), "mean_event_s": _mean_duration(ests),
                          "segments": {f"{res:g}": evaluate_events(refs, ests, labels, res, length, seed=cfg.seed)
                                       for res in det.segments_s},
                          "example": [e.__dict__ for e in ests[0]]}
     np.savez_compressed(run / EXAMPLE, **example)
     return {"data": str(split.data), "generated": (split.data / "synth_truth.json").is_file(), "classes": labels,
-            "n_test": len(refs), "ref_events": sum(len(r) for r in refs), "clip_seconds": length,
+            "n_test": len(refs), "ref_events": sum(len(r) for r in refs), "ref_mean_event_s": _mean_duration(refs),
+            "clip_seconds": length,
             "headline_segment_s": det.segments_s[0], "timing": timing.__dict__,
             "example_truth": [e.__dict__ for e in refs[0]], "methods": methods,
             "params": {v: split.trained["variants"][v]["params"] for v in split.trained["variants"]}}

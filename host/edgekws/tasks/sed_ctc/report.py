@@ -17,6 +17,7 @@ import numpy as np
 from edgekws.tasks.report import Figure, Table, write_task_report
 from edgekws.tasks.runner import METRICS, RUN_INFO, read_json
 from edgekws.tasks.sed_ctc.pipeline import EXAMPLE
+from edgekws.tasks.tagging_ctc.config import VARIANTS
 
 PAPER = ("Hou, Kong, Li, Plumbley: Sound event detection with sequentially labelled data based on connectionist "
          "temporal classification and unsupervised clustering (ICASSP 2019)")
@@ -59,7 +60,11 @@ def ranking_findings(methods: dict[str, dict[str, Any]], res: str, data_name: st
     return out
 
 
-def ablation_findings(methods: dict[str, dict[str, Any]], res: str) -> list[str]:
+def _ms(seconds: float | None) -> str:
+    return "?" if seconds is None else f"{1000 * seconds:.0f} ms"
+
+
+def ablation_findings(methods: dict[str, dict[str, Any]], res: str, truth_mean_s: float | None = None) -> list[str]:
     """What the clustering stage adds over the CTC best path alone (same model, same spikes)."""
     out = []
     for v in methods.values():
@@ -70,8 +75,16 @@ def ablation_findings(methods: dict[str, dict[str, Any]], res: str) -> list[str]
         c, s = v["segments"][res], spikes["segments"][res]
         out.append(f"Clustering stage ({v['variant']}, {res} s segments): F1 {s['f1']:.3f} -> {c['f1']:.3f}, "
                    f"error rate {s['error_rate']:.3f} -> {c['error_rate']:.3f} against the CTC best path alone "
-                   f"(its spikes are {spikes['events']} events of one or two model frames).")
+                   f"(its {spikes['events']} best-path runs last {_ms(spikes.get('mean_event_s'))} on average, the "
+                   f"clustered events {_ms(v.get('mean_event_s'))}, the true events {_ms(truth_mean_s)}).")
     for name, v in methods.items():
+        seg = v["segments"][res]
+        if v["kind"] == "weak" and seg["insertion_rate"] > 0.5:
+            out.append(f"{name} marks far more than the events as active ({res} s segments: insertion rate "
+                       f"{seg['insertion_rate']:.3f}, precision {seg['precision']:.3f}, recall {seg['recall']:.3f}): "
+                       "its frame probabilities stay high through the clip, so thresholding them does not localise "
+                       "events" + (" (an average-pooled head is trained to raise every frame of a clip that has the "
+                                   "class)." if VARIANTS.get(v["variant"], (False, ""))[1] == "gap" else "."))
         if v["kind"] == "diagnostic":
             d = v["segments"][res]
             out.append(f"{name} (reads the test labels; not a system): with a spike at every true event's centre the "
@@ -200,7 +213,7 @@ def write(run: Path, out: Path) -> dict[str, Path]:
     findings = []
     for res in resolutions:
         findings += ranking_findings(methods, res, "this data")
-    findings += ablation_findings(methods, head_res)
+    findings += ablation_findings(methods, head_res, metrics.get("ref_mean_event_s"))
     figures = [Figure("example", "A test clip: true vs predicted events", example_plot(metrics, example)),
                Figure("scores", "Segment-based F1 and error rate per method", scores_plot(metrics))]
     return write_task_report(out, "sed-ctc: sound event detection from sequentially labelled clips (CTC + "
