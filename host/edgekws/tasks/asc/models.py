@@ -10,7 +10,8 @@ pooling, ReLU and batch norm (folded into the conv by the int8 converter) are no
 
 Why a 1x1 conv to the classes before global average pooling, and no dense layer:
 the head then costs ``H' W' C K`` MACs but the exported graph is CONV_2D, MAX_POOL_2D,
-AVERAGE_POOL_2D, RESHAPE and SOFTMAX only, all of which the firmware runs.
+AVERAGE_POOL_2D, RESHAPE and SOFTMAX only, all of which the firmware runs
+(:mod:`edgekws.tasks.asc.export` takes a trained model through the int8 bundle path).
 """
 
 from __future__ import annotations
@@ -50,7 +51,10 @@ def build_cnn(frames: int, bands: int, n_out: int, channels: tuple[int, ...], co
     if dropout > 0:
         x = layers.Dropout(dropout, name="dropout")(x)
     x = layers.Conv2D(n_out, 1, name="classes")(x)
-    x = layers.GlobalAveragePooling2D(name="gap")(x)
+    # a full-size average pool, not GlobalAveragePooling2D: the same numbers, but it converts to
+    # AVERAGE_POOL_2D (which the firmware runs) instead of MEAN (which it does not)
+    x = layers.AveragePooling2D((int(x.shape[1]), int(x.shape[2])), name="gap")(x)
+    x = layers.Flatten(name="logits")(x)  # a plain RESHAPE (Reshape((k,)) also emits SHAPE/STRIDED_SLICE/PACK)
     return keras.Model(inp, x, name=name)
 
 
