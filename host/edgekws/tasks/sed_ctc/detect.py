@@ -7,7 +7,7 @@ boundaries. The boundaries come from the audio, without labels, in two clusterin
 
 1. **Activity** (per clip, 1-D two-means): the clip's quietest ``quiet_fraction`` of
    frames define its background; every frame's distance from that background's mean
-   spectrum is split into "near" and "far" by two-means (Otsu's criterion). Far frames
+   spectrum is split into "near" and "far" by two-means (Otsu's within-class variance). Far frames
    form runs of activity. Why this and not a threshold: the level of background and
    events differs per recording, and two-means picks the split from each clip's own
    frames, with nothing tuned on labels.
@@ -98,7 +98,8 @@ def spike_events(posteriors: np.ndarray, blank: int, labels: Sequence[str], timi
 
 
 def two_means_split(values: np.ndarray, iterations: int = 50) -> float:
-    """The threshold between two 1-D clusters (Lloyd's iterations from the extremes; Otsu's criterion)."""
+    """The threshold between two 1-D clusters: Lloyd's iterations started from the extremes, which end in a
+    (local) minimum of the within-cluster variance, the quantity Otsu's threshold minimises."""
     v = np.asarray(values, np.float64)
     lo, hi = float(v.min()), float(v.max())
     if hi <= lo:
