@@ -112,3 +112,11 @@ def test_distill_loss_is_ce_plus_scaled_kl() -> None:
     assert float(distill_loss(3, 0.0, 2.0)(tf.constant(y), tf.constant(logits))[0]) == pytest.approx(ce, rel=1e-5)
     got = float(distill_loss(3, 0.5, 2.0)(tf.constant(y), tf.constant(logits))[0])
     assert got == pytest.approx(0.5 * ce + 0.5 * 4.0 * kl, rel=1e-5)
+
+
+def test_cosine_learning_rate_settles_by_the_last_epoch() -> None:
+    from edgekws.tasks.asc.trainer import cosine_lr
+
+    lrs = [cosine_lr(1e-2, e, 10) for e in range(10)]
+    assert lrs[0] == pytest.approx(1e-2) and lrs[-1] == pytest.approx(2e-4)
+    assert all(a > b for a, b in zip(lrs, lrs[1:], strict=False)) and cosine_lr(1e-2, 0, 1) == 1e-2

@@ -127,8 +127,8 @@ class City2SceneConfig:
     """
 
     teacher_channels: tuple[int, ...] = (24, 48, 64)
-    city_epochs: int = 20
-    finetune_epochs: int = 10
+    city_epochs: int = 15
+    finetune_epochs: int = 30
     kd_weight: float = 0.5
     temperature: float = 2.0
 

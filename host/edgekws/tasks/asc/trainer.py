@@ -3,7 +3,8 @@
 Why not :func:`edgekws.tasks.fit.fit`: the curricula change *which* clips an epoch
 sees and *how much* each counts, and the augmentation is redrawn per epoch, so the
 loop runs one Keras epoch at a time over an array it prepares itself. Fixed epoch
-count, last weights kept (as the DCASE baseline does): the small training subsets
+count, last weights kept (as the DCASE baseline does; the rate decays on a cosine so
+they come from a settled optimiser, :func:`cosine_lr`): the small training subsets
 leave no clips to spare for a validation split, and the challenge forbids taking them
 from elsewhere.
 
@@ -15,6 +16,7 @@ weights apply to the whole loss.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -77,6 +79,18 @@ def per_clip_ce(model: Any, x: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return -np.log(np.maximum(p[np.arange(len(labels)), labels], 1e-12))
 
 
+def cosine_lr(base: float, epoch: int, epochs: int) -> float:
+    """Learning rate of an epoch: cosine from ``base`` down to 2 % of it in the last epoch.
+
+    Why: the last epoch's weights are the model (no validation split to pick another), so
+    they must come from a settled optimiser; at a constant rate they jump between epochs
+    by more than the methods differ (measured: a 16-point dip of one subset's baseline).
+    """
+    if epochs <= 1:
+        return base
+    return base * (0.02 + 0.98 * 0.5 * (1.0 + math.cos(math.pi * epoch / (epochs - 1))))
+
+
 #: ``select(epoch) -> indices`` and ``weigh(epoch, model) -> per-clip weights`` (over all clips).
 Select = Callable[[int], np.ndarray]
 Weigh = Callable[[int, Any], np.ndarray]
@@ -107,6 +121,7 @@ def train(model: Any, x_db: np.ndarray, labels: np.ndarray, n_classes: int, norm
             progress(title, done[0], total_steps)
 
     for epoch in range(epochs):
+        keras.backend.set_value(model.optimizer.learning_rate, cosine_lr(learning_rate, epoch, epochs))
         rng = np.random.default_rng([seed, 41, epoch])
         idx = select(epoch) if select is not None else np.arange(n)
         weights = weigh(epoch, model)[idx] if weigh is not None else None
