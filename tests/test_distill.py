@@ -187,6 +187,21 @@ def test_rounds_to_int8_student_end_to_end(tmp_path) -> None:
     both = train_student([rdir], tmp_path / "teacher", tmp_path / "student2", cfg=DistillConfig(rounds=1, epochs_per_round=1),
                          bundle_teacher=tmp_path / "student", log=lambda m: None)
     assert both["bundle_teacher"] == str(tmp_path / "student") and both["config"]["bundle_weight"] == 0.5
+    # the bundle's own features of the same audio, for a student that starts from the bundle
+    from edgekws.teacher.bundle_teacher import feature_file
+
+    feats = np.load(feature_file(rdir, 0, tmp_path / "student"))
+    np.testing.assert_array_equal(feats, BundleScorer(tmp_path / "student").features(audio))
+    init = train_student([rdir], tmp_path / "teacher", tmp_path / "init", bundle_teacher=tmp_path / "student",
+                         cfg=DistillConfig(rounds=1, epochs_per_round=1, learning_rate=1e-7),
+                         init_bundle=tmp_path / "student", log=lambda m: None)
+    assert init["init_bundle"] == str(tmp_path / "student")
+    # a learning rate too small to move it: the new student decides as the bundle it started from
+    before = BundleScorer(tmp_path / "student").probabilities(audio)
+    after = BundleScorer(tmp_path / "init").probabilities(audio)
+    assert np.mean(np.argmax(before, 1) == np.argmax(after, 1)) >= 0.9
+    assert np.abs(before - after).mean() < 0.03
+    assert load_bundle(tmp_path / "init").meta["frontend_hash"] == bundle.meta["frontend_hash"]
     lab.unlink()  # labels missing: one clear error, not a silent embedding-only teacher
     with pytest.raises(DatasetError, match="label-rounds"):
         train_student([rdir], tmp_path / "teacher", tmp_path / "student3", cfg=DistillConfig(rounds=1, epochs_per_round=1),

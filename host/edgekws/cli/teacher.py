@@ -112,6 +112,11 @@ def distill(
                                                     "probabilities ('teacher label-rounds') join the teacher's."),
     bundle_weight: float = typer.Option(0.5, "--bundle-weight", min=0.0, max=1.0,
                                         help="Share of the bundle teacher in the teacher distribution."),
+    init_bundle: Path | None = typer.Option(None, "--init-bundle",
+                                            help="With --rounds-dir: start from this bundle's weights and "
+                                                 "frontend (its recipe's architecture; 'label-rounds' first)."),
+    learning_rate: float = typer.Option(2e-3, "--learning-rate", min=1e-6, max=1.0,
+                                        help="Peak learning rate (cosine decay); lower to fine-tune a bundle."),
     seed: int = typer.Option(0, "--seed"),
     threads: int = typer.Option(1, "--threads", min=1, max=16),
 ) -> None:
@@ -121,16 +126,18 @@ def distill(
 
     cfg = DistillConfig(rounds=rounds, epochs_per_round=epochs, alpha=alpha, temperature=temperature,
                         min_confidence=min_confidence, p_mix=p_mix, seed=seed, embed_weight=embed_weight,
-                        bundle_weight=bundle_weight)
+                        bundle_weight=bundle_weight, learning_rate=learning_rate)
     if bool(data) == bool(rounds_dir):
         raise ConfigError("give either --data or --rounds-dir")
     if alpha > 0 and teacher is None:
         raise ConfigError("--alpha > 0 needs --teacher (use --alpha 0 for the no-teacher baseline)")
     if bundle_teacher is not None and not rounds_dir:
         raise ConfigError("--bundle-teacher needs --rounds-dir (label the rounds with 'teacher label-rounds')")
+    if init_bundle is not None and not rounds_dir:
+        raise ConfigError("--init-bundle needs --rounds-dir (label the rounds with 'teacher label-rounds')")
     if rounds_dir:
         res = train_student(rounds_dir, teacher if alpha > 0 else None, out, recipe=recipe, cfg=cfg,
-                            bundle_teacher=bundle_teacher if alpha > 0 else None)
+                            bundle_teacher=bundle_teacher if alpha > 0 else None, init_bundle=init_bundle)
     else:
         res = distill_to_bundle(teacher, data, out, recipe=recipe, noise_dir=noise, cfg=cfg, threads=threads)
     print(f"{out}: int8 (TFLite Micro) synthetic test {100 * res['synthetic_test_int8']:.1f} %")

@@ -229,9 +229,14 @@ def load_clips(data: Path, split: str, labels: list[str], sample_rate: int, samp
 def host_inputs(meta: dict[str, Any], frontend: Any, audio: np.ndarray) -> np.ndarray:
     """int8 model inputs ``[N, frames, feats]`` of float audio: bundle frontend, input_norm, quantization."""
     from edgekws.data.features import compute_split_features
+
+    return bundle_int8_inputs(meta, compute_split_features(audio, frontend))
+
+
+def bundle_int8_inputs(meta: dict[str, Any], feats: np.ndarray) -> np.ndarray:
+    """int8 model inputs of raw features ``[N, frames, feats]``: the bundle's input_norm and quantization."""
     from edgekws.frontend.device import quantize_features
 
-    feats = compute_split_features(audio, frontend)
     norm = meta["input_norm"]
     return quantize_features(feats, np.asarray(norm["mean"], np.float32), np.asarray(norm["std"], np.float32),
                              float(meta["input"]["scale"]), int(meta["input"]["zero_point"]))

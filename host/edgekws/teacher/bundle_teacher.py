@@ -7,7 +7,9 @@ a seeded draw, so its exact waveforms are drawn again here, checked against the 
 (labels, mix flags and student features must match bit for bit), and the bundle's probabilities
 on them (its own frontend, int8 on TFLite Micro) go beside the round as
 ``round_<k>.bundle-<id>.npy``. ``edgekws distill --bundle-teacher B`` then mixes them into the
-teacher's distribution.
+teacher's distribution. The bundle's own (un-normalised) features of the same audio go beside them
+(``round_<k>.bundle-<id>.features.npy``) for a student that starts from the bundle's weights and
+so hears through its frontend (``edgekws distill --init-bundle B``).
 """
 
 from __future__ import annotations
@@ -36,6 +38,18 @@ def label_file(rounds_dir: str | Path, k: int, bundle: str | Path) -> Path:
     return Path(rounds_dir) / f"round_{k}.bundle-{bundle_id(bundle)}.npy"
 
 
+def feature_file(rounds_dir: str | Path, k: int, bundle: str | Path) -> Path:
+    """Where round ``k``'s features through ``bundle``'s frontend (before its input_norm) live."""
+    return Path(rounds_dir) / f"round_{k}.bundle-{bundle_id(bundle)}.features.npy"
+
+
+def _save(path: Path, a: np.ndarray) -> None:
+    """Write through a temporary name, so an interrupted run never leaves a half file that looks done."""
+    tmp = path.parent / f".{path.name}.tmp.npy"
+    np.save(tmp, a)
+    tmp.replace(path)
+
+
 class BundleScorer:
     """A bundle's dequantised int8 outputs for float audio, through its own frontend and clip length."""
 
@@ -52,14 +66,21 @@ class BundleScorer:
             raise BundleError(f"{bundle}: its frontend takes {self.frontend.sample_rate} Hz, the rounds are 16 kHz")
         self.model = TflmModel(self.path / "model.tflite")
 
-    def probabilities(self, audio: np.ndarray) -> np.ndarray:
-        """``[N, 12]`` probabilities; clips are zero-padded or cut to the model's clip length."""
-        from edgekws.evaluate.runner import host_inputs
+    def features(self, audio: np.ndarray) -> np.ndarray:
+        """``[N, frames, feats]`` through the bundle's frontend, before its input_norm; clips are
+        zero-padded or cut to the model's clip length."""
+        from edgekws.data.features import compute_split_features
 
         a = np.zeros((len(audio), self.samples), np.float32)
         n = min(self.samples, audio.shape[1])
         a[:, :n] = audio[:, :n]
-        x = host_inputs(self.meta, self.frontend, a)
+        return compute_split_features(a, self.frontend)
+
+    def probabilities(self, audio: np.ndarray, feats: np.ndarray | None = None) -> np.ndarray:
+        """``[N, 12]`` probabilities (``feats``: :meth:`features` of ``audio`` when already computed)."""
+        from edgekws.evaluate.runner import bundle_int8_inputs
+
+        x = bundle_int8_inputs(self.meta, self.features(audio) if feats is None else feats)
         out = self.model.run_batch(list(x)).reshape(len(x), -1).astype(np.float32)
         q = self.meta["output"]
         p = np.clip((out - float(q["zero_point"])) * float(q["scale"]), 0.0, None)
@@ -68,7 +89,7 @@ class BundleScorer:
 
 def label_rounds(rounds_dir: str | Path, bundle: str | Path, *, rounds: int,
                  log: Any = print) -> list[Path]:
-    """Write ``round_<k>.bundle-<id>.npy`` for k < rounds (kept when already there)."""
+    """Write ``round_<k>.bundle-<id>.npy`` and ``.features.npy`` for k < rounds (kept when already there)."""
     from edgekws.frontend import get_preset
     from edgekws.frontend.features import compute_features
     from edgekws.teacher.data import load_noise_folder
@@ -81,7 +102,8 @@ def label_rounds(rounds_dir: str | Path, bundle: str | Path, *, rounds: int,
         raise DatasetError(f"{rd}: no rounds.json (write rounds with 'edgekws teacher rounds' first)")
     meta = json.loads(meta_path.read_text())
     files = [label_file(rd, k, bundle) for k in range(rounds)]
-    todo = [k for k, f in enumerate(files) if not f.is_file()]
+    feat_files = [feature_file(rd, k, bundle) for k in range(rounds)]
+    todo = [k for k in range(rounds) if not (files[k].is_file() and feat_files[k].is_file())]
     if not todo:
         return files
     for k in todo:
@@ -99,10 +121,10 @@ def label_rounds(rounds_dir: str | Path, bundle: str | Path, *, rounds: int,
         if not same:
             raise DatasetError(f"{rd / f'round_{k}.npz'}: its audio cannot be drawn again (the synthetic data, "
                                "noise or code changed since it was written); write the rounds anew")
-        p = scorer.probabilities(audio).astype(np.float32)
-        tmp = rd / f".{files[k].name}.tmp.npy"
-        np.save(tmp, p)
-        tmp.replace(files[k])
+        feats = scorer.features(audio).astype(np.float32)
+        p = scorer.probabilities(audio, feats).astype(np.float32)
+        _save(feat_files[k], feats)
+        _save(files[k], p)
         agree = float(np.mean(np.argmax(p, 1)[~mixed] == np.argmax(soft, 1)[~mixed])) if (~mixed).any() else 0.0
         log(f"bundle teacher: round {k}: {len(p)} clips, agrees with the synthetic label on {100 * agree:.1f} %")
     return files

@@ -201,6 +201,47 @@ def _validation_audio(rounds_dirs: list[Path], sizes: list[int]) -> np.ndarray |
     return np.concatenate(parts)
 
 
+def _bundle_meta(bundle: str | Path) -> dict[str, Any]:
+    from edgekws.errors import BundleError
+
+    try:
+        return json.loads((Path(bundle) / "bundle.json").read_text())
+    except (OSError, ValueError) as e:
+        raise BundleError(f"{bundle}: not a readable bundle ({e})") from e
+
+
+def _bundle_features(rounds_dirs: list[Path], k: int, bundle: str | Path) -> np.ndarray:
+    """Round ``k``'s features through ``bundle``'s frontend, as ``label-rounds`` stored them."""
+    from edgekws.errors import DatasetError
+    from edgekws.teacher.bundle_teacher import feature_file
+
+    files = [feature_file(d, k, bundle) for d in rounds_dirs]
+    if not all(f.is_file() for f in files):
+        raise DatasetError(f"{next(f for f in files if not f.is_file())} is missing: run 'edgekws teacher "
+                           f"label-rounds --bundle {bundle}' on the rounds first")
+    return np.concatenate([np.load(f) for f in files]).astype(np.float32)
+
+
+def _bundle_feature_data(bundle: str | Path, dirs: list[Path], clean: dict[str, np.ndarray],
+                         test_audio: np.ndarray | None) -> Any:
+    """Splits in ``bundle``'s frontend and with its input normalisation (the weights expect both)."""
+    from edgekws.errors import DatasetError
+    from edgekws.teacher.bundle_teacher import BundleScorer
+    from edgekws.train.data import FeatureData
+
+    if test_audio is None:
+        raise DatasetError("starting from a bundle needs the synthetic validation audio behind the rounds "
+                           "(its folders have moved): the validation features are computed through its frontend")
+    scorer = BundleScorer(bundle)
+    meta = scorer.meta
+    x_val = scorer.features(test_audio).astype(np.float32)
+    x0 = _bundle_features(dirs, 0, bundle)
+    norm = meta["input_norm"]
+    return FeatureData(x0, np.zeros(len(x0), np.int64), x_val, clean["y_val"], x_val, clean["y_val"], list(LABELS),
+                       dict(meta["frontend"]), str(meta["frontend_hash"]), root=None,
+                       mean=np.asarray(norm["mean"], np.float32), std=np.asarray(norm["std"], np.float32))
+
+
 def teacher_logits(head: Any, emb: np.ndarray, rounds_dirs: list[Path], k: int,
                    bundle_teacher: str | Path | None, bundle_weight: float) -> np.ndarray:
     """Round ``k``'s teacher logits: the head on the stored embeddings, mixed with the bundle
@@ -220,13 +261,18 @@ def teacher_logits(head: Any, emb: np.ndarray, rounds_dirs: list[Path], k: int,
 
 def train_student(rounds_dirs: list[str | Path], teacher_dir: str | Path | None, out_dir: str | Path, *,
                   recipe: str = "ds-cnn-s", cfg: DistillConfig = DistillConfig(),
-                  bundle_teacher: str | Path | None = None, log: Any = print) -> dict[str, Any]:
+                  bundle_teacher: str | Path | None = None, init_bundle: str | Path | None = None,
+                  log: Any = print) -> dict[str, Any]:
     """Train the student on the stored rounds with :func:`distillation_loss`; write an int8 bundle.
 
     ``teacher_dir``: the teacher head that turns the stored embeddings into logits (None only with
     ``alpha == 0``, the no-teacher baseline). ``bundle_teacher``: a bundle whose probabilities on the
-    same rounds (``edgekws teacher label-rounds``) make up ``cfg.bundle_weight`` of the teacher. The bundle's ``test`` split is the clean synthetic
-    validation split, a sanity figure only: real-speech accuracy is measured on a real folder.
+    same rounds (``edgekws teacher label-rounds``) make up ``cfg.bundle_weight`` of the teacher.
+    ``init_bundle``: start from that bundle's weights (:mod:`edgekws.train.init_weights`) and hear
+    through its frontend and input normalisation (the rounds' features through it, written by
+    ``label-rounds`` with the same bundle), instead of the recipe's frontend and random weights.
+    The bundle's ``test`` split is the clean synthetic validation split, a sanity figure only:
+    real-speech accuracy is measured on a real folder.
     """
     import tensorflow as tf
     import tf_keras as keras
@@ -252,11 +298,18 @@ def train_student(rounds_dirs: list[str | Path], teacher_dir: str | Path | None,
     cleans = [np.load(d / "clean.npz") for d in dirs]
     clean = {k: np.concatenate([c[k] for c in cleans]) for k in ("x_train", "y_train", "x_val", "y_val")}
     test_audio = _validation_audio(dirs, [len(c["y_val"]) for c in cleans])
-    # normalisation from the clean synthetic training clips, as the project's trainer does
-    data = FeatureData(clean["x_train"], clean["y_train"], clean["x_val"], clean["y_val"], clean["x_val"],
-                       clean["y_val"], list(LABELS), fcfg.to_dict(), fcfg.hash(), root=None)
+    if init_bundle is None:
+        # normalisation from the clean synthetic training clips, as the project's trainer does
+        data = FeatureData(clean["x_train"], clean["y_train"], clean["x_val"], clean["y_val"], clean["x_val"],
+                           clean["y_val"], list(LABELS), fcfg.to_dict(), fcfg.hash(), root=None)
+    else:
+        data = _bundle_feature_data(init_bundle, dirs, clean, test_audio)
     set_seed(cfg.seed)
     model = build_model(rec.model, data.input_shape, len(LABELS), name=rec.name.replace("-", "_"))
+    if init_bundle is not None:
+        from edgekws.train.init_weights import load_bundle_weights
+
+        load_bundle_weights(model, init_bundle, list(LABELS))
     logits_model = keras.Model(model.input, model.get_layer("fc").output)
     # embedding term: a training-only linear map from the pooled features (never exported)
     pooled = model.get_layer("flatten").output
@@ -273,16 +326,19 @@ def train_student(rounds_dirs: list[str | Path], teacher_dir: str | Path | None,
     opt = keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(cfg.learning_rate, steps_total, alpha=0.02))
 
     trained = both_model if both_model is not None else logits_model
+    # a model started from a bundle trains in inference mode: batch statistics in its BatchNormalization
+    # layers (set to the identity) would replace the function it starts from (gamma/beta still learn)
+    train_mode = init_bundle is None
 
     @tf.function
     def step(x: Any, t: Any, y: Any, w: Any, e: Any) -> Any:
         with tf.GradientTape() as tape:
             if both_model is not None:
-                s, pe = both_model(x, training=True)
+                s, pe = both_model(x, training=train_mode)
                 ew = w / tf.maximum(tf.reduce_sum(w), 1e-6)
                 extra = cfg.embed_weight * tf.reduce_sum(ew * tf.reduce_mean(tf.square(pe - e), axis=-1))
             else:
-                s, extra = logits_model(x, training=True), 0.0
+                s, extra = logits_model(x, training=train_mode), 0.0
             loss = distillation_loss(s, t, y, w, cfg.alpha, cfg.temperature) + extra
         grads = tape.gradient(loss, trained.trainable_variables)
         opt.apply_gradients(zip(grads, trained.trainable_variables, strict=True))
@@ -294,7 +350,7 @@ def train_student(rounds_dirs: list[str | Path], teacher_dir: str | Path | None,
     agree_total = 0.0
     for k, files in enumerate(rounds):
         z = _load_round(files)
-        x = data.norm(z["x"])
+        x = data.norm(z["x"] if init_bundle is None else _bundle_features(dirs, k, init_bundle))
         soft, mixed = z["soft"], z["mixed"]
         if head is not None:
             t = teacher_logits(head, z["emb"], dirs, k, bundle_teacher, cfg.bundle_weight)
@@ -324,21 +380,27 @@ def train_student(rounds_dirs: list[str | Path], teacher_dir: str | Path | None,
         log(f"distill[alpha={cfg.alpha}]: round {k} loss {np.mean(losses):.3f}, synthetic val {100 * val_acc:.1f} %, "
             f"kept {100 * np.mean(w > 0):.1f} %, {time.perf_counter() - t0:.0f} s")
     # calibrate on fresh (perturbed) training clips: the int8 ranges must cover perturbed input too
-    z0 = _load_round(rounds[0])
-    pick = np.random.default_rng(cfg.seed).choice(len(z0["x"]), size=min(300, len(z0["x"])), replace=False)
-    cal = FeatureData(z0["x"][pick], np.zeros(len(pick), np.int64), data.x_val, data.y_val, data.x_val, data.y_val,
-                      list(LABELS), fcfg.to_dict(), fcfg.hash(), root=None, mean=data.mean, std=data.std)
+    x0 = _load_round(rounds[0])["x"] if init_bundle is None else _bundle_features(dirs, 0, init_bundle)
+    pick = np.random.default_rng(cfg.seed).choice(len(x0), size=min(300, len(x0)), replace=False)
+    cal = FeatureData(x0[pick], np.zeros(len(pick), np.int64), data.x_val, data.y_val, data.x_val, data.y_val,
+                      list(LABELS), data.frontend, data.frontend_hash, root=None, mean=data.mean, std=data.std)
     train_s = time.perf_counter() - t0
     recipe_doc = rec.to_dict()
     recipe_doc["distill"] = {**asdict(cfg), "teacher": str(teacher_dir) if teacher_dir else None,
                              "bundle_teacher": str(bundle_teacher) if bundle_teacher else None,
+                             "init_bundle": str(init_bundle) if init_bundle else None,
                              "rounds_dirs": [str(d) for d in dirs]}
+    if init_bundle is not None:
+        recipe_doc["frontend"] = _bundle_meta(init_bundle)["recipe"].get("frontend", recipe_doc.get("frontend"))
     name = f"{rec.name}-distilled" if cfg.alpha > 0 else f"{rec.name}-fresh"
+    if init_bundle is not None:
+        name = f"{_bundle_meta(init_bundle).get('name', 'bundle')}-distilled"
     bundle = finalize_bundle(model, cal, out_dir, name=name, recipe=recipe_doc, history={"distill": history},
                              timings={"train_s": train_s}, calibration_samples=len(pick), seed=cfg.seed,
                              progress=False, test_audio=test_audio)
     info = {"config": asdict(cfg), "recipe": rec.name, "teacher": str(teacher_dir) if teacher_dir else None,
             "bundle_teacher": str(bundle_teacher) if bundle_teacher else None,
+            "init_bundle": str(init_bundle) if init_bundle else None,
             "rounds_dirs": [str(d) for d in dirs], "params": count_params(model), "history": history,
             "kept_fraction": kept_total / max(seen_total, 1),
             "teacher_agreement_unmixed": agree_total / len(rounds) if head is not None else None,
