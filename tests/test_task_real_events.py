@@ -141,3 +141,18 @@ def test_corrupted_cache_file_is_refused(tmp_path: Path) -> None:
     (copy / spi.MANIFEST).write_text(json.dumps(manifest))
     with pytest.raises(spi.SonicPiCacheError, match="digest differs from the pinned one"):
         spi.verify(copy)
+
+
+def test_tools_fail_in_one_line(tmp_path: Path) -> None:
+    """Both tools: a missing cache is one ``error:`` line and exit status 1 (no traceback)."""
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[1]
+    for tool, args in (("fetch_sonic_pi.py", ["--check", "--dir", str(tmp_path / "none")]),
+                       ("real_events_layout.py", ["--cache", str(tmp_path / "none"), "--out", str(tmp_path / "o")])):
+        proc = subprocess.run([sys.executable, str(repo / "tools" / tool), *args], capture_output=True, text=True)
+        assert proc.returncode == 1, (tool, proc.stdout, proc.stderr)
+        assert proc.stderr.startswith("error: ") and proc.stderr.count("\n") == 1, (tool, proc.stderr)
+        assert "not installed" in proc.stderr
+    assert not (tmp_path / "o").exists()
