@@ -202,6 +202,8 @@ def test_rounds_to_int8_student_end_to_end(tmp_path) -> None:
     assert np.mean(np.argmax(before, 1) == np.argmax(after, 1)) >= 0.9
     assert np.abs(before - after).mean() < 0.03
     assert load_bundle(tmp_path / "init").meta["frontend_hash"] == bundle.meta["frontend_hash"]
+    start = load_bundle(tmp_path / "init").meta["recipe"]["derived_from"]  # the start's record travels along
+    assert start["bundle_hash"] == bundle.bundle_hash and start["bundle_name"] == bundle.meta["name"]
     lab.unlink()  # labels missing: one clear error, not a silent embedding-only teacher
     with pytest.raises(DatasetError, match="label-rounds"):
         train_student([rdir], tmp_path / "teacher", tmp_path / "student3", cfg=DistillConfig(rounds=1, epochs_per_round=1),

@@ -246,7 +246,7 @@ def test_bundles_without_credit_render_no_credit(models: dict[str, Path], tmp_pa
     assert code == 0 and "credit: none recorded" in err, err
     assert load_bundle(tmp_path / "plain").meta["recipe"]["credit"] is None
     assert known_credit(hashlib.sha256(models["ok"].read_bytes()).hexdigest()) is None
-    trained = Path(__file__).resolve().parents[1] / "models" / "default"
+    trained = _trained_here(tmp_path / "default")
     write_report([trained], tmp_path / "trained")
     for name in ("report.md", "report.html"):
         assert "Provenance" not in (tmp_path / "trained" / name).read_text()
@@ -257,6 +257,39 @@ def test_bundles_without_credit_render_no_credit(models: dict[str, Path], tmp_pa
     code, err = _run(["import", str(models["ok"]), "--frontend", "kws-mfcc-49x10", "--labels", MODEL_LABELS,
                       "--credit", " \n ", "--out", str(tmp_path / "blank")], capsys)
     assert code != 0 and err.strip().startswith("error: --credit needs text"), err
+
+
+def _trained_here(dst: Path) -> Path:
+    """models/default as a bundle trained from scratch here: its start record dropped, hash recomputed."""
+    import shutil
+
+    from edgekws.export.bundle import compute_bundle_hash
+
+    shutil.copytree(Path(__file__).resolve().parents[1] / "models" / "default", dst)
+    meta = json.loads((dst / "bundle.json").read_text())
+    meta["recipe"].pop("derived_from", None)
+    meta["bundle_hash"] = compute_bundle_hash((dst / "model.tflite").read_bytes(), meta)
+    (dst / "bundle.json").write_text(json.dumps(meta))
+    return dst
+
+
+def test_a_model_started_from_an_imported_one_carries_its_credit(tmp_path: Path) -> None:
+    """distill --init-bundle: the weights derive from the imported model's, so its credit goes with them,
+    in the committed default too (started from the MLTK DS-CNN)."""
+    from edgekws.export.provenance import ImportProvenance
+    from edgekws.report import write_report
+
+    start = {"name": "imported", "source": "m.tflite", "source_sha256": "ab" * 32, "credit": CREDIT,
+             "credit_from": "--credit", "import_options": [["--norm", "0,7"]]}
+    prov = ImportProvenance.from_recipe({"name": "ds-cnn-s", "derived_from": {**start, "bundle_name": "m"}})
+    assert prov is not None and prov.derived_from == "m" and prov.credit == CREDIT
+    assert ImportProvenance.from_recipe(start).derived_from is None
+    assert ImportProvenance.from_recipe({"name": "ds-cnn-s", "derived_from": {"name": "ds-cnn-s"}}) is None
+    default = Path(__file__).resolve().parents[1] / "models" / "default"
+    write_report([default], tmp_path / "rep")
+    for name in ("report.md", "report.html"):
+        text = (tmp_path / "rep" / name).read_text()
+        assert "fine-tuned here from mltk-kws" in text and "CC BY 4.0" in text and "Zlib" in text
 
 
 def test_import_without_test_set_reports_its_credit(models: dict[str, Path], tmp_path: Path,

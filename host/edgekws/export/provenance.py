@@ -6,12 +6,13 @@ does not travel with a bundle someone copies or hands on, so the credit is store
 itself: in ``bundle.json``'s ``recipe`` -- inside ``bundle_hash``, so every copy keeps it and a hand
 edit is detected -- and ``edgekws report`` prints it with the source file's sha256 and the options
 the import ran with. Bundles trained here have no :class:`ImportProvenance` (their recipe is not
-``imported``) and get no such section.
+``imported``) and get no such section -- unless their weights started from an imported bundle
+(``edgekws distill --init-bundle``), whose record they then carry under ``derived_from``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from edgekws.errors import ConfigError
@@ -36,6 +37,9 @@ class ImportProvenance:
     credit: str | None = None
     credit_from: str | None = None
     options: tuple[tuple[str, str], ...] = ()
+    #: name of the imported bundle a model trained here started from (``distill --init-bundle``):
+    #: its weights are a derivative of the imported model, so they carry the same credit
+    derived_from: str | None = None
 
     def recipe_fields(self) -> dict[str, Any]:
         """The keys this record adds to an imported bundle's ``recipe``."""
@@ -48,7 +52,13 @@ class ImportProvenance:
 
         Bundles imported before credits were recorded have no credit and no options (``None``, ``()``).
         """
-        if not isinstance(recipe, dict) or recipe.get("name") != IMPORTED:
+        if not isinstance(recipe, dict):
+            return None
+        start = recipe.get("derived_from")
+        if recipe.get("name") != IMPORTED and isinstance(start, dict):
+            prov = cls.from_recipe(start)
+            return None if prov is None else replace(prov, derived_from=str(start.get("bundle_name", "?")))
+        if recipe.get("name") != IMPORTED:
             return None
         opts = recipe.get("import_options") or []
         return cls(source=str(recipe.get("source", "?")), source_sha256=str(recipe.get("source_sha256", "?")),

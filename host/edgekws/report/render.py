@@ -333,7 +333,8 @@ def _evaluation_lines(reports: list[dict[str, Any]]) -> list[str]:
 
 
 def _provenance_lines(reports: list[dict[str, Any]], *, as_html: bool = False) -> list[str]:
-    """One line per imported model: source file, its sha256, the credit its licence asks for, the options.
+    """One line per imported model (or one started from an imported model's weights): source file, its
+    sha256, the credit its licence asks for, the options.
 
     Empty when no model was imported (models trained here carry no third-party credit to show).
     Markdown items by default, ``<li>`` items (every value escaped) with ``as_html``.
@@ -352,6 +353,8 @@ def _provenance_lines(reports: list[dict[str, Any]], *, as_html: bool = False) -
         credit = (plain(f"{prov.credit} (from {prov.credit_from})") if prov.credit
                   else f"none recorded ({code('edgekws import --credit TEXT')} records it)")
         line = f"imported from {code(prov.source)} (sha256 {code(prov.source_sha256)}); credit: {credit}"
+        if prov.derived_from:
+            line = f"fine-tuned here from {plain(prov.derived_from)}, " + line
         if prov.options:
             line += f"; import options: {code(prov.command_options())}"
         name = str(r["name"])

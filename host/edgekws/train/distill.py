@@ -391,7 +391,11 @@ def train_student(rounds_dirs: list[str | Path], teacher_dir: str | Path | None,
                              "init_bundle": str(init_bundle) if init_bundle else None,
                              "rounds_dirs": [str(d) for d in dirs]}
     if init_bundle is not None:
-        recipe_doc["frontend"] = _bundle_meta(init_bundle)["recipe"].get("frontend", recipe_doc.get("frontend"))
+        start = _bundle_meta(init_bundle)
+        recipe_doc["frontend"] = start["recipe"].get("frontend", recipe_doc.get("frontend"))
+        # the weights derive from the start's: its licence and credit travel with them (edgekws report)
+        recipe_doc["derived_from"] = {**start["recipe"], "bundle_name": start.get("name"),
+                                      "bundle_hash": start.get("bundle_hash")}
     name = f"{rec.name}-distilled" if cfg.alpha > 0 else f"{rec.name}-fresh"
     if init_bundle is not None:
         name = f"{_bundle_meta(init_bundle).get('name', 'bundle')}-distilled"
@@ -410,22 +414,16 @@ def train_student(rounds_dirs: list[str | Path], teacher_dir: str | Path | None,
 
 
 def evaluate_bundle_int8(bundle_dir: str | Path, data_dir: str | Path) -> dict[str, Any]:
-    """Every clip of a labelled folder through the bundle's frontend and int8 model on TFLite Micro."""
-    from edgekws.compress.quantize import evaluate_int8
+    """Every clip of a labelled folder through the bundle's frontend, clip length and int8 model on
+    TFLite Micro (a bundle started from an imported one hears 1.01 s through its frontend)."""
     from edgekws.export.bundle import load_bundle
-    from edgekws.frontend import FrontendConfig
-    from edgekws.frontend.features import compute_features
+    from edgekws.teacher.bundle_teacher import BundleScorer
     from edgekws.teacher.data import load_labelled_folder
     from edgekws.teacher.train import score_predictions
 
-    b = load_bundle(bundle_dir)
+    load_bundle(bundle_dir)  # checks the bundle whole (hash, files) before scoring
     audio, y, _ = load_labelled_folder(data_dir)
-    fcfg = FrontendConfig.from_dict(b.meta["frontend"])
-    feats = compute_features(audio, fcfg)
-    mean = np.asarray(b.meta["input_norm"]["mean"], np.float32)
-    std = np.asarray(b.meta["input_norm"]["std"], np.float32)
-    x = ((feats - mean) / std).astype(np.float32)[..., None]
-    _, pred, _ = evaluate_int8(b.tflite_bytes(), x, y)
+    pred = np.argmax(BundleScorer(bundle_dir).probabilities(audio), axis=1)
     return score_predictions(y, pred)
 
 
