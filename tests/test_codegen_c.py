@@ -336,7 +336,7 @@ def test_sixteen_vectors_span_the_labels_and_random_ones_are_unsaturated():
         pytest.skip("models/default is not in this checkout")
     z = np.load(bundle / "testset.npz")
     tflite = (bundle / "model.tflite").read_bytes()
-    v = selftest_vectors(tflite, z["x_int8"], 16, 0, (1, 49, 10, 1), z["y"], 4)
+    v = selftest_vectors(tflite, z["x_int8"], 16, 0, (1, *z["x_int8"].shape[1:]), z["y"], 4)
     assert len(v.inputs) == 16 and len(v.sources) == 16
     real = [s for s in v.sources if s.startswith("testset[")]
     assert len(real) == 12 and {int(s.split("label ")[1]) for s in real} == set(range(12))
