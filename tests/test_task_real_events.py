@@ -156,3 +156,13 @@ def test_tools_fail_in_one_line(tmp_path: Path) -> None:
         assert proc.stderr.startswith("error: ") and proc.stderr.count("\n") == 1, (tool, proc.stderr)
         assert "not installed" in proc.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_reports_name_real_one_shots_as_composed() -> None:
+    """A report on the written layout says the events are real and the mixtures composed; the others unchanged."""
+    from edgekws.tasks.tagging_ctc.real import data_name
+
+    real = data_name({"data": "/d", "generated": False, "real_one_shots": True})
+    assert "real one-shot recordings" in real and "the mixtures are composed here" in real
+    assert data_name({"data": "/d", "generated": True, "real_one_shots": False}).startswith("generated data")
+    assert data_name({"data": "/d", "generated": False}) == "the dataset at /d (FSDKaggle2018 layout)"

@@ -32,6 +32,7 @@ from edgekws.tasks.sed_ctc.config import SedTrainConfig
 from edgekws.tasks.sed_ctc.metrics import Event, evaluate_events
 from edgekws.tasks.tagging_ctc import dataset as ds
 from edgekws.tasks.tagging_ctc import pipeline as tagging
+from edgekws.tasks.tagging_ctc import real
 from edgekws.tasks.tagging_ctc.config import VARIANTS
 
 TRUTH_TSV = "test_events.tsv"
@@ -130,7 +131,8 @@ def evaluate(run: Path, data: Path | None = None, progress: ProgressFn = no_prog
                                       for res in det.segments_s},
                          "example": [e.__dict__ for e in ests[0]]}
     np.savez_compressed(run / EXAMPLE, **example)
-    return {"data": str(split.data), "generated": (split.data / "synth_truth.json").is_file(), "classes": labels,
+    return {"data": str(split.data), "generated": (split.data / "synth_truth.json").is_file(),
+            "real_one_shots": (split.data / real.SOURCES).is_file(), "classes": labels,
             "n_test": len(refs), "ref_events": sum(len(r) for r in refs), "ref_mean_event_s": _mean_duration(refs),
             "clip_seconds": length,
             "headline_segment_s": det.segments_s[0], "timing": timing.__dict__,

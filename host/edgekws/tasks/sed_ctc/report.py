@@ -17,6 +17,7 @@ import numpy as np
 from edgekws.tasks.report import Figure, Table, write_task_report
 from edgekws.tasks.runner import METRICS, RUN_INFO, read_json
 from edgekws.tasks.sed_ctc.pipeline import EXAMPLE
+from edgekws.tasks.tagging_ctc import real
 from edgekws.tasks.tagging_ctc.config import VARIANTS
 
 PAPER = ("Hou, Kong, Li, Plumbley: Sound event detection with sequentially labelled data based on connectionist "
@@ -174,8 +175,7 @@ def write(run: Path, out: Path) -> dict[str, Path]:
     methods = metrics["methods"]
     head_res = f"{metrics['headline_segment_s']:g}"
     resolutions = list(next(iter(methods.values()))["segments"])
-    data_name = (f"generated data ({metrics['data']}, synthetic events in the FSDKaggle2018 layout)"
-                 if metrics.get("generated") else f"the dataset at {metrics['data']} (FSDKaggle2018 layout)")
+    data_name = real.data_name(metrics)
     det = cfg["detect"]
     intro = [f"Sound event detection from sequentially labelled clips: {metrics['n_test']} composed test clips of "
              f"{metrics['clip_seconds']:g} s with {metrics['ref_events']} events over {len(metrics['classes'])} "

@@ -23,7 +23,7 @@ from edgekws.tasks.configs import from_dict
 from edgekws.tasks.runner import RUN_INFO, read_json, write_json
 from edgekws.tasks.tagging_ctc import dataset as ds
 from edgekws.tasks.tagging_ctc import metrics as m
-from edgekws.tasks.tagging_ctc import models
+from edgekws.tasks.tagging_ctc import models, real
 from edgekws.tasks.tagging_ctc.config import VARIANTS, TrainConfig, task_frontend
 
 COMPOSITION = "composition.json"
@@ -164,7 +164,7 @@ def evaluate(run: Path, data: Path | None = None, progress: ProgressFn = no_prog
     k = len(classes)
     truth = m.multi_hot(seqs, k)
     out: dict[str, Any] = {"data": str(split.data), "generated": (split.data / "synth_truth.json").is_file(),
-                           "classes": list(classes), "n_test": len(clips), "variants": {}}
+                           "real_one_shots": (split.data / real.SOURCES).is_file(), "classes": list(classes), "n_test": len(clips), "variants": {}}
     for variant in trained["variants"]:
         glu, head = VARIANTS[variant]
         model = load_model(run, variant, split, cfg)

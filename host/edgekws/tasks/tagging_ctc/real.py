@@ -52,6 +52,20 @@ class RealLayoutConfig:
             raise ConfigError(f"test_fraction must lie in (0, 1), got {self.test_fraction}")
 
 
+def data_name(metrics: Mapping[str, Any]) -> str:
+    """How a report names the data it was measured on: generated, real one-shots composed here, or a dataset.
+
+    Why: a reader must not take a figure on composed mixtures of real one-shots for one on real scenes,
+    nor one on generated events for a real figure; ``evaluate`` records which it was.
+    """
+    if metrics.get("generated"):
+        return f"generated data ({metrics['data']}, synthetic events in the FSDKaggle2018 layout)"
+    if metrics.get("real_one_shots"):
+        return (f"real one-shot recordings ({metrics['data']}, written by tools/real_events_layout.py, split into "
+                "train/test by source): the events are real, the mixtures are composed here")
+    return f"the dataset at {metrics['data']} (FSDKaggle2018 layout)"
+
+
 def source_group(path: Path) -> str:
     """The recording a file belongs to: its stem without a ``_hard``/``_soft`` velocity suffix."""
     return re.sub(r"_(hard|soft)$", "", path.stem)

@@ -16,6 +16,7 @@ import numpy as np
 from edgekws.tasks.base import Anchor
 from edgekws.tasks.report import Figure, Table, write_task_report
 from edgekws.tasks.runner import METRICS, RUN_INFO, read_json
+from edgekws.tasks.tagging_ctc import real
 
 CTC_PAPER = ("Hou, Kong, Li: Audio tagging with connectionist temporal classification model using "
              "sequential labelled data (2018)")
@@ -127,8 +128,7 @@ def write(run: Path, out: Path) -> dict[str, Path]:
     info = read_json(run / RUN_INFO, "run info")
     train = read_json(run / "train.json", "training summary")
     variants = metrics["variants"]
-    data_name = (f"generated data ({metrics['data']}, synthetic events in the FSDKaggle2018 layout)"
-                 if metrics.get("generated") else f"the dataset at {metrics['data']} (FSDKaggle2018 layout)")
+    data_name = real.data_name(metrics)
     cfg = info["config"]
     intro = [f"Audio tagging with sequentially labelled clips: {metrics['n_test']} composed test clips of "
              f"{cfg['compose']['min_events']}-{cfg['compose']['max_events']} events over "
