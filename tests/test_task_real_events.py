@@ -107,6 +107,15 @@ def test_cache_refuses_an_unpinned_deb(tmp_path: Path) -> None:
     assert not (tmp_path / "cache").exists()
 
 
+def test_cc0_check_reads_each_files_own_paragraph() -> None:
+    """A file is CC0 only by its own paragraph: not by the next one, not by the package-wide ``Files: *``."""
+    text = (b"Files: *\nCopyright: 2016 A\nLicense: MIT\n\n"
+            b"Files: etc/samples/a.flac\nCopyright: 2013 B\nLicense: CC-BY-3.0\n\n"
+            b"Files: etc/samples/b.flac\nCopyright: 2013 C\nLicense: CC0\n")
+    assert spi.cc0_listed(text, "b.flac")
+    assert not spi.cc0_listed(text, "a.flac") and not spi.cc0_listed(text, "c.flac")
+
+
 def test_classes_table_is_disjoint() -> None:
     stems = [s for v in spi.CLASSES.values() for s in v]
     assert len(stems) == len(set(stems)) == 103
@@ -123,6 +132,14 @@ def test_fetched_samples_layout(tmp_path: Path) -> None:
     summary = write_layout(root, found.files, RealLayoutConfig(), licence=spi.LICENCE_NOTE)
     assert summary["train_files"] + summary["test_files"] == 103 and len(summary["classes"]) == 8
     _check_layout(root, {c: list(p) for c, p in found.files.items()})
+
+
+@needs_cache
+def test_every_used_file_is_listed_cc0() -> None:
+    """The cached debian/copyright lists each used file as CC0; files it does not list are refused."""
+    text = (spi.verify().directory / "copyright").read_bytes()
+    assert all(spi.cc0_listed(text, name) for name in spi.wanted())
+    assert not spi.cc0_listed(text, "mehackit_robot1.flac") and not spi.cc0_listed(text, "glitch_perc1.flac")
 
 
 @needs_cache

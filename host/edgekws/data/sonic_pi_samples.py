@@ -167,6 +167,13 @@ def _data_tar(deb: bytes) -> bytes:
     raise SonicPiCacheError(f"{DEB}: no data.tar.xz member")
 
 
+def cc0_listed(copyright_text: bytes, name: str) -> bool:
+    """True when the Debian copyright file has a ``Files:`` paragraph naming ``etc/samples/<name>`` with
+    ``License: CC0`` (files covered only by the package-wide ``Files: *`` paragraph are not)."""
+    block = copyright_text.split(f"etc/samples/{name}\n".encode(), 1)
+    return len(block) == 2 and b"License: CC0" in block[1].split(b"\n\n", 1)[0]
+
+
 def install_from_deb(deb_path: Path, directory: Path) -> dict:
     """Check the .deb by sha256, extract only the wanted FLACs and the copyright file, write the manifest."""
     data = deb_path.read_bytes()
@@ -190,8 +197,7 @@ def install_from_deb(deb_path: Path, directory: Path) -> dict:
     if missing or not copyright_text:
         raise SonicPiCacheError(f"{DEB}: missing {', '.join(missing) or 'debian copyright file'}")
     for name in want:  # each file must be one the copyright file lists as CC0
-        block = copyright_text.split(f"etc/samples/{name}\n".encode(), 1)
-        if len(block) != 2 or b"License: CC0" not in block[1].split(b"\n\n", 1)[0]:
+        if not cc0_listed(copyright_text, name):
             raise SonicPiCacheError(f"{DEB}: debian/copyright does not list {name} as CC0 (refusing it)")
     shas = {name: _sha256(b) for name, b in blobs.items()}
     if files_digest(shas) != FILES_DIGEST:
