@@ -30,6 +30,8 @@ HEAVY_FIRST = (
     "test_soak_emulator.py",  # ~270 s: 10,000 frames into QEMU
     "test_compress_prune.py",  # ~250 s
     "test_nn_models.py",  # ~170 s
+    "test_task_asc_e2e.py",  # ~120 s alone: four ASC methods trained end to end
+    "test_task_asc_export.py",  # ~75 s: the ASC model through export and QEMU
     "test_cli_sweep.py",  # ~160 s
     "test_pruning_study.py",  # ~150 s
     "test_fuzz_bounded.py",  # ~130 s
