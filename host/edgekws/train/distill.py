@@ -201,15 +201,6 @@ def _validation_audio(rounds_dirs: list[Path], sizes: list[int]) -> np.ndarray |
     return np.concatenate(parts)
 
 
-def _bundle_meta(bundle: str | Path) -> dict[str, Any]:
-    from edgekws.errors import BundleError
-
-    try:
-        return json.loads((Path(bundle) / "bundle.json").read_text())
-    except (OSError, ValueError) as e:
-        raise BundleError(f"{bundle}: not a readable bundle ({e})") from e
-
-
 def _bundle_features(rounds_dirs: list[Path], k: int, bundle: str | Path) -> np.ndarray:
     """Round ``k``'s features through ``bundle``'s frontend, as ``label-rounds`` stored them."""
     from edgekws.errors import DatasetError
@@ -279,6 +270,7 @@ def train_student(rounds_dirs: list[str | Path], teacher_dir: str | Path | None,
 
     from edgekws.compress.finalize import finalize_bundle
     from edgekws.errors import ConfigError
+    from edgekws.export.bundle import load_bundle
     from edgekws.frontend import get_preset
     from edgekws.teacher.head import MlpHead
     from edgekws.train.data import FeatureData
@@ -380,7 +372,8 @@ def train_student(rounds_dirs: list[str | Path], teacher_dir: str | Path | None,
         log(f"distill[alpha={cfg.alpha}]: round {k} loss {np.mean(losses):.3f}, synthetic val {100 * val_acc:.1f} %, "
             f"kept {100 * np.mean(w > 0):.1f} %, {time.perf_counter() - t0:.0f} s")
     # calibrate on fresh (perturbed) training clips: the int8 ranges must cover perturbed input too
-    x0 = _load_round(rounds[0])["x"] if init_bundle is None else _bundle_features(dirs, 0, init_bundle)
+    # (from a bundle, data.x_train already holds round 0's features through its frontend)
+    x0 = _load_round(rounds[0])["x"] if init_bundle is None else data.x_train
     pick = np.random.default_rng(cfg.seed).choice(len(x0), size=min(300, len(x0)), replace=False)
     cal = FeatureData(x0[pick], np.zeros(len(pick), np.int64), data.x_val, data.y_val, data.x_val, data.y_val,
                       list(LABELS), data.frontend, data.frontend_hash, root=None, mean=data.mean, std=data.std)
@@ -391,14 +384,14 @@ def train_student(rounds_dirs: list[str | Path], teacher_dir: str | Path | None,
                              "init_bundle": str(init_bundle) if init_bundle else None,
                              "rounds_dirs": [str(d) for d in dirs]}
     if init_bundle is not None:
-        start = _bundle_meta(init_bundle)
+        start = load_bundle(init_bundle).meta
         recipe_doc["frontend"] = start["recipe"].get("frontend", recipe_doc.get("frontend"))
         # the weights derive from the start's: its licence and credit travel with them (edgekws report)
         recipe_doc["derived_from"] = {**start["recipe"], "bundle_name": start.get("name"),
                                       "bundle_hash": start.get("bundle_hash")}
-    name = f"{rec.name}-distilled" if cfg.alpha > 0 else f"{rec.name}-fresh"
-    if init_bundle is not None:
-        name = f"{_bundle_meta(init_bundle).get('name', 'bundle')}-distilled"
+        name = f"{start.get('name', 'bundle')}-distilled"
+    else:
+        name = f"{rec.name}-distilled" if cfg.alpha > 0 else f"{rec.name}-fresh"
     bundle = finalize_bundle(model, cal, out_dir, name=name, recipe=recipe_doc, history={"distill": history},
                              timings={"train_s": train_s}, calibration_samples=len(pick), seed=cfg.seed,
                              progress=False, test_audio=test_audio)
