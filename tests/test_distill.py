@@ -196,6 +196,12 @@ def test_rounds_to_int8_student_end_to_end(tmp_path) -> None:
                          cfg=DistillConfig(rounds=1, epochs_per_round=1, learning_rate=1e-7),
                          init_bundle=tmp_path / "student", log=lambda m: None)
     assert init["init_bundle"] == str(tmp_path / "student")
+    from edgekws.errors import BundleError
+
+    with pytest.raises(BundleError, match="not a directory"):  # one clear line, before any work
+        train_student([rdir], tmp_path / "teacher", tmp_path / "init2", init_bundle=tmp_path / "no-such-bundle",
+                      cfg=DistillConfig(rounds=1, epochs_per_round=1), log=lambda m: None)
+    assert not (tmp_path / "init2").exists()
     # a learning rate too small to move it: the new student decides as the bundle it started from
     before = BundleScorer(tmp_path / "student").probabilities(audio)
     after = BundleScorer(tmp_path / "init").probabilities(audio)

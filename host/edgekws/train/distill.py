@@ -286,6 +286,8 @@ def train_student(rounds_dirs: list[str | Path], teacher_dir: str | Path | None,
         raise ConfigError("alpha > 0 needs a teacher")
     if bundle_teacher is not None and teacher_dir is None:
         raise ConfigError("a bundle teacher is mixed into the embedding teacher: give both")
+    # a missing or damaged start bundle is one clear error before any work
+    start = load_bundle(init_bundle).meta if init_bundle is not None else None
     head = MlpHead.load(Path(teacher_dir) / "head.npz")[0] if teacher_dir is not None else None
     cleans = [np.load(d / "clean.npz") for d in dirs]
     clean = {k: np.concatenate([c[k] for c in cleans]) for k in ("x_train", "y_train", "x_val", "y_val")}
@@ -383,8 +385,7 @@ def train_student(rounds_dirs: list[str | Path], teacher_dir: str | Path | None,
                              "bundle_teacher": str(bundle_teacher) if bundle_teacher else None,
                              "init_bundle": str(init_bundle) if init_bundle else None,
                              "rounds_dirs": [str(d) for d in dirs]}
-    if init_bundle is not None:
-        start = load_bundle(init_bundle).meta
+    if start is not None:
         recipe_doc["frontend"] = start["recipe"].get("frontend", recipe_doc.get("frontend"))
         # the weights derive from the start's: its licence and credit travel with them (edgekws report)
         recipe_doc["derived_from"] = {**start["recipe"], "bundle_name": start.get("name"),
