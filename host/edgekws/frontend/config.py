@@ -53,6 +53,12 @@ from edgekws.errors import ConfigError
 #: feature caches and bundles made by an older frontend stop matching.
 FRONTEND_VERSION = 1
 
+#: Longest window or hop accepted, in samples (2^24: minutes of audio). A bound at all because a
+#: garbage config (say 1e154 Hz x 1e154 ms) must be refused, not overflow ``int(round(...))``.
+MAX_FRAME_SAMPLES = 1 << 24
+#: Highest sample rate accepted (the device protocol carries it as a 32-bit field).
+MAX_SAMPLE_RATE = (1 << 31) - 1
+
 #: Hex digits of the sha256 kept by :meth:`FrontendConfig.hash`.
 HASH_LENGTH = 16
 
@@ -213,7 +219,7 @@ class FrontendConfig:
                 "log": str(self.log),
                 "mel_weights": str(self.mel_weights),
             }
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:  # Overflow: an int too big for a float
             raise ConfigError(f"frontend config {self.name!r}: {exc}") from None
         if norm["kind"] not in KINDS:
             raise ConfigError(f"frontend config {self.name!r}: kind must be one of {', '.join(KINDS)}, "
@@ -240,8 +246,14 @@ class FrontendConfig:
         for key in ("window_ms", "hop_ms", "fmin", "fmax", "log_floor"):
             if not math.isfinite(getattr(self, key)):
                 raise bad(f"{key} must be finite")
-        if self.sample_rate <= 0:
-            raise bad(f"sample_rate must be positive, got {self.sample_rate}")
+        if not 0 < self.sample_rate <= MAX_SAMPLE_RATE:
+            raise bad(f"sample_rate must be in 1..{MAX_SAMPLE_RATE} Hz, got {self.sample_rate}")
+        for key in ("window_ms", "hop_ms"):
+            # Checked before win_length/hop_length: a huge product overflows int(round(...)).
+            samples = self.sample_rate * getattr(self, key) / 1000.0
+            if not math.isfinite(samples) or samples > MAX_FRAME_SAMPLES:
+                raise bad(f"{key}={getattr(self, key):g} at {self.sample_rate} Hz gives more than "
+                          f"{MAX_FRAME_SAMPLES} samples per frame")
         if self.win_length < 2:
             raise bad(f"window_ms={self.window_ms:g} gives {self.win_length} samples; need at least 2")
         if self.hop_length < 1:
