@@ -448,6 +448,12 @@ PRESETS: dict[str, FrontendConfig] = {
         name="audio-logmel-64", sample_rate=16000, window_ms=25.0, hop_ms=10.0, n_fft=512,
         n_mels=64, fmin=50.0, fmax=8000.0, log_floor=1e-6, n_mfcc=0, dct_norm="ortho",
     ),
+    # Heart sounds (PhysioNet/CinC 2016 records at 2 kHz): 50 ms / 20 ms frames (50 frames/s, the
+    # segmentation literature's rate), 16 bands 20-800 Hz (S1/S2 below ~200 Hz, murmurs above).
+    "pcg-logmel-16": FrontendConfig(
+        name="pcg-logmel-16", sample_rate=2000, window_ms=50.0, hop_ms=20.0, n_fft=256,
+        n_mels=16, fmin=20.0, fmax=800.0, log_floor=1e-6, n_mfcc=0, dct_norm="ortho",
+    ),
     # TensorFlow Lite Micro's audio frontend as the MLPerf Tiny DS-CNN models trained on it use
     # it: 30 ms / 20 ms frames, 10 channels 125-4000 Hz (49 x 10 for one second); noise
     # reduction, PCAN and log scale as TFLM's library defaults (PCAN off). uint16 outputs.
