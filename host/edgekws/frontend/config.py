@@ -461,12 +461,6 @@ PRESETS: dict[str, FrontendConfig] = {
         name="tflm-microfrontend", sample_rate=16000, window_ms=30.0, hop_ms=20.0, n_fft=512,
         n_mels=10, fmin=125.0, fmax=4000.0, n_mfcc=0, kind="tflm-micro", micro=MicroParams(),
     ),
-    # Heart sounds (pcg tasks): PhysioNet 2016's 2 kHz rate, 40 ms / 20 ms frames (50 frames/s, the
-    # segmentation literature's rate), 16 bands 25-400 Hz where S1/S2 and murmurs lie; 8 Hz FFT bins.
-    "pcg-logmel-2k": FrontendConfig(
-        name="pcg-logmel-2k", sample_rate=2000, window_ms=40.0, hop_ms=20.0, n_fft=256,
-        n_mels=16, fmin=25.0, fmax=400.0, log_floor=1e-6, n_mfcc=0, dct_norm="ortho",
-    ),
 }
 
 # The MLPerf Tiny KWS dataset features (its get_dataset.py): tf.signal.stft 30 ms / 20 ms,
