@@ -127,3 +127,28 @@ def test_cli_stream_device(device_exe: Path, bundle: Path, tmp_path: Path, capsy
     assert doc["device"]["status"]["frames"] == FrontendConfig().num_frames(8 * 16000)
     assert [d["time_ms"] for d in doc["detections"]] == [d.time_ms for d in run_stream(wav, bundle, StreamConfig())]
     assert "runtime error" not in err and "AddressSanitizer" not in err, err
+
+
+def test_stream_refuses_a_result_when_the_device_count_differs(client: DeviceClient, bundle: Path) -> None:
+    """A chunk the device applied twice (here: sent again as a new request) makes the run an error.
+
+    The firmware answers a re-sent seq from its replay cache; this is the host's own check for
+    whatever still gets through (an old firmware, a re-send with a new seq): the device's sample
+    count must equal what was sent, or every later detection time is off.
+    """
+    from edgekws.errors import DeviceError
+
+    params = open_session(bundle, StreamConfig()).params
+    sent: list[int] = []
+    real_request = client.request
+
+    def request_twice(cmd: int, payload: bytes = b"", **kw: object) -> object:
+        if cmd == STREAM_AUDIO and not sent:
+            sent.append(len(payload))
+            real_request(cmd, payload, **kw)  # the same chunk reaches the device twice
+        return real_request(cmd, payload, **kw)
+
+    client.request = request_twice  # type: ignore[method-assign]
+    pcm = (np.sin(np.arange(4000) / 5.0) * 3000).astype(np.int16)
+    with pytest.raises(DeviceError, match="applied twice"):
+        run_stream_on_device(client, pcm, params, chunk_samples=400)

@@ -126,6 +126,15 @@ static uint8_t g_input_changed; /* the staged input was written after the last i
 #if EDGEKWS_HAS_FRONTEND
 static int16_t g_audio[EDGEKWS_AUDIO_SAMPLES];
 #endif
+#if EDGEKWS_HAS_STREAM
+/* The last stream reply, still in g_payload: a request the host re-sends after a timeout
+ * (same cmd and seq) is answered from it instead of feeding the same audio twice. Any other
+ * frame may overwrite g_payload, so it clears g_replay_valid first. */
+static uint8_t g_replay_valid;
+static uint8_t g_replay_cmd;
+static uint16_t g_replay_seq;
+static size_t g_replay_len;
+#endif
 
 /* ---- output helpers ---- */
 static void uart_puts(const char *s) { board_uart_write((const uint8_t *)s, strlen(s)); }
@@ -526,6 +535,13 @@ static void server_mlperf_command(const mlperf_cmd_t *cmd);
 static void dispatch(const proto_frame_t *f)
 {
     uint8_t rsp = (uint8_t)(f->cmd | PROTO_RESPONSE_BIT);
+#if EDGEKWS_HAS_STREAM
+    if (g_replay_valid && f->cmd == g_replay_cmd && f->seq == g_replay_seq) {
+        send_frame(rsp, f->seq, g_payload, g_replay_len);
+        return;
+    }
+    g_replay_valid = 0u;
+#endif
     if (f->cmd & PROTO_RESPONSE_BIT) {
         reply_status(RSP_NACK, f->seq, ST_UNKNOWN_CMD, "device-to-host command id sent to the device");
         return;
@@ -582,7 +598,11 @@ static void dispatch(const proto_frame_t *f)
             proto_status_t st = app_stream_command(f->cmd, f->payload, f->len, &g_payload[1],
                                                    sizeof(g_payload) - 1u, &n);
             g_payload[0] = (uint8_t)st;
-            send_frame(rsp, f->seq, g_payload, 1u + (n < sizeof(g_payload) - 1u ? n : sizeof(g_payload) - 1u));
+            g_replay_len = 1u + (n < sizeof(g_payload) - 1u ? n : sizeof(g_payload) - 1u);
+            g_replay_cmd = f->cmd;
+            g_replay_seq = f->seq;
+            g_replay_valid = 1u;
+            send_frame(rsp, f->seq, g_payload, g_replay_len);
 #else
             reply_status(rsp, f->seq, ST_UNSUPPORTED, "unsupported: streaming is not built in");
 #endif
@@ -625,6 +645,9 @@ static void binary_byte(uint8_t b)
     if (ev == RX_FRAME) {
         dispatch(&f);
     } else if (ev == RX_ERROR) {
+#if EDGEKWS_HAS_STREAM
+        g_replay_valid = 0u; /* the NACK below overwrites g_payload */
+#endif
         reply_status(RSP_NACK, f.seq, st, status_text(st));
     }
 }

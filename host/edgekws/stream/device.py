@@ -128,4 +128,9 @@ def run_stream_on_device(client: Any, pcm: np.ndarray, params: DetectorParams, l
                 on_detection(d)
         if progress is not None:
             progress(min(start + step, len(pcm)), len(pcm))
-    return found, s.stop()
+    status = s.stop()
+    if status.samples != len(pcm):
+        # A lost or doubly applied chunk shifts every later detection: refuse the result.
+        raise DeviceError(f"the device counted {status.samples} stream samples but {len(pcm)} were sent; "
+                          "a chunk was lost or applied twice")
+    return found, status
