@@ -25,12 +25,14 @@ def set_seed(seed: int) -> None:
     keras.utils.set_random_seed(int(seed))
 
 
-def fit(model: Any, x: np.ndarray, y: np.ndarray, x_val: np.ndarray, y_val: np.ndarray, *, epochs: int,
+def fit(model: Any, x: np.ndarray | list[np.ndarray], y: np.ndarray, x_val: np.ndarray | list[np.ndarray],
+        y_val: np.ndarray, *, epochs: int,
         batch_size: int, seed: int, title: str, progress: ProgressFn = no_progress) -> dict[str, list[float]]:
     """Train a compiled model; restore the weights of the best validation-loss epoch; return the history."""
     import tf_keras as keras
 
-    steps = max(1, int(np.ceil(len(x) / batch_size)))
+    n = len(x[0]) if isinstance(x, (list, tuple)) else len(x)  # a model with several inputs takes a list
+    steps = max(1, int(np.ceil(n / batch_size)))
     total = epochs * steps
 
     class _Progress(keras.callbacks.Callback):
