@@ -11,6 +11,10 @@ and every combination on a real-speech folder, used for measuring only (nothing 
 
 Bundles run int8 on TFLite Micro with their own frontend; teachers (``edgekws teacher train``
 folders) run float on the host. Each combination is the argmax of the summed probabilities.
+
+``--pair A,B`` (repeatable) compares two of the named models on the same clips: the clips only
+one of them gets right and McNemar's exact p-value, 12-class and keyword-only. That is the test
+for "is model A better than model B" on one dev set; two overlapping intervals are not.
 """
 
 from __future__ import annotations
@@ -55,14 +59,23 @@ def teacher_probabilities(teacher: Path, data: Path, labels: list[str]) -> tuple
 
 
 def main(argv: list[str] | None = None) -> int:
-    from edgekws.metrics import accuracy
+    from edgekws.metrics import accuracy, paired_comparison
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, required=True)
     ap.add_argument("--bundle", action="append", default=[], help="NAME=BUNDLE (int8 on TFLite Micro)")
     ap.add_argument("--teacher", action="append", default=[], help="NAME=DIR (float teacher)")
+    ap.add_argument("--pair", action="append", default=[], metavar="A,B",
+                    help="compare two named models on the same clips (McNemar); repeatable")
     ap.add_argument("--out", type=Path, help="write the figures as JSON here")
     args = ap.parse_args(argv)
+    pairs = [tuple(p.split(",")) for p in args.pair]
+    names = [n for n, _ in _pairs(args.bundle)] + [n for n, _ in _pairs(args.teacher)]
+    for pair in pairs:
+        if len(pair) != 2 or any(n not in names for n in pair):
+            print(f"error: --pair {','.join(pair)}: give two of the named models ({', '.join(names)}) as A,B",
+                  file=sys.stderr)
+            return 2
     if not args.data.is_dir():
         print(f"error: {args.data}: no such folder", file=sys.stderr)
         return 2
@@ -94,8 +107,17 @@ def main(argv: list[str] | None = None) -> int:
             b = accuracy(int(np.sum(pred[kw] == y_ref[kw])), int(kw.sum()))
             rows.append({"models": list(combo), "accuracy": a.as_dict(), "keyword_accuracy": b.as_dict()})
             print(f"{' + '.join(combo):40s} 12-class {a.format()}   keywords {b.format()}")
+    compared = []
+    for a, b in pairs:
+        ok_a, ok_b = np.argmax(probs[a], axis=1) == y_ref, np.argmax(probs[b], axis=1) == y_ref
+        row = {"a": a, "b": b}
+        for key, sel in (("all", slice(None)), ("keywords", kw)):
+            t = paired_comparison(ok_a[sel], ok_b[sel])
+            row[key] = {"only_a": t.only_a, "only_b": t.only_b, "mcnemar_p": t.p_value}
+            print(f"{a} vs {b} ({'12-class' if key == 'all' else 'keywords'}): {t.format(a, b)}")
+        compared.append(row)
     if args.out:
-        args.out.write_text(json.dumps({"data": str(args.data), "rows": rows}, indent=2) + "\n")
+        args.out.write_text(json.dumps({"data": str(args.data), "rows": rows, "pairs": compared}, indent=2) + "\n")
     return 0
 
 

@@ -72,3 +72,21 @@ def test_console_formats_say_when_there_is_no_interval() -> None:
     assert format_drop(0.96, 0.956, 250).startswith("drop 0.4 pts (within the ±")
     assert format_drop(0.9, 0.5, 100).startswith("drop 40.0 pts [")
     assert "clip count unknown" in format_drop(0.9, 0.8, None)
+
+
+@pytest.mark.parametrize("only_a,only_b,both,neither", [(63, 26, 490, 61), (10, 0, 5, 5), (7, 9, 0, 3), (0, 0, 4, 1)])
+def test_paired_comparison_is_the_exact_mcnemar_test(only_a: int, only_b: int, both: int, neither: int) -> None:
+    """Against scipy's exact binomial test on the discordant clips (concordant clips do not count)."""
+    from scipy.stats import binomtest
+
+    from edgekws.metrics import mcnemar_p, paired_comparison
+
+    a = [True] * only_a + [False] * only_b + [True] * both + [False] * neither
+    b = [False] * only_a + [True] * only_b + [True] * both + [False] * neither
+    t = paired_comparison(a, b)
+    assert (t.only_a, t.only_b) == (only_a, only_b)
+    want = 1.0 if only_a + only_b == 0 else binomtest(only_a, only_a + only_b, 0.5).pvalue
+    assert t.p_value == pytest.approx(want, rel=1e-9)
+    assert mcnemar_p(b, a) == pytest.approx(t.p_value, rel=1e-12)  # symmetric
+    with pytest.raises(ValueError):
+        paired_comparison(a, b[:-1])  # the same clips, or it is not a paired test

@@ -13,7 +13,10 @@ Intervals:
 - difference of two proportions: Newcombe's hybrid score interval (method 10
   of Newcombe 1998), built from the two Wilson intervals. It treats the two
   accuracies as independent, which is conservative (wider) when both models are
-  scored on the same clips.
+  scored on the same clips;
+- two models scored on the *same* clips: McNemar's exact test on the clips where
+  exactly one of them is right (:func:`paired_comparison`), far more sensitive
+  than comparing two intervals.
 
 Pure functions, standard library only, so the CLI, the reports, the benchmarks
 and ``edgekws evaluate`` can all import them.
@@ -22,6 +25,7 @@ and ``edgekws evaluate`` can all import them.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from statistics import NormalDist
 
@@ -163,3 +167,32 @@ def accuracy_drop(base: Accuracy, other: Accuracy) -> Drop:
     """Drop base -> other with Newcombe's interval; say ``significant`` only when it excludes zero."""
     lo, hi = difference_interval(base, other)
     return Drop(points=100.0 * (base.value - other.value), low_points=100.0 * lo, high_points=100.0 * hi)
+
+
+@dataclass(frozen=True)
+class Paired:
+    """Two models on the same clips: the discordant counts and McNemar's exact two-sided p-value."""
+
+    only_a: int  # clips only model a gets right
+    only_b: int  # clips only model b gets right
+    p_value: float
+
+    def format(self, a: str = "a", b: str = "b") -> str:
+        return f"{self.only_a} clips only {a} gets right vs {self.only_b} only {b}; exact McNemar p = {self.p_value:.2g}"
+
+
+def paired_comparison(correct_a: Iterable[bool], correct_b: Iterable[bool]) -> Paired:
+    """McNemar's exact test: a binomial(n, 1/2) test of the n clips where exactly one model is right."""
+    pairs = [(bool(x), bool(y)) for x, y in zip(correct_a, correct_b, strict=True)]
+    only_a = sum(1 for x, y in pairs if x and not y)
+    only_b = sum(1 for x, y in pairs if y and not x)
+    n = only_a + only_b
+    if n == 0:
+        return Paired(0, 0, 1.0)
+    tail = sum(math.comb(n, i) for i in range(min(only_a, only_b) + 1)) / 2.0 ** n
+    return Paired(only_a, only_b, float(min(1.0, 2.0 * tail)))
+
+
+def mcnemar_p(correct_a: Iterable[bool], correct_b: Iterable[bool]) -> float:
+    """Two-sided exact McNemar p-value of two models scored on the same clips."""
+    return paired_comparison(correct_a, correct_b).p_value

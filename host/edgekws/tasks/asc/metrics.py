@@ -11,9 +11,9 @@ intervals.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
+
+from edgekws.metrics import mcnemar_p  # re-exported: the scene pipeline compares methods with it
 
 
 def per_class_accuracy(pred: np.ndarray, y: np.ndarray, n_classes: int) -> list[float | None]:
@@ -42,15 +42,4 @@ def bootstrap_classwise(pred: np.ndarray, y: np.ndarray, n_classes: int, n_boot:
     return float(np.percentile(vals, 2.5)), float(np.percentile(vals, 97.5))
 
 
-def mcnemar_p(correct_a: np.ndarray, correct_b: np.ndarray) -> float:
-    """Two-sided exact McNemar p-value: binomial test of the discordant clips (a right/b wrong vs the reverse)."""
-    a = np.asarray(correct_a, bool)
-    b = np.asarray(correct_b, bool)
-    n01 = int(np.sum(a & ~b))
-    n10 = int(np.sum(~a & b))
-    n = n01 + n10
-    if n == 0:
-        return 1.0
-    k = min(n01, n10)
-    tail = sum(math.comb(n, i) for i in range(k + 1)) / 2.0 ** n
-    return float(min(1.0, 2.0 * tail))
+__all__ = ["bootstrap_classwise", "classwise_accuracy", "mcnemar_p", "per_class_accuracy"]
