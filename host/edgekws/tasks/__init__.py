@@ -21,6 +21,8 @@ REGISTRY: dict[str, tuple[str, str]] = {
                 "sound event detection from sequentially labelled clips: CTC spikes + clustering vs weak labels"),
     "asc": ("edgekws.tasks.asc",
             "acoustic scene classification under device shift: CNN + City2Scene, entropy curriculum, DDSC"),
+    "f0": ("edgekws.tasks.f0",
+           "F0 estimation: pitch-salience CNN (harmonic CQT), pYIN, and pYIN filling/correcting the CNN; multi-F0"),
     "pcg-seg": ("edgekws.tasks.pcg_seg",
                 "heart-sound segmentation: topological features + TCN + duration-constrained Viterbi (TopSeg)"),
     "geo-tagging": ("edgekws.tasks.geo_tagging",
