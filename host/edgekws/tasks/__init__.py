@@ -23,6 +23,8 @@ REGISTRY: dict[str, tuple[str, str]] = {
             "acoustic scene classification under device shift: CNN + City2Scene, entropy curriculum, DDSC"),
     "f0": ("edgekws.tasks.f0",
            "F0 estimation: pitch-salience CNN (harmonic CQT), pYIN, and pYIN filling/correcting the CNN; multi-F0"),
+    "pcg-anomaly": ("edgekws.tasks.pcg_anomaly",
+                    "heart-sound abnormality detection trained on normal records only: beta-VAE sweep, ROC AUC"),
     "pcg-seg": ("edgekws.tasks.pcg_seg",
                 "heart-sound segmentation: topological features + TCN + duration-constrained Viterbi (TopSeg)"),
     "geo-tagging": ("edgekws.tasks.geo_tagging",
