@@ -21,6 +21,8 @@ REGISTRY: dict[str, tuple[str, str]] = {
                 "sound event detection from sequentially labelled clips: CTC spikes + clustering vs weak labels"),
     "asc": ("edgekws.tasks.asc",
             "acoustic scene classification under device shift: CNN + City2Scene, entropy curriculum, DDSC"),
+    "svd": ("edgekws.tasks.svd",
+            "singing-voice detection: frame CNN pre-trained on speech over music, fine-tuned on singing"),
     "f0": ("edgekws.tasks.f0",
            "F0 estimation: pitch-salience CNN (harmonic CQT), pYIN, and pYIN filling/correcting the CNN; multi-F0"),
     "pcg-anomaly": ("edgekws.tasks.pcg_anomaly",
