@@ -42,10 +42,14 @@ def n_frames(n_samples: int) -> int:
 
 def hcqt(x: np.ndarray) -> np.ndarray:
     """``[frames, N_BINS, len(HARMONICS)]`` float32 in [0, 1]: dB re the clip's maximum, floored at -80 dB."""
+    import warnings
+
     import librosa
 
-    chans = [np.abs(librosa.cqt(x, sr=SAMPLE_RATE, hop_length=HOP, fmin=FMIN * h, n_bins=N_BINS,
-                                bins_per_octave=BINS_PER_OCTAVE)) for h in HARMONICS]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "n_fft too large" for the low octaves of clips under ~2 s: harmless
+        chans = [np.abs(librosa.cqt(x, sr=SAMPLE_RATE, hop_length=HOP, fmin=FMIN * h, n_bins=N_BINS,
+                                    bins_per_octave=BINS_PER_OCTAVE)) for h in HARMONICS]
     c = np.stack(chans, axis=-1).transpose(1, 0, 2)[: n_frames(len(x))]
     db = 20.0 * np.log10(np.maximum(c, 1e-10) / max(float(c.max()), 1e-10))
     return ((np.maximum(db, -DB_RANGE) + DB_RANGE) / DB_RANGE).astype(np.float32)
