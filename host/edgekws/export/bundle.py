@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from edgekws.errors import BundleError
+from edgekws.fsutil import write_atomic
 
 SCHEMA_VERSION = 1
 BUNDLE_JSON = "bundle.json"
@@ -122,12 +123,6 @@ def _read_json(path: Path) -> dict[str, Any]:
     return data
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
 def _npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
     buf = io.BytesIO()
     np.savez_compressed(buf, **arrays)
@@ -189,15 +184,15 @@ def write_bundle(out_dir: str | Path, *, name: str, labels: list[str], frontend:
         tmp = out / f".{KERAS_MODEL}.tmp{os.getpid()}.h5"
         keras_model.save(str(tmp), include_optimizer=False)
         os.replace(tmp, out / KERAS_MODEL)
-    _write_atomic(out / MODEL_TFLITE, tflite_int8)
-    _write_atomic(out / MODEL_FLOAT, tflite_float)
+    write_atomic(out / MODEL_TFLITE, tflite_int8)
+    write_atomic(out / MODEL_FLOAT, tflite_float)
     if onnx is not None:
-        _write_atomic(out / MODEL_ONNX, onnx)
+        write_atomic(out / MODEL_ONNX, onnx)
     if testset is not None:
-        _write_atomic(out / TESTSET, _npz_bytes(testset))
-    _write_atomic(out / REPORT_JSON, (json.dumps(report, indent=2, sort_keys=True) + "\n").encode())
+        write_atomic(out / TESTSET, _npz_bytes(testset))
+    write_atomic(out / REPORT_JSON, (json.dumps(report, indent=2, sort_keys=True) + "\n").encode())
     # bundle.json last: a directory with a bundle.json is a complete bundle
-    _write_atomic(out / BUNDLE_JSON, (json.dumps(meta, indent=2, sort_keys=True) + "\n").encode())
+    write_atomic(out / BUNDLE_JSON, (json.dumps(meta, indent=2, sort_keys=True) + "\n").encode())
     return load_bundle(out)
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ from edgekws.export import kernels
 from edgekws.export import quant_math as qm
 from edgekws.export.arena import ArenaPlan, plan_arena, scratch_key
 from edgekws.export.tflite_graph import Graph, Operator, Tensor, layer_names, read_graph
+from edgekws.fsutil import write_atomic
 
 SUPPORTED_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D", "MAX_POOL_2D",
                  "ADD", "SOFTMAX", "RESHAPE")
@@ -89,12 +89,6 @@ def _c_array(ctype: str, name: str, values: np.ndarray, *, static: bool = True, 
     storage = "static " if static else ""
     return (f"{storage}const {ctype} {name}[{n}] __attribute__((aligned({aligned}))) = {{\n"
             f"{_c_array_body(values, per_line)}\n}};\n")
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(text, encoding="ascii", newline="\n")
-    os.replace(tmp, path)
 
 
 # ----------------------------------------------------------------------------- graph -> layer rows
@@ -852,7 +846,7 @@ def export_c(bundle_dir: str | Path, out_dir: str | Path, options: ExportOptions
     written = []
     for name in sorted(files):
         p = out_dir / name
-        _write_atomic(p, files[name])
+        write_atomic(p, files[name], encoding="ascii")
         written.append(p)
     return written
 

@@ -17,8 +17,6 @@ frontend.c includes the header by that name.
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -28,6 +26,7 @@ import numpy as np
 from edgekws.errors import ConfigError
 from edgekws.frontend.config import FrontendConfig
 from edgekws.frontend.device import device_tables
+from edgekws.fsutil import write_atomic
 
 TABLES_HEADER = "edgekws_frontend_tables.h"
 TABLES_SOURCE = "edgekws_frontend_tables.c"
@@ -265,17 +264,6 @@ def _micro_c_source(cfg: FrontendConfig, mean: np.ndarray, std: np.ndarray, scal
     return "\n".join(h), "\n".join(c)
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_frontend_c(out_dir: str | Path, cfg: FrontendConfig, input_norm: dict[str, Sequence[float]] | None,
                      input_scale: float, input_zero_point: int) -> list[Path]:
     """Write ``edgekws_frontend_tables.{h,c}`` into ``out_dir`` (atomically); returns both paths."""
@@ -283,6 +271,6 @@ def write_frontend_c(out_dir: str | Path, cfg: FrontendConfig, input_norm: dict[
     out.mkdir(parents=True, exist_ok=True)
     header, source = frontend_c_source(cfg, input_norm, input_scale, input_zero_point)
     paths = [out / TABLES_HEADER, out / TABLES_SOURCE]
-    _write_atomic(paths[0], header)
-    _write_atomic(paths[1], source)
+    write_atomic(paths[0], header)
+    write_atomic(paths[1], source)
     return paths

@@ -16,7 +16,6 @@ import base64
 import contextlib
 import html
 import json
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ from typing import Any
 
 from edgekws.errors import BundleError
 from edgekws.export.provenance import ImportProvenance
+from edgekws.fsutil import write_atomic
 from edgekws.metrics import Accuracy, accuracy_drop, accuracy_from_fraction
 from edgekws.report import figures
 
@@ -362,12 +362,6 @@ def _provenance_lines(reports: list[dict[str, Any]], *, as_html: bool = False) -
     return lines
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
 CSS = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px;color:#222}
 table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:3px 7px;text-align:right}
 th{background:#f0f0f0}td:first-child,td:nth-child(2){text-align:left}img{max-width:100%;margin:6px 0}
@@ -418,9 +412,9 @@ def write_report(bundles: list[str | Path], out_dir: str | Path, title: str = "e
 
     study_figs = [(f"ablation{i}", ab, abl.plot(ab)) for i, ab in enumerate(studies)]
     for stem, _, png in figs + [it for _, items in per_model for it in items]:
-        _write_atomic(out / "figures" / f"{stem}.png", png)
+        write_atomic(out / "figures" / f"{stem}.png", png)
     for stem, _, png in study_figs:
-        _write_atomic(out / "figures" / f"{stem}.png", png)
+        write_atomic(out / "figures" / f"{stem}.png", png)
 
     md = [f"# {title}", "", f"{len(reports)} model(s). Accuracy on the test split; int8 measured with TFLite Micro.",
           "Sizes: `weights KiB sparse fmt` estimates the storage of the sparse format matching each granularity;",
@@ -443,7 +437,7 @@ def write_report(bundles: list[str | Path], out_dir: str | Path, title: str = "e
     if provenance:
         md += ["## Provenance / licence", "", *provenance, ""]
     md += ["## Sources", ""] + [f"- `{r['_path']}` bundle_hash `{r.get('_bundle_hash') or '-'}`" for r in reports]
-    _write_atomic(out / "report.md", ("\n".join(md) + "\n").encode())
+    write_atomic(out / "report.md", ("\n".join(md) + "\n").encode())
 
     def img(png: bytes, alt: str) -> str:
         return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
@@ -476,8 +470,8 @@ def write_report(bundles: list[str | Path], out_dir: str | Path, title: str = "e
                     + "</ul>")
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
             f"<style>{CSS}</style></head><body>{''.join(body)}</body></html>\n")
-    _write_atomic(out / "report.html", page.encode())
+    write_atomic(out / "report.html", page.encode())
     summary = [{c.header: c.cell(r) for c in cols} | {"path": r["_path"], "bundle_hash": r.get("_bundle_hash")}
                for r in reports]
-    _write_atomic(out / "comparison.json", (json.dumps(summary, indent=2) + "\n").encode())
+    write_atomic(out / "comparison.json", (json.dumps(summary, indent=2) + "\n").encode())
     return {"markdown": out / "report.md", "html": out / "report.html", "json": out / "comparison.json"}

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import base64
 import html
-import os
 from pathlib import Path
 from typing import Any
 
+from edgekws.fsutil import write_atomic
 from edgekws.metrics import accuracy_from_fraction
 from edgekws.report.figures import _plt, _png
 
@@ -201,12 +201,6 @@ def findings(doc: dict[str, Any]) -> list[str]:
     return out
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
 def write_study_report(doc: dict[str, Any], out_dir: str | Path, stem: str = "pruning_study") -> list[Path]:
     """Write ``<stem>.md`` (+ PNGs beside it) and ``<stem>.html`` (PNGs embedded); returns the paths."""
     out = Path(out_dir)
@@ -219,7 +213,7 @@ def write_study_report(doc: dict[str, Any], out_dir: str | Path, stem: str = "pr
     figs.append((f"{stem}_pareto.png", "accuracy vs instructions (Pareto front)", accuracy_vs_instructions(rows)))
     written = []
     for name, _, png in figs:
-        _write_atomic(out / name, png)
+        write_atomic(out / name, png)
         written.append(out / name)
     unit = doc.get("unit", "instructions")
     md = [f"# Pruning study ({unit} per inference, {doc.get('board')}, QEMU -icount)", "",
@@ -249,6 +243,6 @@ def write_study_report(doc: dict[str, Any], out_dir: str | Path, stem: str = "pr
              "margin:8px 0}td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}</style>")
     html_doc = f"<!doctype html><html><head><meta charset='utf-8'><title>{stem}</title>{style}</head><body>" \
                + "\n".join(page) + "</body></html>\n"
-    _write_atomic(out / f"{stem}.md", ("\n".join(md) + "\n").encode())
-    _write_atomic(out / f"{stem}.html", html_doc.encode())
+    write_atomic(out / f"{stem}.md", ("\n".join(md) + "\n").encode())
+    write_atomic(out / f"{stem}.html", html_doc.encode())
     return [out / f"{stem}.md", out / f"{stem}.html", *written]

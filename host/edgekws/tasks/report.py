@@ -11,11 +11,11 @@ from __future__ import annotations
 import base64
 import html
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from edgekws.fsutil import write_atomic
 from edgekws.report.render import CSS
 
 
@@ -32,13 +32,6 @@ class Figure:
     stem: str
     caption: str
     png: bytes
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
 
 
 def _md_cell(text: str) -> str:
@@ -67,14 +60,14 @@ def write_task_report(out: Path, title: str, intro: list[str], tables: list[Tabl
     """Write the three files (and the PNGs) into ``out``; returns their paths by kind."""
     out = Path(out)
     for f in figures:
-        _write_atomic(out / "figures" / f"{f.stem}.png", f.png)
+        write_atomic(out / "figures" / f"{f.stem}.png", f.png, mkdir=True)
     md = [f"# {title}", "", *[p + "\n" for p in intro]]
     for t in tables:
         md += markdown_table(t)
     md += ["## Findings", "", *[f"- {s}" for s in findings], ""]
     for f in figures:
         md += [f"### {f.caption}", "", f"![{f.caption}](figures/{f.stem}.png)", ""]
-    _write_atomic(out / "report.md", ("\n".join(md) + "\n").encode())
+    write_atomic(out / "report.md", ("\n".join(md) + "\n").encode(), mkdir=True)
 
     body = [f"<h1>{html.escape(title)}</h1>", *[f"<p>{html.escape(p).replace('`', '')}</p>" for p in intro]]
     body += [html_table(t) for t in tables]
@@ -86,6 +79,6 @@ def write_task_report(out: Path, title: str, intro: list[str], tables: list[Tabl
                     f"<img alt=\"{html.escape(f.caption)}\" src=\"data:image/png;base64,{b64}\">")
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
             f"<style>{CSS}</style></head><body>{''.join(body)}</body></html>\n")
-    _write_atomic(out / "report.html", page.encode())
-    _write_atomic(out / "report.json", (json.dumps(data, indent=2, allow_nan=False) + "\n").encode())
+    write_atomic(out / "report.html", page.encode(), mkdir=True)
+    write_atomic(out / "report.json", (json.dumps(data, indent=2, allow_nan=False) + "\n").encode(), mkdir=True)
     return {"markdown": out / "report.md", "html": out / "report.html", "json": out / "report.json"}

@@ -94,8 +94,9 @@ def load_bundle_weights(model: Any, bundle_dir: str | Path, model_labels: list[s
         _check_op(layer, op)
         kernel = _kernel(layer, op, _dequantize(graph.tensor(op.inputs[1])))
         bias_t = op.inputs[2] if len(op.inputs) > 2 and op.inputs[2] >= 0 else -1
-        bias = _dequantize(graph.tensor(bias_t)) if bias_t >= 0 else np.zeros(kernel.shape[-1] if kind != "DepthwiseConv2D"
-                                                                                else kernel.shape[2], np.float32)
+        # outputs: O for conv/dense; C * multiplier for depthwise ([H, W, C, M])
+        n_out = kernel.shape[2] * kernel.shape[3] if kind == "DepthwiseConv2D" else kernel.shape[-1]
+        bias = _dequantize(graph.tensor(bias_t)) if bias_t >= 0 else np.zeros(n_out, np.float32)
         weights = layer.get_weights()
         if weights[0].shape != kernel.shape:
             raise ConfigError(f"{layer.name}: kernel {weights[0].shape} but the bundle's is {kernel.shape}")
