@@ -40,6 +40,7 @@ def test_bootstrap_interval() -> None:
     assert metrics.bootstrap_auc_ci(y, s, 400, 0) == (lo, hi)  # seeded
     assert metrics.bootstrap_auc_ci(y, np.r_[np.zeros(40), np.ones(20)], 200, 0) == (1.0, 1.0)
     assert metrics.bootstrap_auc_ci(y, s, 0, 0) == (a, a)
+    assert metrics.bootstrap_auc_ci(y, np.ones(60), 50, 0) == (0.5, 0.5)  # ties count one half in every draw
 
 
 def test_latent_scores() -> None:
