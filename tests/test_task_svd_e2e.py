@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from edgekws.cli import main
+from edgekws.errors import ConfigError, DatasetError
 
 TINY_DATA = ["pretrain_clips=3,1,1", "singing_clips=2,1,2", "clip_seconds=3"]
 # fine-tuning at 1e-7: the transfer model must stay where pre-training left it (the test below checks it starts there)
@@ -114,7 +115,9 @@ def test_bad_data_is_one_line_and_exit_1(tmp_path: Path, capsys: pytest.CaptureF
     _jamendo(tmp_path / "d" / "pretrain", "0 1 sing\n1 2 nosing\n")
     _jamendo(tmp_path / "d" / "singing", "0 1 sing\n0.5 2 nosing\n")
     code, _, err = _run(["task", "svd", "train", "--data", str(tmp_path / "d"), "--out", str(tmp_path / "r")], capsys)
-    assert code != 0 and "s.lab:2: segment starts at 0.5" in err and err.strip().count("\n") == 0
+    # a DatasetError (exit 2, the reason), not the CLI's last-resort "internal error" line for anything else
+    assert code == DatasetError.exit_code and err.strip().startswith("error: ") and "internal error" not in err
+    assert "s.lab:2: segment starts at 0.5" in err and err.strip().count("\n") == 0
     code, _, err = _run(["task", "svd", "train", "--data", str(tmp_path / "d"), "--out", str(tmp_path / "r"),
                          "--set", "median_seconds=-1"], capsys)
-    assert code != 0 and "median_seconds must be >= 0" in err and err.strip().count("\n") == 0
+    assert code == ConfigError.exit_code and "median_seconds must be >= 0" in err and "internal error" not in err
