@@ -117,7 +117,7 @@ def map_plot(methods: dict[str, dict[str, Any]]) -> bytes:
     ax.set_ylim(0.0, 1.0)
     ax.set_ylabel("mAP")
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=2)  # below: bars reach the top
     ax.set_title("Audio tagging with and without geospatial context")
     return _png(fig)
 
