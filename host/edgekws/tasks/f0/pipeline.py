@@ -29,6 +29,7 @@ from edgekws.tasks.f0 import metrics as m
 from edgekws.tasks.f0.config import SAMPLE_RATE, TrainConfig
 from edgekws.tasks.f0.dataset import Track, load_dataset, load_track_audio, truth_on_frames
 from edgekws.tasks.f0.models import build_salience_cnn, weighted_bce
+from edgekws.tasks.f0.real import evaluate_piano
 from edgekws.tasks.fit import fit, set_seed
 from edgekws.tasks.runner import RUN_INFO, read_json, write_json
 
@@ -211,10 +212,14 @@ def evaluate(run: Path, data: Path | None = None, progress: ProgressFn = no_prog
                 plots["mix_name"] = np.array(n)
         progress("evaluating", i + 1, len(names))
     np.savez_compressed(run / PLOTS, **plots)
-    return {"data": str(data), "generated": (data / "edgekws_task_data.json").is_file(),
-            "threshold": th, "n_stems": len(stems), "n_mixtures": len(mixes),
-            "stems": summarise_stems(stems, cfg.seed), "mixtures": summarise_mixtures(mixes, cfg.seed),
-            "combined_counts": counts, "per_track": {"stems": stems, "mixtures": mixes}}
+    out = {"data": str(data), "generated": (data / "edgekws_task_data.json").is_file(),
+           "threshold": th, "n_stems": len(stems), "n_mixtures": len(mixes),
+           "stems": summarise_stems(stems, cfg.seed), "mixtures": summarise_mixtures(mixes, cfg.seed),
+           "combined_counts": counts, "per_track": {"stems": stems, "mixtures": mixes}}
+    real = evaluate_piano(model, cfg, th) if cfg.real else None
+    if real is not None:
+        out["real"] = real
+    return out
 
 
 def summarise_stems(stems: dict[str, Any], seed: int) -> dict[str, Any]:
