@@ -120,6 +120,8 @@ def test_order_findings_say_whether_the_anchor_order_holds() -> None:
                     2.0: {"reconstruction": 0.9, "kl": 0.7, "mahalanobis": 0.7}})
     text = " ".join(order_findings(tie))
     assert "undecided here: betas 0.5, 2 tie" in text and "undecided (a tie)" in text
+    assert ("Best of all: reconstruction score at beta = 0.5 and kl score at beta = 0.5 and reconstruction score at "
+            "beta = 2, AUC 0.900 (a tie).") in text
     only_high = _metrics({1.0: {"reconstruction": 0.9, "kl": 0.5, "mahalanobis": 0.5}})
     assert "No beta below 1 was trained" in " ".join(order_findings(only_high))
 

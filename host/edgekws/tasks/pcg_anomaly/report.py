@@ -35,7 +35,9 @@ def order_findings(metrics: dict[str, Any]) -> list[str]:
     """Does the anchor's relative order (best beta < 1; reconstruction the best score) hold on this data?"""
     betas = metrics["betas"]
     best = metrics["best"]
-    out = [f"Best of all: {best['score']} score at beta = {best['beta']:g}, AUC {best['auc']:.3f}."]
+    tops = [f"{s} score at beta = {r['beta']:g}" for r in sorted(betas.values(), key=lambda r: r["beta"])
+            for s in SCORES if r["scores"][s]["auc"] >= best["auc"] - 1e-12]
+    out = [f"Best of all: {' and '.join(tops)}, AUC {best['auc']:.3f}{' (a tie)' if len(tops) > 1 else ''}."]
     per_score = {s: max(betas.values(), key=lambda r, s=s: r["scores"][s]["auc"]) for s in SCORES}
     out.append("Best beta per score: " + "; ".join(
         f"{s} beta = {r['beta']:g} (AUC {r['scores'][s]['auc']:.3f})" for s, r in per_score.items()) + ".")
