@@ -41,6 +41,11 @@ def test_bootstrap_intervals() -> None:
     point = m.mean_ap(truth, good)
     lo, hi = m.bootstrap_map(truth, good, n_boot=100)
     assert lo < point < hi and hi - lo < 0.2
+    # the interval of a subset of events (the confusable pairs) is that of those columns alone
+    mixed = np.c_[good[:, :2], bad[:, 2:]]
+    sub = m.bootstrap_map(truth, mixed, n_boot=100, columns=[0, 1])
+    assert sub == m.bootstrap_map(truth[:, :2], good[:, :2], n_boot=100)
+    assert sub[0] > m.bootstrap_map(truth, mixed, n_boot=100)[1]  # the well-scored events alone
     d, dlo, dhi = m.bootstrap_map_difference(truth, good, bad, n_boot=100)
     assert np.isclose(d, point - m.mean_ap(truth, bad)) and 0 < dlo < d < dhi
     d0, lo0, hi0 = m.bootstrap_map_difference(truth, good, good, n_boot=20)

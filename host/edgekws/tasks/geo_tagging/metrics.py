@@ -50,8 +50,12 @@ def _check(truth: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return truth.astype(bool), scores
 
 
-def bootstrap_map(truth: np.ndarray, scores: np.ndarray, n_boot: int = 200, seed: int = 0) -> tuple[float, float]:
-    """95 % percentile interval of the mAP over clips resampled with replacement."""
+def bootstrap_map(truth: np.ndarray, scores: np.ndarray, n_boot: int = 200, seed: int = 0,
+                  columns: list[int] | None = None) -> tuple[float, float]:
+    """95 % percentile interval of the mAP (over ``columns`` only, if given) over clips resampled with
+    replacement."""
+    if columns is not None:
+        truth, scores = np.asarray(truth)[:, columns], np.asarray(scores)[:, columns]
     rng = np.random.default_rng(seed)
     n = len(truth)
     vals = [mean_ap(truth[idx], scores[idx]) for idx in (rng.integers(0, n, size=n) for _ in range(n_boot))]

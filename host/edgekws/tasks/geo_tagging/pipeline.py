@@ -194,6 +194,9 @@ def evaluate(run: Path, data: Path | None = None, progress: ProgressFn = no_prog
                                "per_event_ap": {e: _num(a) for e, a in zip(events, per, strict=True)},
                                "pairs_map": _subset_map(per, pair_idx) if pairs else None,
                                "others_map": _subset_map(per, other_idx) if pairs else None,
+                               "pairs_map_ci": [_num(v) for v in m.bootstrap_map(
+                                   split.truth, p, n_boot=cfg.n_boot, seed=cfg.seed, columns=pair_idx)]
+                               if pairs else None,
                                "params": split.trained["methods"][method]["params"]}
         if method != "audio-only" and "audio-only" in probs:
             d, dlo, dhi = m.bootstrap_map_difference(split.truth, p, probs["audio-only"], n_boot=cfg.n_boot,

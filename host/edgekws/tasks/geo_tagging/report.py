@@ -54,6 +54,11 @@ def _map_cell(v: dict[str, Any]) -> str:
     return "-" if v["map"] is None else f"{v['map']:.3f} [{_f(lo)}, {_f(hi)}]"
 
 
+def _pairs_cell(v: dict[str, Any]) -> str:
+    ci = v.get("pairs_map_ci")
+    return _f(v.get("pairs_map")) + (f" [{_f(ci[0])}, {_f(ci[1])}]" if ci else "")
+
+
 def _diff_cell(v: dict[str, Any]) -> str:
     d = v.get("vs_audio_only")
     return "-" if not d or d[0] is None else f"{d[0]:+.3f} [{d[1]:+.3f}, {d[2]:+.3f}]"
@@ -160,11 +165,11 @@ def write(run: Path, out: Path) -> dict[str, Path]:
              f"clip of the average precision; intervals: {cfg['n_boot']}-sample bootstrap over clips (paired for "
              "differences).",
              "The published figures are anchors measured on Geo-ATBench's real recordings; they are never our results."]
-    rows = [[n, WHERE.get(n, "?"), f"{v['params']:,}", _map_cell(v), _diff_cell(v), _f(v.get("pairs_map")),
+    rows = [[n, WHERE.get(n, "?"), f"{v['params']:,}", _map_cell(v), _diff_cell(v), _pairs_cell(v),
              _f(v.get("others_map"))] for n, v in methods.items()]
     ours = Table(f"Our comparison on {name}",
                  ["method", "where context joins", "params", "mAP [95 %]", "vs audio-only [95 %, paired]",
-                  "mAP pair events", "mAP other events"], rows)
+                  "mAP pair events [95 %]", "mAP other events"], rows)
     tables = [ours]
     if metrics.get("confusable_pairs"):
         homes = {e.label: "/".join(e.homes) for e in CATALOGUE}
