@@ -40,6 +40,11 @@ def test_loader_reads_the_layout_and_resamples(tmp_path: Path) -> None:
     x = pn.load_record(recs[0], pcg_frontend().sample_rate)
     assert x.dtype == np.float32 and x.shape == (2000,)  # 1 s at 4 kHz -> 2 kHz
     assert 0.25 < float(np.max(np.abs(x))) < 0.35
+    # the challenge's validation/ folder (copies of training records, same names) is not read as a subset
+    (tmp_path / "p" / "validation").mkdir()
+    (tmp_path / "p" / "validation" / pn.REFERENCE).write_text("a0001,-1\n")
+    write_wav(tmp_path / "p" / "validation" / "a0001.wav", np.full(100, 0.1), 4000)
+    assert [r.subset for r in pn.index_physionet(tmp_path / "p")] == ["training-a", "training-a", "training-b"]
     # one subset folder alone is read as that subset
     assert [r.record_id for r in pn.index_physionet(tmp_path / "p" / "training-b")] == ["b0001"]
 

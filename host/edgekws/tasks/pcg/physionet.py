@@ -84,11 +84,16 @@ def read_reference(path: str | Path) -> list[tuple[str, int, int | None]]:
 
 
 def subset_dirs(root: str | Path) -> list[Path]:
-    """The ``training-*`` folders holding a REFERENCE.csv (sorted), or ``[root]`` if root holds one itself."""
+    """The folders to read (sorted): ``[root]`` if it holds a REFERENCE.csv itself, else its ``training-a`` ...
+    ``training-f`` subfolders that hold one, else every subfolder that holds one (a renamed copy)."""
     root = require_dir(root, "PhysioNet 2016 folder")
     if (root / REFERENCE).is_file():
         return [root]
     dirs = sorted(d for d in root.iterdir() if d.is_dir() and (d / REFERENCE).is_file())
+    training = [d for d in dirs if d.name in SUBSETS]
+    if training:
+        # The challenge's validation/ folder repeats 301 training records under the same names: not a subset.
+        dirs = training
     if not dirs:
         raise DatasetError(f"{root}: no {REFERENCE} in it or in any subfolder (expected the PhysioNet 2016 layout "
                            f"{SUBSETS[0]}/{REFERENCE} ... {SUBSETS[-1]}/{REFERENCE})")
