@@ -38,3 +38,15 @@ def test_text_encoding_and_parent_creation(tmp_path: Path) -> None:
         write_atomic(tmp_path / "model.c", "µ", encoding="ascii")
     write_atomic(tmp_path / "figures" / "a.png", b"\x89PNG", mkdir=True)
     assert (tmp_path / "figures" / "a.png").read_bytes() == b"\x89PNG"
+
+
+def test_npy_round_trip(tmp_path: Path) -> None:
+    import numpy as np
+
+    from edgekws.fsutil import save_npy_atomic
+
+    a = np.arange(12, dtype=np.float32).reshape(3, 4)
+    save_npy_atomic(tmp_path / "f" / "x.npy", a, mkdir=True)
+    b = np.load(tmp_path / "f" / "x.npy")
+    assert b.dtype == a.dtype and np.array_equal(a, b)
+    assert [q.name for q in (tmp_path / "f").iterdir()] == ["x.npy"]

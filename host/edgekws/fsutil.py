@@ -8,8 +8,10 @@ file whole; the temporary file is removed when the write fails.
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
+from typing import Any
 
 
 def write_atomic(path: str | Path, data: bytes | str, *, encoding: str = "utf-8", mkdir: bool = False) -> None:
@@ -26,3 +28,12 @@ def write_atomic(path: str | Path, data: bytes | str, *, encoding: str = "utf-8"
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def save_npy_atomic(path: str | Path, array: Any, *, mkdir: bool = False) -> None:
+    """``np.save`` through :func:`write_atomic`: features and probabilities written once, read by later runs."""
+    import numpy as np
+
+    buf = io.BytesIO()
+    np.save(buf, np.asarray(array))
+    write_atomic(path, buf.getvalue(), mkdir=mkdir)

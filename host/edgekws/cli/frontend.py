@@ -7,8 +7,6 @@ check and every number comes from those modules.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import typer
@@ -85,21 +83,10 @@ def register(app: typer.Typer) -> None:
 
 
 def _save_npy(path: Path, array: object) -> None:
-    """Write a .npy atomically (temp file in the same directory, then os.replace)."""
-    import numpy as np
+    """Write a .npy atomically; a folder that cannot be written is one error line."""
+    from edgekws.fsutil import save_npy_atomic
 
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        save_npy_atomic(path, array, mkdir=True)
     except OSError as exc:
         raise EdgeKwsError(f"cannot write {path}: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.save(fh, np.asarray(array))
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException as exc:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise EdgeKwsError(f"cannot write {path}: {exc.strerror or exc}") from None
-        raise

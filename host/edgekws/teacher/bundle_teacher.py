@@ -23,6 +23,7 @@ import numpy as np
 
 from edgekws.data.speech_commands import LABELS
 from edgekws.errors import BundleError, DatasetError
+from edgekws.fsutil import save_npy_atomic
 
 
 def bundle_id(bundle: str | Path) -> str:
@@ -41,13 +42,6 @@ def label_file(rounds_dir: str | Path, k: int, bundle: str | Path) -> Path:
 def feature_file(rounds_dir: str | Path, k: int, bundle: str | Path) -> Path:
     """Where round ``k``'s features through ``bundle``'s frontend (before its input_norm) live."""
     return Path(rounds_dir) / f"round_{k}.bundle-{bundle_id(bundle)}.features.npy"
-
-
-def _save(path: Path, a: np.ndarray) -> None:
-    """Write through a temporary name, so an interrupted run never leaves a half file that looks done."""
-    tmp = path.parent / f".{path.name}.tmp.npy"
-    np.save(tmp, a)
-    tmp.replace(path)
 
 
 class BundleScorer:
@@ -123,8 +117,8 @@ def label_rounds(rounds_dir: str | Path, bundle: str | Path, *, rounds: int,
                                "noise or code changed since it was written); write the rounds anew")
         feats = scorer.features(audio).astype(np.float32)
         p = scorer.probabilities(audio, feats).astype(np.float32)
-        _save(feat_files[k], feats)
-        _save(files[k], p)
+        save_npy_atomic(feat_files[k], feats)  # atomic: an interrupted run leaves no half file that looks done
+        save_npy_atomic(files[k], p)
         agree = float(np.mean(np.argmax(p, 1)[~mixed] == np.argmax(soft, 1)[~mixed])) if (~mixed).any() else 0.0
         log(f"bundle teacher: round {k}: {len(p)} clips, agrees with the synthetic label on {100 * agree:.1f} %")
     return files
