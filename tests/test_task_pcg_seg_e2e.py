@@ -22,7 +22,8 @@ from edgekws.tasks.pcg.physionet import PcgRecord
 from edgekws.tasks.pcg_seg import dataset as ds
 
 TINY_DATA = ["normal_records=8", "abnormal_records=4", "seconds=5"]
-TINY_TRAIN = ["fractions=50,100", "epochs=2", "model.channels=8", "topo.h1_hop=8"]
+TINY_TRAIN = ["inputs=topo,envelope,logmel", "fractions=50,100", "epochs=2", "min_steps=0", "model.channels=8",
+              "topo.h1_hop=8"]
 
 
 def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:

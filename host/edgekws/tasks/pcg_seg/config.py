@@ -28,15 +28,15 @@ class TrainConfig:
     """What ``edgekws task pcg-seg train`` does.
 
     ``inputs``: the per-frame input types, each trained into the same TCN and
-    decoded by the same decoder (``topo`` is TopSeg's; ``envelope`` and ``logmel``
-    the baselines). ``fractions``: percent of the training *subjects* for the
+    decoded by the same decoder (``topo`` is TopSeg's; ``topo+envelope`` asks whether
+    topology adds to the envelope; ``envelope`` and ``logmel`` are the baselines). ``fractions``: percent of the training *subjects* for the
     data-efficiency curve (nested: 10 % is a subset of 25 %). ``logreg``: also the
     in-house logistic-regression + duration-decoder stand-in for Springer's LR-HSMM
     (on the envelope input, at every fraction). Subjects are split test/train once,
     by ``seed``; ``val_fraction`` of each training subset's subjects choose the epoch.
     """
 
-    inputs: tuple[str, ...] = ("topo", "envelope", "logmel")
+    inputs: tuple[str, ...] = ("topo", "topo+envelope", "envelope", "logmel")
     fractions: tuple[int, ...] = (10, 25, 50, 100)
     logreg: bool = True
     test_fraction: float = 0.3
@@ -45,6 +45,7 @@ class TrainConfig:
     topo: TopoConfig = field(default_factory=TopoConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     epochs: int = 30
+    min_steps: int = 300
     batch_size: int = 16
     learning_rate: float = 3e-3
     chunk_frames: int = 250
@@ -62,7 +63,7 @@ class TrainConfig:
             raise ConfigError("test_fraction and val_fraction must lie in (0, 1)")
         if not self.envelope_cutoffs_hz or any(not 0 < c < 200 for c in self.envelope_cutoffs_hz):
             raise ConfigError(f"envelope_cutoffs_hz must lie in (0, 200) Hz, got {self.envelope_cutoffs_hz}")
-        if self.epochs < 1 or self.batch_size < 1 or self.chunk_frames < 8:
-            raise ConfigError("epochs and batch_size must be >= 1, chunk_frames >= 8")
+        if self.epochs < 1 or self.batch_size < 1 or self.chunk_frames < 8 or self.min_steps < 0:
+            raise ConfigError("epochs and batch_size must be >= 1, chunk_frames >= 8, min_steps >= 0")
         if not 0 < self.tolerance_s <= 0.5:
             raise ConfigError(f"tolerance_s must lie in (0, 0.5] s, got {self.tolerance_s}")

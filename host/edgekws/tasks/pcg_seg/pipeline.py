@@ -121,11 +121,12 @@ def train(data: Path, run: Path, cfg: TrainConfig, progress: ProgressFn = no_pro
             set_seed(cfg.seed)
             m = model.build_tcn(xc.shape[2], cfg.model.channels, cfg.model.dilations, cfg.model.dropout,
                                 cfg.learning_rate, name=f"tcn_{inp.replace('+', '_')}")
-            hist = fit(m, xc, yc, xv, yv, epochs=cfg.epochs, batch_size=cfg.batch_size, seed=cfg.seed,
+            epochs = max(cfg.epochs, int(np.ceil(cfg.min_steps / np.ceil(len(xc) / cfg.batch_size))))
+            hist = fit(m, xc, yc, xv, yv, epochs=epochs, batch_size=cfg.batch_size, seed=cfg.seed,
                        title=f"TCN {inp} {p} %", progress=progress)
             m.save_weights(str(_model_path(run, inp, p)))
             info["inputs"][inp] = {"norm": norm, "history": hist, "params": model.params(m),
-                                   "features": int(xc.shape[2]), "chunks": int(len(xc)),
+                                   "features": int(xc.shape[2]), "chunks": int(len(xc)), "epochs": epochs,
                                    "seconds": round(time.time() - t0, 1)}
         if cfg.logreg:
             info[LOGREG] = _fit_logreg(tr, cfg)

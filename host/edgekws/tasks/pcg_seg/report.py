@@ -101,17 +101,17 @@ def findings(metrics: dict[str, Any], data_name: str) -> list[str]:
     out = []
     v = metrics["variants"]
     big, small = max(_percents(metrics)), min(_percents(metrics))
+    for p in sorted(_percents(metrics), reverse=True):
+        for mine, other in (("topo", "envelope"), ("topo", "logmel"), ("topo", "logreg"),
+                            ("topo+envelope", "envelope")):
+            if f"{mine}-{p}" in v and f"{other}-{p}" in v:
+                a, b = v[f"{mine}-{p}"], v[f"{other}-{p}"]
+                apart = a["f1_ci"][0] > b["f1_ci"][1] or b["f1_ci"][0] > a["f1_ci"][1]
+                verdict = (("higher than" if a["f1"] > b["f1"] else "lower than") if apart
+                           else "not separated from (intervals overlap)")
+                out.append(f"{p} % of training subjects on {data_name}: {LABELS[mine]} F1 "
+                           f"{_ci(a['f1'], a['f1_ci'])} % {verdict} {LABELS[other]} {_ci(b['f1'], b['f1_ci'])} %.")
     at = {inp: v[f"{inp}-{big}"] for inp in _inputs(metrics) if f"{inp}-{big}" in v}
-    if "topo" in at:
-        for other in ("envelope", "logmel", "logreg"):
-            if other not in at:
-                continue
-            a, b = at["topo"], at[other]
-            apart = a["f1_ci"][0] > b["f1_ci"][1] or b["f1_ci"][0] > a["f1_ci"][1]
-            verdict = (("higher than" if a["f1"] > b["f1"] else "lower than") if apart
-                       else "not separated from (intervals overlap)")
-            out.append(f"{big} % of training subjects on {data_name}: topological features F1 {_ci(a['f1'], a['f1_ci'])}"
-                       f" % {verdict} {LABELS[other]} {_ci(b['f1'], b['f1_ci'])} %.")
     for inp, r in at.items():
         out.append(f"Decoder ({inp}, {big} %): per-frame argmax F1 {_pct(r['f1_argmax'])} % with "
                    f"{r['order_violations_argmax']} order violations -> decoded {_pct(r['f1'])} % with "
@@ -152,7 +152,7 @@ def write(run: Path, out: Path) -> dict[str, Path]:
              "of an unclaimed annotated sound of the same kind; frame accuracy over annotated frames. Intervals: "
              "95 % bootstrap over test records (1,000 draws).",
              f"Every TCN: {cfg['model']['channels']} channels, dilations {', '.join(map(str, cfg['model']['dilations']))}"
-             f", {cfg['epochs']} epochs, Adam {cfg['learning_rate']:g}, epoch chosen on validation subjects, seed "
+             f", {cfg['epochs']} epochs (more on small subsets: at least {cfg.get('min_steps', 0)} steps), Adam {cfg['learning_rate']:g}, epoch chosen on validation subjects, seed "
              f"{cfg['seed']}; one training run per cell, so the intervals cover test sampling, not training noise."]
     v = metrics["variants"]
     inputs = _inputs(metrics)
