@@ -67,7 +67,10 @@ def findings(metrics: dict[str, Any]) -> list[str]:
     real = metrics.get("real")
     if real:
         out.append(f"Real piano notes ({real['n']} notes in range): RPA " + ", ".join(
-            f"{NAMES[k]} {fmt(real['scores'][k]['rpa'])}" for k in ("cnn", "pyin", "combined")) + " %.")
+            f"{NAMES[k]} {fmt(real['scores'][k]['rpa'])}" for k in ("cnn", "pyin", "combined")) + " %; "
+            f"combined minus the CNN on the same notes: RPA "
+            f"{_diff_text(paired_difference(real['per_note'], 'cnn', 'combined', 'rpa'))}, RCA "
+            f"{_diff_text(paired_difference(real['per_note'], 'cnn', 'combined', 'rca'))}.")
     return out
 
 
@@ -87,9 +90,9 @@ def stem_plot(p: dict[str, np.ndarray]) -> bytes:
     fig, ax = plt.subplots(figsize=(8.0, 4.0))
     tt, tf = p["stem_truth_times"], p["stem_truth_f0"]
     ax.plot(tt, np.where(tf > 0, tf, np.nan), "k-", lw=3, alpha=0.35, label="truth")
-    for k, style in (("pyin", "g."), ("cnn", "b."), ("combined", "r.")):
+    for k, style, ms in (("pyin", "g.", 5.0), ("cnn", "b.", 3.5), ("combined", "r.", 1.5)):  # smaller on top
         f = p[f"stem_{k}"]
-        ax.plot(frame_times(len(f)), np.where(f > 0, f, np.nan), style, ms=2.5, label=NAMES[k])
+        ax.plot(frame_times(len(f)), np.where(f > 0, f, np.nan), style, ms=ms, label=NAMES[k])
     _cents_axis(ax)
     ax.legend(fontsize=7)
     ax.set_title(f"Contours on test stem {p['stem_name']}")
