@@ -32,6 +32,7 @@ HEAVY_FIRST = (
     "test_nn_models.py",  # ~170 s
     "test_task_asc_e2e.py",  # ~120 s alone: four ASC methods trained end to end
     "test_task_asc_export.py",  # ~75 s: the ASC model through export and QEMU
+    "test_task_f0_e2e.py",  # ~70 s: f0 CNN trained, pYIN and the piano-free eval end to end
     "test_cli_sweep.py",  # ~160 s
     "test_pruning_study.py",  # ~150 s
     "test_fuzz_bounded.py",  # ~130 s
