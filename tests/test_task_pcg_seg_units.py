@@ -143,3 +143,15 @@ def test_bootstrap_interval_contains_the_point() -> None:
         total.add(c)
     lo, hi = metrics.bootstrap_ci(per, "f1")
     assert lo <= total.f1 <= hi and hi - lo > 0
+
+
+def test_configs_refuse_what_cannot_run() -> None:
+    from edgekws.errors import ConfigError
+    from edgekws.tasks.pcg_seg.config import TrainConfig
+
+    with pytest.raises(ConfigError, match="h1_dim"):
+        topo.TopoConfig(h1_dim=1)
+    with pytest.raises(ConfigError, match="inputs must be"):
+        TrainConfig(inputs=("mfcc",))
+    with pytest.raises(ConfigError, match="fractions"):
+        TrainConfig(fractions=(0, 100))
