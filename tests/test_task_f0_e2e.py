@@ -1,6 +1,6 @@
 """``edgekws task f0 data/train/eval/report`` end to end on a tiny generated dataset.
 
-Tiny on purpose (six 1 s stems, three mixtures, two epochs of a 4-channel CNN): it
+Tiny on purpose (six 1 s stems, three mixtures, two epochs of a two-layer 4-channel CNN): it
 proves the stages chain through real files and every method (CNN, pYIN, combined;
 multi-F0 on mixtures) is scored and reported; the CNN's figures mean nothing at
 this size, pYIN's do (it is not trained), so they are checked. Marked slow as every
@@ -17,7 +17,7 @@ import pytest
 from edgekws.cli import main
 
 TINY_DATA = ["tracks=6", "mixtures=3", "seconds=1.0", "snr_db=30,40"]
-TINY_TRAIN = ["epochs=2", "model.channels=4,4,4", "patch_frames=32", "patches_per_track=2", "test_fraction=0.34",
+TINY_TRAIN = ["epochs=2", "model.channels=4,4", "model.kernel_frames=3,1", "model.kernel_bins=5,13", "patch_frames=32", "patches_per_track=2", "test_fraction=0.34",
               "real=false"]
 
 

@@ -72,20 +72,24 @@ class ModelConfig:
     """The salience CNN: 'same'-padded 2-D convolutions over (time, pitch bin) with the HCQT harmonics as
     input channels, ReLU, then a 1x1 convolution to one sigmoid salience per (frame, bin).
 
-    ``kernels`` are (time, bins) per layer; the last one spans ``kernels[-1][1]`` bins
-    (13 = a bit over two semitones) so a peak can be placed between neighbouring bins. Time
-    context is kept short (3 frames) because the CNN's cost is per (frame, bin) cell: 5 x 5
-    kernels doubled the training time on two shared cores for a few points of RPA.
+    Layer ``i`` has ``channels[i]`` filters of ``kernel_frames[i]`` x ``kernel_bins[i]`` (two flat
+    lists, so ``--set model.kernel_bins=5,5,13`` works from the CLI). The last layer spans 13 bins
+    (a bit over two semitones) so a peak can be placed between neighbouring bins. Time context is
+    kept short (3 frames) because the CNN's cost is per (frame, bin) cell: 5 x 5 kernels doubled the
+    training time on two shared cores for a few points of RPA.
     """
 
     channels: tuple[int, ...] = (8, 12, 12)
-    kernels: tuple[tuple[int, int], ...] = ((3, 5), (3, 5), (1, 13))
+    kernel_frames: tuple[int, ...] = (3, 3, 1)
+    kernel_bins: tuple[int, ...] = (5, 5, 13)
 
     def __post_init__(self) -> None:
-        if not self.channels or min(self.channels) < 1 or len(self.channels) != len(self.kernels):
-            raise ConfigError("model.channels must be positive and have one entry per model.kernels entry")
-        if any(len(k) != 2 or min(k) < 1 for k in self.kernels):
-            raise ConfigError("model.kernels must be (time, bins) pairs of positive sizes")
+        if not self.channels or min(self.channels) < 1:
+            raise ConfigError("model.channels must be non-empty and positive")
+        if not len(self.channels) == len(self.kernel_frames) == len(self.kernel_bins):
+            raise ConfigError("model.channels, model.kernel_frames and model.kernel_bins need one entry per layer")
+        if min(self.kernel_frames) < 1 or min(self.kernel_bins) < 1:
+            raise ConfigError("model.kernel_frames and model.kernel_bins must be positive")
 
 
 @dataclass(frozen=True)

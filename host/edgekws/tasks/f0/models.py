@@ -20,8 +20,8 @@ def build_salience_cnn(cfg: ModelConfig, name: str = "f0_salience") -> Any:
 
     inp = keras.Input((None, N_BINS, len(HARMONICS)), name="hcqt")
     x = keras.layers.BatchNormalization(name="bn_in")(inp)
-    for i, (ch, k) in enumerate(zip(cfg.channels, cfg.kernels, strict=True)):
-        x = keras.layers.Conv2D(ch, tuple(k), padding="same", activation="relu", name=f"conv{i}")(x)
+    for i, (ch, kt, kb) in enumerate(zip(cfg.channels, cfg.kernel_frames, cfg.kernel_bins, strict=True)):
+        x = keras.layers.Conv2D(ch, (kt, kb), padding="same", activation="relu", name=f"conv{i}")(x)
     x = keras.layers.Conv2D(1, (1, 1), activation="sigmoid", name="salience")(x)
     out = keras.layers.Reshape((-1, N_BINS), name="frames_bins")(x)
     return keras.Model(inp, out, name=name)
