@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -27,28 +26,7 @@ import edgekws  # noqa: F401  (TF_USE_LEGACY_KERAS before TensorFlow)
 from edgekws.tasks.asc import augment
 from edgekws.tasks.asc.config import AugmentConfig
 from edgekws.tasks.base import ProgressFn, no_progress
-
-
-@dataclass(frozen=True)
-class Norm:
-    """Per-band mean and standard deviation of a training subset's log-mel (dB)."""
-
-    mean: np.ndarray
-    std: np.ndarray
-
-    @classmethod
-    def fit(cls, x_db: np.ndarray) -> Norm:
-        return cls(x_db.mean(axis=(0, 1)).astype(np.float32), np.maximum(x_db.std(axis=(0, 1)), 1e-3).astype(np.float32))
-
-    @classmethod
-    def from_dict(cls, d: dict[str, list[float]]) -> Norm:
-        return cls(np.asarray(d["mean"], np.float32), np.asarray(d["std"], np.float32))
-
-    def to_dict(self) -> dict[str, list[float]]:
-        return {"mean": self.mean.tolist(), "std": self.std.tolist()}
-
-    def __call__(self, x_db: np.ndarray) -> np.ndarray:
-        return ((x_db - self.mean) / self.std).astype(np.float32)
+from edgekws.tasks.norm import Norm
 
 
 def distill_loss(n_classes: int, kd_weight: float, temperature: float) -> Callable[[Any, Any], Any]:

@@ -28,6 +28,7 @@ from edgekws.tasks.base import ProgressFn, no_progress
 from edgekws.tasks.configs import from_dict
 from edgekws.tasks.datasets import load_event_audio
 from edgekws.tasks.fit import fit, set_seed
+from edgekws.tasks.norm import Norm
 from edgekws.tasks.runner import RUN_INFO, read_json, write_json
 from edgekws.tasks.svd import jamendo, metrics, models
 from edgekws.tasks.svd.config import MODELS, TrainConfig, task_frontend
@@ -44,29 +45,6 @@ class Clip:
     name: str
     feats: np.ndarray  # [T, bands] log-mel dB
     labels: np.ndarray  # [T] 1 = vocal
-
-
-@dataclass(frozen=True)
-class Norm:
-    """Per-band mean and standard deviation of a training set's log-mel (dB)."""
-
-    mean: np.ndarray
-    std: np.ndarray
-
-    @classmethod
-    def fit(cls, clips: list[Clip]) -> Norm:
-        x = np.concatenate([c.feats for c in clips])
-        return cls(x.mean(axis=0).astype(np.float32), np.maximum(x.std(axis=0), 1e-3).astype(np.float32))
-
-    @classmethod
-    def from_dict(cls, d: dict[str, list[float]]) -> Norm:
-        return cls(np.asarray(d["mean"], np.float32), np.asarray(d["std"], np.float32))
-
-    def to_dict(self) -> dict[str, list[float]]:
-        return {"mean": self.mean.tolist(), "std": self.std.tolist()}
-
-    def __call__(self, x_db: np.ndarray) -> np.ndarray:
-        return ((x_db - self.mean) / self.std).astype(np.float32)
 
 
 def resolve_set(data: Path, where: str) -> Path:
@@ -120,7 +98,8 @@ def train(data: Path, run: Path, cfg: TrainConfig, progress: ProgressFn = no_pro
     for name, sets in (("pre-training", pre), ("target", tgt)):
         if not any(c.labels.any() for c in sets["train"]):
             raise DatasetError(f"the {name} training split has no vocal frame")
-    norms = {"pretrain": Norm.fit(pre["train"]), "target": Norm.fit(tgt["train"])}
+    norms = {"pretrain": Norm.fit(np.concatenate([c.feats for c in pre["train"]])),
+             "target": Norm.fit(np.concatenate([c.feats for c in tgt["train"]]))}
     write_json(run / FRONTEND, frontend.to_dict())
     (run / "models").mkdir(parents=True, exist_ok=True)
     bands = frontend.num_features
