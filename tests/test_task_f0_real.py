@@ -6,6 +6,9 @@ skips, saying why, when they are absent.
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -47,3 +50,16 @@ def test_pyin_finds_the_named_pitch_of_real_piano_notes() -> None:
         truth = sounding_truth(x, piano_samples.note_f0(path.name))
         s = m.melody_scores(frame_times(len(truth)), truth, est.pyin(x, n_frames(len(x))).f0)
         assert s["rpa"] > 0.8, (note, s)
+
+
+@pytest.mark.skipif(not piano_samples.is_installed(),
+                    reason="real piano notes not fetched (run tools/setup.sh or python tools/fetch_piano.py)")
+def test_a_corrupted_cached_note_is_refused(tmp_path: Path) -> None:
+    shutil.copytree(piano_samples.verify().directory, tmp_path / "copy")
+    assert piano_samples.is_installed(tmp_path / "copy")
+    note = tmp_path / "copy" / piano_samples.file_name("A4")
+    data = bytearray(note.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    note.write_bytes(bytes(data))
+    with pytest.raises(piano_samples.PianoCacheError):
+        piano_samples.verify(tmp_path / "copy")
