@@ -14,6 +14,7 @@ from edgekws.tasks.pcg.physionet import PcgRecord
 from edgekws.tasks.pcg_anomaly import metrics
 from edgekws.tasks.pcg_anomaly.config import TrainConfig
 from edgekws.tasks.pcg_anomaly.features import Norm, split_records, windows
+from edgekws.tasks.pcg_anomaly.quant import int8_scores
 from edgekws.tasks.pcg_anomaly.report import order_findings
 
 
@@ -174,6 +175,15 @@ def test_tiny_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert max(r["scores"]["reconstruction"]["auc"] for r in m["betas"].values()) >= 0.75
     _ok(["task", "pcg-anomaly", "eval", str(run)], capsys)
     assert json.loads((run / "metrics.json").read_text()) == m  # scoring is deterministic
+
+    # int8 (the project's quantiser, run in TFLite Micro): the float twin of the scoring networks gives eval's AUCs,
+    # and int8 keeps the reconstruction close to float's
+    q = int8_scores(run, betas=("beta-0.5",), calibration=64)["betas"]["beta-0.5"]
+    for s in ("reconstruction", "kl", "mahalanobis"):
+        assert q["float"][s] == pytest.approx(m["betas"]["beta-0.5"]["scores"][s]["auc"], abs=1e-9)
+        assert q["float_per_record"][s] == pytest.approx(m["betas"]["beta-0.5"]["scores"][s]["per_record"], rel=1e-4)
+        assert abs(q["int8"][s] - q["float"][s]) <= 0.15, (s, q)
+    assert abs(q["int8_recon_mse"] - q["float_recon_mse"]) <= 0.05 * q["float_recon_mse"]
 
     out = _ok(["task", "pcg-anomaly", "report", str(run)], capsys)
     md = (run / "report" / "report.md").read_text()
