@@ -3,6 +3,8 @@ catches what RPA cannot (a flickering octave, dropouts inside a note); multi-F0 
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -71,3 +73,12 @@ def test_mean_ci_brackets_the_mean_and_drops_nan() -> None:
     assert r["n"] == 3 and r["mean"] == pytest.approx(0.4)
     assert r["ci"][0] <= 0.4 <= r["ci"][1] and r["ci"][0] >= 0.2 and r["ci"][1] <= 0.6
     assert m.mean_ci([])["mean"] is None
+
+
+def test_undefined_scores_become_none_for_json() -> None:
+    t, f = _truth()
+    s = m.melody_scores(t, np.zeros(N), f)  # nothing voiced in the truth: flatness undefined
+    safe = m.json_safe({"stems": {"a": {"cnn": s}}, "n": [1.0, float("inf")]})
+    assert safe["stems"]["a"]["cnn"]["flatness"] is None and safe["n"] == [1.0, None]
+    json.dumps(safe, allow_nan=False)  # what write_json requires
+    assert m.mean_ci([None, 0.5])["n"] == 1

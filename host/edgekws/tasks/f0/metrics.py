@@ -78,9 +78,20 @@ def multipitch_scores(track: Track, cands: list[np.ndarray]) -> dict[str, float]
     return {k: float(raw[m]) for m, k in MULTI_KEYS.items()}
 
 
-def mean_ci(values: list[float], seed: int = 0, n_boot: int = 2000) -> dict[str, Any]:
-    """Mean over tracks and a seeded 95 % bootstrap interval over tracks (NaN tracks dropped)."""
-    v = np.asarray([x for x in values if np.isfinite(x)], float)
+def json_safe(obj: Any) -> Any:
+    """``obj`` with every non-finite float (flatness of a track without in-note steps) as None: JSON has no NaN."""
+    if isinstance(obj, dict):
+        return {k: json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [json_safe(v) for v in obj]
+    if isinstance(obj, float) and not np.isfinite(obj):
+        return None
+    return obj
+
+
+def mean_ci(values: list[float | None], seed: int = 0, n_boot: int = 2000) -> dict[str, Any]:
+    """Mean over tracks and a seeded 95 % bootstrap interval over tracks (NaN / None tracks dropped)."""
+    v = np.asarray([x for x in values if x is not None and np.isfinite(x)], float)
     if len(v) == 0:
         return {"mean": None, "ci": [None, None], "n": 0}
     rng = np.random.default_rng(seed)

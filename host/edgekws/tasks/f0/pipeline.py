@@ -215,10 +215,10 @@ def evaluate(run: Path, data: Path | None = None, progress: ProgressFn = no_prog
     out = {"data": str(data), "generated": (data / "edgekws_task_data.json").is_file(),
            "threshold": th, "n_stems": len(stems), "n_mixtures": len(mixes),
            "stems": summarise_stems(stems, cfg.seed), "mixtures": summarise_mixtures(mixes, cfg.seed),
-           "combined_counts": counts, "per_track": {"stems": stems, "mixtures": mixes}}
+           "combined_counts": counts, "per_track": m.json_safe({"stems": stems, "mixtures": mixes})}
     real = evaluate_piano(model, cfg, th) if cfg.real else None
     if real is not None:
-        out["real"] = real
+        out["real"] = m.json_safe(real)
     return out
 
 

@@ -34,7 +34,7 @@ def fmt(r: dict[str, Any]) -> str:
 def paired_difference(per_track: dict[str, Any], a: str, b: str, key: str, seed: int = 0) -> dict[str, float]:
     """Mean of ``b - a`` over the same tracks with a seeded 95 % bootstrap interval (tracks resampled)."""
     d = np.array([s[b][key] - s[a][key] for s in per_track.values()
-                  if np.isfinite(s[b][key]) and np.isfinite(s[a][key])])
+                  if s[b][key] is not None and s[a][key] is not None])  # None: not defined on that track
     if len(d) == 0:
         return {"mean": float("nan"), "low": float("nan"), "high": float("nan")}
     boots = d[np.random.default_rng(seed).integers(0, len(d), (2000, len(d)))].mean(axis=1)
