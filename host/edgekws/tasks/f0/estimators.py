@@ -145,6 +145,7 @@ def assign_voices(cands: list[np.ndarray], voices: int = 2) -> np.ndarray:
             continue
         free = list(range(voices))
         for f in c:
+            # no history yet: below 300 Hz prefer the lowest free voice, above it the highest
             dist = [abs(np.log2(f / last[v])) if np.isfinite(last[v]) else (v if f < 300 else voices - v)
                     for v in free]
             v = free.pop(int(np.argmin(dist)))
