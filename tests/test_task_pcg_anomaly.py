@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 
 from edgekws.errors import ConfigError, DatasetError
+from edgekws.tasks.norm import Norm
 from edgekws.tasks.pcg.physionet import PcgRecord
 from edgekws.tasks.pcg_anomaly import metrics
 from edgekws.tasks.pcg_anomaly.config import TrainConfig
-from edgekws.tasks.pcg_anomaly.features import Norm, split_records, windows
+from edgekws.tasks.pcg_anomaly.features import split_records, standardise, windows
 from edgekws.tasks.pcg_anomaly.quant import int8_scores
 from edgekws.tasks.pcg_anomaly.report import order_findings
 
@@ -83,7 +84,7 @@ def test_windows_and_norm() -> None:
     with pytest.raises(DatasetError, match="x0001: 3 frames, shorter than one 4-frame window"):
         windows(f[:3], 4, 2, "x0001")
     n = Norm.fit(w)
-    x = n(w)
+    x = standardise(n, w)
     assert x.shape == (3, 8) and np.allclose(x.reshape(-1, 4, 2).reshape(-1, 2).mean(0), 0, atol=1e-5)
     assert Norm.from_dict(n.to_dict()).mean.tolist() == n.mean.tolist()
 

@@ -7,13 +7,12 @@ edge is whole in the next; a record's score is the mean over its windows.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from edgekws.errors import DatasetError
 from edgekws.frontend import FrontendConfig, compute_features
 from edgekws.tasks.base import ProgressFn, no_progress
+from edgekws.tasks.norm import Norm
 from edgekws.tasks.pcg.physionet import PcgRecord, load_record
 
 
@@ -35,27 +34,10 @@ def windows(feats: np.ndarray, frames: int, hop: int, record_id: str = "record")
     return np.stack([feats[s:s + frames] for s in starts]).astype(np.float32)
 
 
-@dataclass(frozen=True)
-class Norm:
-    """Per-band mean and std of the training windows (the model sees standardised log-mel)."""
-
-    mean: np.ndarray
-    std: np.ndarray
-
-    @classmethod
-    def fit(cls, w: np.ndarray) -> Norm:
-        flat = w.reshape(-1, w.shape[-1])
-        return cls(flat.mean(0).astype(np.float32), np.maximum(flat.std(0), 1e-3).astype(np.float32))
-
-    def __call__(self, w: np.ndarray) -> np.ndarray:
-        return ((w - self.mean) / self.std).reshape(len(w), -1).astype(np.float32)
-
-    def to_dict(self) -> dict[str, list[float]]:
-        return {"mean": [float(v) for v in self.mean], "std": [float(v) for v in self.std]}
-
-    @classmethod
-    def from_dict(cls, d: dict[str, list[float]]) -> Norm:
-        return cls(np.asarray(d["mean"], np.float32), np.asarray(d["std"], np.float32))
+def standardise(norm: Norm, w: np.ndarray) -> np.ndarray:
+    """Windows ``[n, frames, bands]`` standardised per band (the shared :class:`edgekws.tasks.norm.Norm`),
+    flattened to ``[n, frames * bands]`` for the dense VAE."""
+    return norm(w).reshape(len(w), -1)
 
 
 def split_records(records: list[PcgRecord], test_fraction: float, val_fraction: float,

@@ -19,12 +19,13 @@ from edgekws.errors import DatasetError
 from edgekws.frontend import FrontendConfig
 from edgekws.tasks.base import ProgressFn, no_progress
 from edgekws.tasks.configs import from_dict
+from edgekws.tasks.norm import Norm
 from edgekws.tasks.pcg import pcg_frontend
 from edgekws.tasks.pcg.physionet import PcgRecord, index_physionet
 from edgekws.tasks.pcg.synth import TRUTH
 from edgekws.tasks.pcg_anomaly import metrics, model
 from edgekws.tasks.pcg_anomaly.config import SCORES, TrainConfig, beta_name
-from edgekws.tasks.pcg_anomaly.features import Norm, record_features, split_records, windows
+from edgekws.tasks.pcg_anomaly.features import record_features, split_records, standardise, windows
 from edgekws.tasks.runner import RUN_INFO, read_json, write_json
 
 FRONTEND = "frontend.json"
@@ -49,7 +50,7 @@ def train(data: Path, run: Path, cfg: TrainConfig, progress: ProgressFn = no_pro
     w_tr = np.concatenate(_windows(split["train"], frontend, cfg, "train", progress))
     w_va = np.concatenate(_windows(split["val"], frontend, cfg, "validation", progress))
     norm = Norm.fit(w_tr)
-    x_tr, x_va = norm(w_tr), norm(w_va)
+    x_tr, x_va = standardise(norm, w_tr), standardise(norm, w_va)
     write_json(run / FRONTEND, frontend.to_dict())
     (run / "models").mkdir(parents=True, exist_ok=True)
     summary: dict[str, Any] = {
@@ -80,7 +81,7 @@ def score_records(run: Path, cfg: TrainConfig, trained: dict[str, Any], wins: li
                   progress: ProgressFn = no_progress) -> dict[str, dict[str, np.ndarray]]:
     """``{beta name: {score: [n_records]}}``: each record's mean window score under each trained model."""
     norm = Norm.from_dict(trained["norm"])
-    xs = [norm(w) for w in wins]
+    xs = [standardise(norm, w) for w in wins]
     bounds = np.cumsum([0] + [len(x) for x in xs])
     x_all = np.concatenate(xs)
     out: dict[str, dict[str, np.ndarray]] = {}

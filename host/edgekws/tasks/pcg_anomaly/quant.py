@@ -22,10 +22,11 @@ import numpy as np
 import edgekws  # noqa: F401  (TF_USE_LEGACY_KERAS before TensorFlow)
 from edgekws.tasks.base import ProgressFn, no_progress
 from edgekws.tasks.configs import from_dict
+from edgekws.tasks.norm import Norm
 from edgekws.tasks.pcg.physionet import index_physionet
 from edgekws.tasks.pcg_anomaly import metrics, model
 from edgekws.tasks.pcg_anomaly.config import SCORES, TrainConfig
-from edgekws.tasks.pcg_anomaly.features import Norm
+from edgekws.tasks.pcg_anomaly.features import standardise
 from edgekws.tasks.pcg_anomaly.pipeline import FRONTEND, TRAIN, _paths, _windows
 from edgekws.tasks.runner import RUN_INFO, read_json
 
@@ -81,9 +82,9 @@ def int8_scores(run: Path, data: Path | None = None, betas: tuple[str, ...] = ()
     norm = Norm.from_dict(trained["norm"])
     train_recs = [by_id[r] for r in trained["split"]["train"]]
     test = [by_id[r] for r in trained["split"]["test"]]
-    x_cal = norm(np.concatenate(_windows(train_recs, frontend, cfg, "calibration", progress)))
+    x_cal = standardise(norm, np.concatenate(_windows(train_recs, frontend, cfg, "calibration", progress)))
     x_cal = x_cal[np.random.default_rng([cfg.seed, 23]).permutation(len(x_cal))[:calibration]]
-    wins = [norm(w) for w in _windows(test, frontend, cfg, "test", progress)]
+    wins = [standardise(norm, w) for w in _windows(test, frontend, cfg, "test", progress)]
     bounds = np.cumsum([0] + [len(w) for w in wins])
     x = np.concatenate(wins)
     labels = np.array([int(r.abnormal) for r in test])
