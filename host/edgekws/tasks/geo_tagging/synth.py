@@ -35,13 +35,13 @@ from edgekws.tasks.geo_tagging.config import CONTEXT_CATEGORIES, SynthConfig
 from edgekws.tasks.geo_tagging.dataset import AUDIO_DIR, METADATA, metadata_header
 from edgekws.tasks.tagging_ctc.synth import (
     PEAK,
-    _am_tone,
-    _chirp,
-    _clicks,
-    _envelope,
-    _knock,
-    _noise_band,
-    _tone,
+    event_envelope,
+    render_am_tone,
+    render_chirp,
+    render_clicks,
+    render_knock,
+    render_noise_band,
+    render_tone,
 )
 
 TRUTH = "synth_truth.json"
@@ -74,8 +74,8 @@ class GeoEvent:
     pair: str | None = None  # the label of the event that sounds the same
 
 
-_HORN = _tone(280.0, 420.0, 5)
-_SIREN = _chirp(True)
+_HORN = render_tone(280.0, 420.0, 5)
+_SIREN = render_chirp(True)
 
 CATALOGUE: tuple[GeoEvent, ...] = (
     GeoEvent("car_horn", _HORN, ("road",), "boat_horn"),
@@ -84,14 +84,14 @@ CATALOGUE: tuple[GeoEvent, ...] = (
     GeoEvent("school_bell", _bell, ("education",), "church_bell"),
     GeoEvent("ambulance_siren", _SIREN, ("healthcare",), "factory_siren"),
     GeoEvent("factory_siren", _SIREN, ("industrial",), "ambulance_siren"),
-    GeoEvent("cutlery", _clicks, ("food_drink",), "shopping_trolley"),
-    GeoEvent("shopping_trolley", _clicks, ("commercial",), "cutlery"),
-    GeoEvent("traffic_rumble", _noise_band(100.0, 700.0), ("road", "transport")),
-    GeoEvent("fountain", _noise_band(3000.0, 6500.0), ("park", "water")),
-    GeoEvent("birdsong", _chirp(False), ("park", "residential")),
-    GeoEvent("door_knock", _knock, ("residential",)),
-    GeoEvent("doorbell", _tone(1800.0, 2600.0, 1), ("residential", "commercial")),
-    GeoEvent("ticket_beep", _am_tone, ("transport",)),
+    GeoEvent("cutlery", render_clicks, ("food_drink",), "shopping_trolley"),
+    GeoEvent("shopping_trolley", render_clicks, ("commercial",), "cutlery"),
+    GeoEvent("traffic_rumble", render_noise_band(100.0, 700.0), ("road", "transport")),
+    GeoEvent("fountain", render_noise_band(3000.0, 6500.0), ("park", "water")),
+    GeoEvent("birdsong", render_chirp(False), ("park", "residential")),
+    GeoEvent("door_knock", render_knock, ("residential",)),
+    GeoEvent("doorbell", render_tone(1800.0, 2600.0, 1), ("residential", "commercial")),
+    GeoEvent("ticket_beep", render_am_tone, ("transport",)),
 )
 LABELS: tuple[str, ...] = tuple(e.label for e in CATALOGUE)
 
@@ -149,7 +149,7 @@ def render_clip(events: list[int], cfg: SynthConfig, rng: np.random.Generator) -
         e = CATALOGUE[i]
         m = int(round(rng.uniform(cfg.min_event_s, cfg.max_event_s) * rate))
         y, params = e.render(m, rate, rng)
-        y = y[:m] * _envelope(len(y[:m]), rate)
+        y = y[:m] * event_envelope(len(y[:m]), rate)
         gain = float(10 ** (-rng.uniform(0.0, 6.0) / 20))
         y = gain * PEAK * y / max(float(np.abs(y).max()), 1e-12)
         onset = int(rng.integers(0, n - len(y) + 1))

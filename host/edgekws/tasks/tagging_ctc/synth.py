@@ -46,7 +46,7 @@ class EventClass:
     render: Callable[[int, int, np.random.Generator], tuple[np.ndarray, dict[str, float]]]
 
 
-def _tone(f_lo: float, f_hi: float, harmonics: int) -> Callable[..., tuple[np.ndarray, dict[str, float]]]:
+def render_tone(f_lo: float, f_hi: float, harmonics: int) -> Callable[..., tuple[np.ndarray, dict[str, float]]]:
     def render(n: int, rate: int, rng: np.random.Generator) -> tuple[np.ndarray, dict[str, float]]:
         f0 = float(rng.uniform(f_lo, f_hi))
         t = np.arange(n) / rate
@@ -56,7 +56,7 @@ def _tone(f_lo: float, f_hi: float, harmonics: int) -> Callable[..., tuple[np.nd
     return render
 
 
-def _noise_band(f_lo: float, f_hi: float) -> Callable[..., tuple[np.ndarray, dict[str, float]]]:
+def render_noise_band(f_lo: float, f_hi: float) -> Callable[..., tuple[np.ndarray, dict[str, float]]]:
     def render(n: int, rate: int, rng: np.random.Generator) -> tuple[np.ndarray, dict[str, float]]:
         lo = float(rng.uniform(f_lo, (f_lo + f_hi) / 2))
         hi = float(rng.uniform((f_lo + f_hi) / 2, f_hi))
@@ -67,7 +67,7 @@ def _noise_band(f_lo: float, f_hi: float) -> Callable[..., tuple[np.ndarray, dic
     return render
 
 
-def _clicks(n: int, rate: int, rng: np.random.Generator) -> tuple[np.ndarray, dict[str, float]]:
+def render_clicks(n: int, rate: int, rng: np.random.Generator) -> tuple[np.ndarray, dict[str, float]]:
     period = float(rng.uniform(0.06, 0.12))
     decay = float(rng.uniform(0.002, 0.005))
     t = np.arange(n) / rate
@@ -75,14 +75,14 @@ def _clicks(n: int, rate: int, rng: np.random.Generator) -> tuple[np.ndarray, di
     return rng.standard_normal(n) * np.exp(-phase / decay), {"period_s": period, "decay_s": decay}
 
 
-def _knock(n: int, rate: int, rng: np.random.Generator) -> tuple[np.ndarray, dict[str, float]]:
+def render_knock(n: int, rate: int, rng: np.random.Generator) -> tuple[np.ndarray, dict[str, float]]:
     f = float(rng.uniform(300, 700))
     decay = float(rng.uniform(0.03, 0.08))
     t = np.arange(n) / rate
     return np.cos(2 * np.pi * f * t) * np.exp(-t / decay), {"resonance": f, "decay_s": decay}
 
 
-def _chirp(up: bool) -> Callable[..., tuple[np.ndarray, dict[str, float]]]:
+def render_chirp(up: bool) -> Callable[..., tuple[np.ndarray, dict[str, float]]]:
     def render(n: int, rate: int, rng: np.random.Generator) -> tuple[np.ndarray, dict[str, float]]:
         lo, hi = float(rng.uniform(300, 700)), float(rng.uniform(2500, 4000))
         f_start, f_end = (lo, hi) if up else (hi, lo)
@@ -93,7 +93,7 @@ def _chirp(up: bool) -> Callable[..., tuple[np.ndarray, dict[str, float]]]:
     return render
 
 
-def _am_tone(n: int, rate: int, rng: np.random.Generator) -> tuple[np.ndarray, dict[str, float]]:
+def render_am_tone(n: int, rate: int, rng: np.random.Generator) -> tuple[np.ndarray, dict[str, float]]:
     f = float(rng.uniform(1000, 1400))
     fm = float(rng.uniform(6, 12))
     t = np.arange(n) / rate
@@ -102,15 +102,15 @@ def _am_tone(n: int, rate: int, rng: np.random.Generator) -> tuple[np.ndarray, d
 
 #: The catalogue; ``SynthConfig.classes`` takes its first N (speech is added by ``speech=True``).
 CATALOGUE: tuple[EventClass, ...] = (
-    EventClass("Tone_low", "tonal", _tone(180.0, 300.0, 4)),
-    EventClass("Noise_low", "noisy", _noise_band(100.0, 700.0)),
-    EventClass("Clicks", "impulsive", _clicks),
-    EventClass("Chirp_up", "chirp", _chirp(True)),
-    EventClass("Tone_high", "tonal", _tone(1800.0, 2600.0, 1)),
-    EventClass("Noise_high", "noisy", _noise_band(3000.0, 6500.0)),
-    EventClass("Chirp_down", "chirp", _chirp(False)),
-    EventClass("Knock", "impulsive", _knock),
-    EventClass("AM_tone", "modulated", _am_tone),
+    EventClass("Tone_low", "tonal", render_tone(180.0, 300.0, 4)),
+    EventClass("Noise_low", "noisy", render_noise_band(100.0, 700.0)),
+    EventClass("Clicks", "impulsive", render_clicks),
+    EventClass("Chirp_up", "chirp", render_chirp(True)),
+    EventClass("Tone_high", "tonal", render_tone(1800.0, 2600.0, 1)),
+    EventClass("Noise_high", "noisy", render_noise_band(3000.0, 6500.0)),
+    EventClass("Chirp_down", "chirp", render_chirp(False)),
+    EventClass("Knock", "impulsive", render_knock),
+    EventClass("AM_tone", "modulated", render_am_tone),
 )
 
 SPEECH_WORDS = ("hello", "seven", "window", "bottle", "morning", "yellow", "purple", "garden")
@@ -144,7 +144,7 @@ def classes_for(cfg: SynthConfig, workdir: Path | None = None) -> list[EventClas
     return out
 
 
-def _envelope(n: int, rate: int) -> np.ndarray:
+def event_envelope(n: int, rate: int) -> np.ndarray:
     """10 ms raised-cosine fades that start and end at 10 % (not 0), so the event's first and last
     samples carry signal and its onset/offset in the file are exact."""
     k = max(1, min(n // 4, int(0.01 * rate)))
@@ -161,7 +161,7 @@ def render_event(cls: EventClass, cfg: SynthConfig, rng: np.random.Generator) ->
     n = int(round(rng.uniform(cfg.min_event_s, cfg.max_event_s) * rate))
     x, params = cls.render(n, rate, rng)
     n = len(x)
-    x = x * _envelope(n, rate)
+    x = x * event_envelope(n, rate)
     x = PEAK * x / max(float(np.abs(x).max()), 1e-12)
     pad_a = int(rng.integers(0, int(cfg.max_pad_s * rate) + 1))
     pad_b = int(rng.integers(0, int(cfg.max_pad_s * rate) + 1))
