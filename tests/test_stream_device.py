@@ -81,7 +81,7 @@ def test_device_detections_equal_host_streaming_mode(client: DeviceClient, bundl
     assert (status.samples, status.frames) == (len(pcm), n_frames)
     assert status.inferences == (n_frames - session.params.num_frames) // session.params.k_hops + 1
     assert status.detections == len(want) and not status.active
-    assert status.fe_ticks_max > 0 and 0 < status.nn_ticks_max <= status.classify_ticks_max
+    assert status.fe_ticks_max > 0 and status.nn_ticks_max > 0 and status.classify_ticks_max > 0  # wall time here
 
 
 def test_device_refuses_bad_requests(client: DeviceClient, bundle: Path) -> None:
@@ -122,7 +122,9 @@ def test_cli_stream_device(device_exe: Path, bundle: Path, tmp_path: Path, capsy
     assert "identical to the host streaming mode" in capsys.readouterr().out
     cost = json.loads((tmp_path / "report.json").read_text())["device"]["host"]["stream"]
     assert cost["identical_to_host"] is True and cost["k_hops"] == 2
-    assert cost["frontend_per_hop_max"] > 0 and cost["inference_max"] < cost["classification_max"]
+    # the host board's counter is wall time: a slow first inference (outside every classification) can
+    # be the worst, so only the emulator's instruction counts (test_stream_qemu) order the maxima
+    assert cost["frontend_per_hop_max"] > 0 and cost["inference_max"] > 0 and cost["classification_max"] > 0
     doc = json.loads((tmp_path / "d.json").read_text())
     assert doc["device"]["status"]["frames"] == FrontendConfig().num_frames(8 * 16000)
     assert [d["time_ms"] for d in doc["detections"]] == [d.time_ms for d in run_stream(wav, bundle, StreamConfig())]

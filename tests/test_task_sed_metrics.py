@@ -75,3 +75,17 @@ def test_bootstrap_interval_narrows_with_more_clips() -> None:
     one = segment_counts(REF, EST, LABELS, 1.0, 4.0)
     few, many = bootstrap(np.stack([one, [2, 0, 0, 0, 0, 0, 2]] * 5)), bootstrap(np.stack([one, [2, 0, 0, 0, 0, 0, 2]] * 200))
     assert few["f1"][1] - few["f1"][0] > many["f1"][1] - many["f1"][0] > 0
+
+
+def test_a_detector_that_fires_nowhere_scores_0_and_no_reference_is_an_error() -> None:
+    """CI once trained a tiny model that detected nothing: sed_eval says F1 nan, the run must still report."""
+    import json
+
+    from edgekws.errors import DatasetError
+
+    res = evaluate_events([REF, REF], [[], []], LABELS, 1.0, 4.0)
+    assert (res["f1"], res["precision"], res["recall"], res["classwise_f1"]) == (0.0, 0.0, 0.0, 0.0)
+    assert res["error_rate"] == pytest.approx(1.0)  # every reference segment deleted
+    json.dumps(res, allow_nan=False)  # metrics.json is strict JSON
+    with pytest.raises(DatasetError, match="no reference events"):
+        evaluate_events([[], []], [EST, []], LABELS, 1.0, 4.0)

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from edgekws.errors import DatasetError
+
 #: Columns of a clip's count row.
 COUNTS = ("tp", "fp", "fn", "subs", "dels", "ins", "n_ref")
 
@@ -111,8 +113,16 @@ def evaluate_events(refs: Sequence[Sequence[Event]], ests: Sequence[Sequence[Eve
                     resolution: float, length_s: float, seed: int = 0) -> dict[str, object]:
     """sed_eval's figures plus bootstrap intervals from per-clip counts that must reproduce them."""
     per_clip = np.stack([segment_counts(r, e, labels, resolution, length_s) for r, e in zip(refs, ests, strict=True)])
-    ours = scores(per_clip.sum(axis=0))
+    total = per_clip.sum(axis=0)
+    if not total[6]:
+        raise DatasetError("the test clips hold no reference events: segment F1 and error rate are undefined")
+    ours = scores(total)
     ref = sed_eval_scores(refs, ests, labels, resolution, length_s)
+    if not total[0] + total[1]:
+        # a detector that fires nowhere: sed_eval leaves F1 and precision undefined (0/0); they are 0 here,
+        # as 2 TP / (2 TP + FP + FN) gives and sklearn's zero_division=0 would, so reports can rank it
+        ref = {**ref, **{k: 0.0 for k in ("f1", "precision", "classwise_f1") if math.isnan(ref[k])}}
+        ours = {**ours, "f1": 0.0}
     for key in ("f1", "error_rate"):
         a, b = ours[key], ref[key]
         if not (math.isnan(a) and math.isnan(b)) and not math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12):
