@@ -15,21 +15,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edgekws.cli import main
+from cli_run import run_cli_ok as _ok
 
 TINY_DATA = ["sample_rate=16000", "cities=3", "train_locations=2", "train_segments_per_scene=6",
              "test_segments_per_scene=1", "clips_per_segment=1"]
 TINY_TRAIN = ["subsets=25,100", "epochs=2", "model.channels=8,8,8", "city2scene.teacher_channels=8,8,8",
               "city2scene.city_epochs=1", "city2scene.finetune_epochs=1", "curriculum.device_channels=4,4,4",
               "curriculum.device_epochs=1"]
-
-
-def _ok(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
-    with pytest.raises(SystemExit) as info:
-        main(argv)
-    out = capsys.readouterr()
-    assert info.value.code == 0, out.err[-2000:]
-    return out.out
 
 
 def _sets(items: list[str]) -> list[str]:

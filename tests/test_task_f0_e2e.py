@@ -14,18 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from edgekws.cli import main
+from cli_run import run_cli as _run
 
 TINY_DATA = ["tracks=6", "mixtures=3", "seconds=1.0", "snr_db=30,40"]
 TINY_TRAIN = ["epochs=2", "model.channels=4,4", "model.kernel_frames=3,1", "model.kernel_bins=5,13", "patch_frames=32", "patches_per_track=2", "test_fraction=0.34",
               "real=false"]
-
-
-def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as info:
-        main(argv)
-    out = capsys.readouterr()
-    return int(info.value.code or 0), out.out, out.err
 
 
 def _sets(items: list[str]) -> list[str]:

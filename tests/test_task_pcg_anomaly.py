@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from cli_run import run_cli_ok as _ok
 from edgekws.errors import ConfigError, DatasetError
 from edgekws.tasks.norm import Norm
 from edgekws.tasks.pcg.physionet import PcgRecord
@@ -130,16 +131,6 @@ def test_order_findings_say_whether_the_anchor_order_holds() -> None:
 
 TINY_DATA = ["normal_records=12", "abnormal_records=6", "seconds=6"]
 TINY_TRAIN = ["betas=0.5,2", "epochs=4", "hidden=32", "latent_dim=4", "bootstrap=100"]
-
-
-def _ok(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
-    from edgekws.cli import main
-
-    with pytest.raises(SystemExit) as info:
-        main(argv)
-    out = capsys.readouterr()
-    assert info.value.code == 0, out.err[-2000:]
-    return out.out
 
 
 def _sets(items: list[str]) -> list[str]:

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from edgekws.cli import main
+from cli_run import run_cli as _run
+from cli_run import run_cli_ok as _ok
 from edgekws.errors import DatasetError
 from edgekws.tasks.pcg import annotations as ann
 from edgekws.tasks.pcg import pcg_frontend
@@ -24,19 +25,6 @@ from edgekws.tasks.pcg_seg import dataset as ds
 TINY_DATA = ["normal_records=8", "abnormal_records=4", "seconds=5"]
 TINY_TRAIN = ["inputs=topo,envelope,logmel", "fractions=50,100", "epochs=2", "min_steps=0", "model.channels=8",
               "topo.h1_hop=8"]
-
-
-def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as info:
-        main(argv)
-    out = capsys.readouterr()
-    return int(info.value.code or 0), out.out, out.err
-
-
-def _ok(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
-    code, out, err = _run(argv, capsys)
-    assert code == 0, err[-2000:]
-    return out
 
 
 def _sets(items: list[str]) -> list[str]:

@@ -15,23 +15,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edgekws.cli import main
+from cli_run import run_cli as _run
+from cli_run import run_cli_ok as _ok
 from edgekws.errors import ConfigError
 from edgekws.tasks.configs import apply_overrides
 from edgekws.tasks.sed_ctc.config import SedTrainConfig
-
-
-def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as info:
-        main(argv)
-    out = capsys.readouterr()
-    return int(info.value.code or 0), out.out, out.err
-
-
-def _ok(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
-    code, out, err = _run(argv, capsys)
-    assert code == 0, err[-2000:]
-    return out
 
 
 @pytest.mark.slow  # trains two small models (~30 s of CPU, TensorFlow start-up included)

@@ -15,26 +15,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edgekws.cli import main
+from cli_run import run_cli as _run
+from cli_run import run_cli_ok as _ok
 from edgekws.errors import ConfigError, DatasetError
 
 TINY_DATA = ["pretrain_clips=3,1,1", "singing_clips=2,1,2", "clip_seconds=3"]
 # fine-tuning at 1e-7: the transfer model must stay where pre-training left it (the test below checks it starts there)
 TINY_TRAIN = ["pretrain_epochs=2", "finetune_epochs=1", "scratch_epochs=2", "model.channels=4,4", "model.hidden=4",
               "chunk_frames=50", "finetune_learning_rate=1e-7"]
-
-
-def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as info:
-        main(argv)
-    out = capsys.readouterr()
-    return int(info.value.code or 0), out.out, out.err
-
-
-def _ok(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
-    code, out, err = _run(argv, capsys)
-    assert code == 0, err[-2000:]
-    return out
 
 
 def _sets(items: list[str]) -> list[str]:

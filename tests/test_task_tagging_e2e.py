@@ -15,16 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edgekws.cli import main
+from cli_run import run_cli_ok as _ok
 from edgekws.tasks.tagging_ctc.synth import CATALOGUE
-
-
-def _ok(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
-    with pytest.raises(SystemExit) as info:
-        main(argv)
-    out = capsys.readouterr()
-    assert info.value.code == 0, out.err[-2000:]
-    return out.out
 
 
 @pytest.mark.slow  # trains two small models (~30 s of CPU, TensorFlow start-up included)
