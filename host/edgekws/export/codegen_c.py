@@ -109,6 +109,28 @@ def compute_padding(stride: int, dilation: int, in_size: int, filter_size: int, 
     return total // 2
 
 
+def _conv_padding(op: Operator, name: str, in_hw: tuple[int, int], k_hw: tuple[int, int],
+                  out_hw: tuple[int, int]) -> tuple[int, int]:
+    """Leading (top, left) padding of a convolution: SAME/VALID as TFLite computes it, or a folded PAD's.
+
+    A folded PAD (``padding: EXPLICIT``, see tflite_graph.fold_pad_ops) must give exactly the output
+    size the model declares, since the kernels derive the trailing padding from it.
+    """
+    o = op.options
+    strides, dilations = (o["stride_h"], o["stride_w"]), (o["dilation_h"], o["dilation_w"])
+    if o.get("padding") != "EXPLICIT":
+        return (compute_padding(strides[0], dilations[0], in_hw[0], k_hw[0], out_hw[0]),
+                compute_padding(strides[1], dilations[1], in_hw[1], k_hw[1], out_hw[1]))
+    top, bottom, left, right = (int(v) for v in o["pad"])
+    for axis, (size, lead, trail) in enumerate(((in_hw[0], top, bottom), (in_hw[1], left, right))):
+        eff = (k_hw[axis] - 1) * dilations[axis] + 1
+        want = (size + lead + trail - eff) // strides[axis] + 1
+        if want != out_hw[axis]:
+            raise ModelError(f"layer {op.index} ({name}): padded input gives {want} outputs along "
+                             f"{'HW'[axis]}, the model declares {out_hw[axis]}")
+    return top, left
+
+
 def _quant1(t: Tensor) -> tuple[float, int]:
     if t.quant is None or t.quant.scale.size != 1:
         raise ModelError(f"tensor {t.name!r} needs per-tensor quantization")
@@ -203,7 +225,7 @@ def build_layers(graph: Graph, backends: list[str]) -> list[LayerC]:
             dh, dw = op.options["dilation_h"], op.options["dilation_w"]
             amin, amax = _act(op, c["out"])
             row.params = {"input_offset": -in_zp, "output_offset": out_zp, "stride": (sh, sw),
-                          "padding": (compute_padding(sh, dh, ih, kh, oh), compute_padding(sw, dw, iw, kw, ow)),
+                          "padding": _conv_padding(op, name, (ih, iw), (kh, kw), (oh, ow)),
                           "dilation": (dh, dw), "depth_multiplier": 1, "act_min": amin, "act_max": amax}
             if op.op == "DEPTHWISE_CONV_2D":
                 if oc % ic:

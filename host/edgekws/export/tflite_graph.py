@@ -172,8 +172,12 @@ def _load_bytes(path_or_bytes: str | Path | bytes | bytearray | memoryview) -> b
     return p.read_bytes()
 
 
-def read_graph(path_or_bytes: str | Path | bytes | bytearray | memoryview) -> Graph:
-    """Parse a .tflite model (path or bytes) into a :class:`Graph` of its first subgraph."""
+def read_graph(path_or_bytes: str | Path | bytes | bytearray | memoryview, *, fold_pads: bool = True) -> Graph:
+    """Parse a .tflite model (path or bytes) into a :class:`Graph` of its first subgraph.
+
+    ``fold_pads``: fold each PAD that only feeds a VALID convolution into that convolution
+    (:func:`fold_pad_ops`), which is the view every consumer of the layer table wants.
+    """
     buf = _load_bytes(path_or_bytes)
     if len(buf) < 8 or buf[4:8] != b"TFL3":
         raise ModelError("not a TFLite model (missing TFL3 identifier)")
@@ -228,9 +232,68 @@ def read_graph(path_or_bytes: str | Path | bytes | bytearray | memoryview) -> Gr
         outs = tuple(int(v) for v in (o.outputs if o.outputs is not None else []))
         ops.append(Operator(i, op_name, ins, outs, _decode_options(op_name, o.builtinOptions), version))
     desc = model.description.decode() if isinstance(model.description, bytes) else (model.description or "")
-    return Graph(tensors, ops,
-                 tuple(int(v) for v in sg.inputs), tuple(int(v) for v in sg.outputs),
-                 desc, int(model.version))
+    graph = Graph(tensors, ops, tuple(int(v) for v in sg.inputs), tuple(int(v) for v in sg.outputs),
+                  desc, int(model.version))
+    return fold_pad_ops(graph) if fold_pads else graph
+
+
+def _foldable_pad(graph: Graph, pad: Operator) -> tuple[int, int, int, int] | None:
+    """(top, bottom, left, right) of a PAD the next convolution can absorb, else None.
+
+    Only a plain PAD (it fills with the zero point, i.e. real 0, exactly what a convolution's
+    padding contributes) of height and width, with the same quantization in and out, whose
+    output feeds exactly one VALID CONV_2D / DEPTHWISE_CONV_2D and nothing else.
+    """
+    if pad.op != "PAD" or len(pad.inputs) != 2 or len(pad.outputs) != 1:
+        return None
+    src, out = graph.tensors[pad.inputs[0]], graph.tensors[pad.outputs[0]]
+    pads = graph.tensors[pad.inputs[1]].data
+    if pads is None or pads.shape != (4, 2) or len(src.shape) != 4 or np.any(pads < 0):
+        return None
+    if pads[0].any() or pads[3].any() or src.dtype != out.dtype or src.quant is None or out.quant is None:
+        return None
+    if not (np.array_equal(src.quant.scale, out.quant.scale)
+            and np.array_equal(src.quant.zero_point, out.quant.zero_point)):
+        return None
+    users = [op for op in graph.operators if pad.outputs[0] in op.inputs]
+    if len(users) != 1 or pad.outputs[0] in graph.outputs:
+        return None
+    user = users[0]
+    if user.op not in ("CONV_2D", "DEPTHWISE_CONV_2D") or user.inputs[0] != pad.outputs[0] \
+            or user.options.get("padding") != "VALID":
+        return None
+    return int(pads[1, 0]), int(pads[1, 1]), int(pads[2, 0]), int(pads[2, 1])
+
+
+def fold_pad_ops(graph: Graph) -> Graph:
+    """The graph with every foldable PAD merged into the convolution it feeds.
+
+    Why: a model that is VALID in time but SAME in frequency (streaming-aware models) converts to
+    PAD + VALID convolution; the firmware's kernels take explicit leading padding, so the PAD is
+    free there. The folded convolution reads the PAD's input and gets ``padding: EXPLICIT`` with
+    ``pad: [top, bottom, left, right]``; tensor indices are kept (the layer check maps layers to
+    TFLite Micro's tensors by index), operators are renumbered. A PAD that cannot be folded stays
+    and is refused by the exporter as an op the firmware does not run.
+    """
+    folds = {}
+    for op in graph.operators:
+        p = _foldable_pad(graph, op)
+        if p is not None:
+            folds[op.outputs[0]] = (op.inputs[0], p)
+    if not folds:
+        return graph
+    ops: list[Operator] = []
+    for op in graph.operators:
+        if op.op == "PAD" and op.outputs[0] in folds:
+            continue
+        if op.inputs and op.inputs[0] in folds:
+            src, (top, bottom, left, right) = folds[op.inputs[0]]
+            opts = dict(op.options, padding="EXPLICIT", pad=[top, bottom, left, right])
+            op = Operator(len(ops), op.op, (src, *op.inputs[1:]), op.outputs, opts, op.version)
+        else:
+            op = Operator(len(ops), op.op, op.inputs, op.outputs, op.options, op.version)
+        ops.append(op)
+    return Graph(graph.tensors, ops, graph.inputs, graph.outputs, graph.description, graph.version)
 
 
 def layer_names(graph: Graph) -> list[str]:

@@ -23,6 +23,28 @@ def _keras() -> Any:
     return keras
 
 
+def same_split(size: int, kernel: int, stride: int) -> tuple[int, int]:
+    """TFLite SAME padding of one axis as (before, after): the odd extra cell goes after."""
+    out = -(-size // stride)
+    total = max((out - 1) * stride + kernel - size, 0)
+    return total // 2, total - total // 2
+
+
+def _conv_input(x: Any, spec: ModelSpec, kernel: tuple[int, int], strides: tuple[int, int],
+                name: str) -> tuple[Any, str]:
+    """The tensor a convolution reads and its Keras padding.
+
+    ``time_padding: valid`` pads only the frequency axis, explicitly (TFLite PAD, which the
+    exporter folds into the convolution), and the convolution itself is VALID.
+    """
+    if spec.time_padding == "same":
+        return x, "same"
+    before, after = same_split(int(x.shape[2]), kernel[1], strides[1])
+    if before or after:
+        x = _keras().layers.ZeroPadding2D(((0, 0), (before, after)), name=f"{name}_fpad")(x)
+    return x, "valid"
+
+
 def build_model(spec: ModelSpec, input_shape: tuple[int, int], n_classes: int, name: str = "kws") -> Any:
     """Build the float model for ``spec``; input [frames, feats, 1] (time = height)."""
     keras = _keras()
@@ -31,7 +53,8 @@ def build_model(spec: ModelSpec, input_shape: tuple[int, int], n_classes: int, n
     inp = keras.Input(shape=(frames, feats, 1), name="features")
     x = inp
     for i, conv in enumerate(spec.convs):
-        x = layers.Conv2D(conv.filters, conv.kernel, strides=conv.strides, padding="same", use_bias=False,
+        x, padding = _conv_input(x, spec, conv.kernel, conv.strides, f"conv{i}")
+        x = layers.Conv2D(conv.filters, conv.kernel, strides=conv.strides, padding=padding, use_bias=False,
                           name=f"conv{i}")(x)
         x = layers.BatchNormalization(momentum=0.9, name=f"conv{i}_bn")(x)
         x = layers.ReLU(name=f"conv{i}_relu")(x)
@@ -39,7 +62,8 @@ def build_model(spec: ModelSpec, input_shape: tuple[int, int], n_classes: int, n
             x = layers.MaxPooling2D(conv.pool, padding="valid", name=f"conv{i}_pool")(x)
     if spec.arch == "ds_cnn":
         for j, block in enumerate(spec.blocks):
-            x = layers.DepthwiseConv2D(spec.dw_kernel, strides=block.strides, padding="same", use_bias=False,
+            x, padding = _conv_input(x, spec, spec.dw_kernel, block.strides, f"dw{j}")
+            x = layers.DepthwiseConv2D(spec.dw_kernel, strides=block.strides, padding=padding, use_bias=False,
                                        name=f"dw{j}")(x)
             x = layers.BatchNormalization(momentum=0.9, name=f"dw{j}_bn")(x)
             x = layers.ReLU(name=f"dw{j}_relu")(x)

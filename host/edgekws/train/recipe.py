@@ -21,6 +21,7 @@ LABELS: tuple[str, ...] = (
 )
 RECIPE_DIR = Path(__file__).resolve().parents[3] / "models" / "recipes"
 ARCHS = ("ds_cnn", "cnn")
+TIME_PADDINGS = ("same", "valid")
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,13 @@ class ModelSpec:
     ``ds_cnn``: ``convs[0]`` is the first standard conv, then one depthwise-separable
     block (DW 3x3 + pointwise) per entry of ``blocks``. ``cnn``: only ``convs``.
     Both end in an average pool over the whole remaining map and a dense softmax layer.
+
+    ``time_padding``: ``same`` pads every convolution in both axes (TFLite SAME); ``valid``
+    pads only in frequency (SAME's split) and not in time. Why: with no padding in time, each
+    output frame depends only on input frames inside the window, so a device can keep each
+    layer's last rows between calls and compute only the frames that are new (streaming
+    inference, bit-identical to running the whole window); SAME in time would make every
+    edge frame change whenever the window moves.
     """
 
     arch: str
@@ -55,6 +63,12 @@ class ModelSpec:
     blocks: tuple[BlockSpec, ...] = ()
     dw_kernel: tuple[int, int] = (3, 3)
     dropout: float = 0.0
+    time_padding: str = "same"
+
+    def __post_init__(self) -> None:
+        if self.time_padding not in TIME_PADDINGS:
+            raise ConfigError(f"model.time_padding must be one of {', '.join(TIME_PADDINGS)}, "
+                              f"got {self.time_padding!r}")
 
 
 @dataclass(frozen=True)
