@@ -10,7 +10,8 @@ DEMO  ?= $(BUILD)/demo
 BOARD ?= mps2_an500
 BUNDLE ?= models/default
 
-.PHONY: setup demo test test-fast lint firmware bench fuzz clean default-model adopt-default
+.PHONY: setup demo test test-fast lint firmware bench fuzz clean default-model adopt-default stream-model \
+	adopt-stream
 
 setup:
 	@./tools/setup.sh
@@ -61,6 +62,9 @@ REAL_DEV ?= ../shared/data/real_kws_dev
 DEFAULT_NOISE = $$(test -d "$(NOISE_DIR)" && echo --noise "$(NOISE_DIR)")
 DEFAULT_ROUNDS = --rounds-dir $(DEFAULT_OUT)/rounds/0-espeak --rounds-dir $(DEFAULT_OUT)/rounds/1-flite-festival \
 	--rounds-dir $(DEFAULT_OUT)/rounds/2-piper
+# the student's step: the rounds, both teachers and the MLTK start (stream-model reuses it)
+DEFAULT_DISTILL = --teacher $(DEFAULT_OUT)/teacher --rounds 14 --epochs 2 --bundle-teacher $(DEFAULT_OUT)/mltk-kws \
+	--init-bundle $(DEFAULT_OUT)/mltk-kws --learning-rate 1e-4 --alpha 0.9 $(DEFAULT_ROUNDS)
 default-model: setup
 	@$(EDGEKWS) data synth --out $(DEFAULT_OUT)/espeak --per-word 300 --unknown-per-word 60 --seed 1
 	@$(EDGEKWS) data synth --out $(DEFAULT_OUT)/flite-festival --engines flite,festival --per-word 150 \
@@ -74,24 +78,42 @@ default-model: setup
 		--rename unknown=_unknown_,_background_noise_=_silence_ --norm 0,7 --name mltk-kws \
 		--testset-data $(DEFAULT_OUT)/piper --out $(DEFAULT_OUT)/mltk-kws
 	@$(EDGEKWS) teacher label-rounds --bundle $(DEFAULT_OUT)/mltk-kws --rounds 14 $(DEFAULT_ROUNDS)
-	@$(EDGEKWS) distill --out $(DEFAULT_OUT)/bundle --teacher $(DEFAULT_OUT)/teacher --rounds 14 --epochs 2 \
-		--bundle-teacher $(DEFAULT_OUT)/mltk-kws --init-bundle $(DEFAULT_OUT)/mltk-kws --learning-rate 1e-4 \
-		--alpha 0.9 $(DEFAULT_ROUNDS)
+	@$(EDGEKWS) distill --out $(DEFAULT_OUT)/bundle $(DEFAULT_DISTILL)
 	@if [ -d "$(REAL_DEV)" ]; then $(EDGEKWS) evaluate $(DEFAULT_OUT)/bundle --data $(REAL_DEV); \
 	else echo "real-speech evaluation skipped: no $(REAL_DEV) (set REAL_DEV to the unpacked Speech Commands test set)"; fi
 
 # adopt-default: make $(DEFAULT_OUT)/bundle the committed default: autotuned kernels, C, the
 # emulator's self-test and bench figures, real-speech evaluation; then swap it into models/default.
+# ADOPT(OUT, MODELS): the steps above for $(OUT)/bundle, swapped into the committed folder MODELS.
+define ADOPT
+	@rm -rf $(1)/adopt && cp -r $(1)/bundle $(1)/adopt && rm -rf $(1)/adopt/rounds
+	@$(EDGEKWS) export autotune $(1)/adopt -b ref -b simd -b wp -b block --work $(1)/autotune
+	@$(EDGEKWS) export c $(1)/adopt $(1)/adopt/c
+	@$(EDGEKWS) firmware selftest --bundle $(1)/adopt/c --out $(1)/fw-selftest
+	@for mode in latency accuracy; do $(PY) tools/bench.py --emulate --bundle $(1)/adopt --mode $$mode \
+		--runs 5 --out $(1)/adopt/report.json --jsonl $(1)/bench-$$mode.jsonl \
+		--build-dir $(1)/fw --no-progress || exit 1; done
+	@if [ -d "$(REAL_DEV)" ]; then $(EDGEKWS) evaluate $(1)/adopt --data $(REAL_DEV) --no-progress; fi
+	@rm -rf $(2) && mv $(1)/adopt $(2) && echo "$(2) <- $(1)/bundle"
+endef
 adopt-default: setup
-	@rm -rf $(DEFAULT_OUT)/adopt && cp -r $(DEFAULT_OUT)/bundle $(DEFAULT_OUT)/adopt && rm -rf $(DEFAULT_OUT)/adopt/rounds
-	@$(EDGEKWS) export autotune $(DEFAULT_OUT)/adopt -b ref -b simd -b wp -b block --work $(DEFAULT_OUT)/autotune
-	@$(EDGEKWS) export c $(DEFAULT_OUT)/adopt $(DEFAULT_OUT)/adopt/c
-	@$(EDGEKWS) firmware selftest --bundle $(DEFAULT_OUT)/adopt/c --out $(DEFAULT_OUT)/fw-selftest
-	@for mode in latency accuracy; do $(PY) tools/bench.py --emulate --bundle $(DEFAULT_OUT)/adopt --mode $$mode \
-		--runs 5 --out $(DEFAULT_OUT)/adopt/report.json --jsonl $(DEFAULT_OUT)/bench-$$mode.jsonl \
-		--build-dir $(DEFAULT_OUT)/fw --no-progress || exit 1; done
-	@if [ -d "$(REAL_DEV)" ]; then $(EDGEKWS) evaluate $(DEFAULT_OUT)/adopt --data $(REAL_DEV) --no-progress; fi
-	@rm -rf models/default && mv $(DEFAULT_OUT)/adopt models/default && echo "models/default <- $(DEFAULT_OUT)/bundle"
+	$(call ADOPT,$(DEFAULT_OUT),models/default)
+
+# stream-model: the streaming-aware twin of the default (issue 13): default-model's last step (same
+# rounds, teachers and MLTK start; run default-model first) with the ds-cnn-s-stream recipe, whose
+# convolutions are valid in time so a device can compute only the frames that are new. The MLTK
+# bundle is SAME; init_weights loads it into the valid-in-time layers (logged) and fine-tuning
+# adapts. Writes $(STREAM_OUT)/bundle; `make adopt-stream` makes it models/stream.
+STREAM_OUT ?= $(BUILD)/stream-model
+stream-model: setup
+	@test -d $(DEFAULT_OUT)/mltk-kws -a -d $(DEFAULT_OUT)/teacher || \
+		{ echo "stream-model: no $(DEFAULT_OUT)/mltk-kws or teacher: run make default-model first"; exit 1; }
+	@$(EDGEKWS) distill --recipe ds-cnn-s-stream --out $(STREAM_OUT)/bundle $(DEFAULT_DISTILL)
+	@if [ -d "$(REAL_DEV)" ]; then $(EDGEKWS) evaluate $(STREAM_OUT)/bundle --data $(REAL_DEV); \
+	else echo "real-speech evaluation skipped: no $(REAL_DEV) (set REAL_DEV to the unpacked Speech Commands test set)"; fi
+
+adopt-stream: setup
+	$(call ADOPT,$(STREAM_OUT),models/stream)
 
 clean:
 	rm -rf $(BUILD)

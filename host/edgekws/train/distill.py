@@ -303,7 +303,7 @@ def train_student(rounds_dirs: list[str | Path], teacher_dir: str | Path | None,
     if init_bundle is not None:
         from edgekws.train.init_weights import load_bundle_weights
 
-        load_bundle_weights(model, init_bundle, list(LABELS))
+        load_bundle_weights(model, init_bundle, list(LABELS), time_padding=rec.model.time_padding, log=log)
     logits_model = keras.Model(model.input, model.get_layer("fc").output)
     # embedding term: a training-only linear map from the pooled features (never exported)
     pooled = model.get_layer("flatten").output

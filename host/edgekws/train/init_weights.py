@@ -8,17 +8,26 @@ the BatchNormalization after each bias-free convolution is set to the identity p
 the bundle's labels must be the student's (import already put its outputs in that order). Every layer is checked against
 the bundle's operator (kind, kernel shape, stride, padding, fused ReLU): a recipe that is not the
 bundle's architecture is refused instead of loaded approximately.
+
+One deliberate exception, asked for by the caller: a streaming recipe (``time_padding: valid``)
+may start from a SAME bundle of the same kernels. Its convolutions are VALID behind an explicit
+frequency pad equal to SAME's, so every row they compute equals the bundle's row at that place;
+only the rows SAME computed from its zero time padding are gone, and the average pool sees the
+interior rows alone (13 of 25 for DS-CNN-S), which fine-tuning adapts to. The loader checks that
+frequency pad and names every such layer in its log.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from edgekws.errors import BundleError, ConfigError
+from edgekws.train.models import same_split
 
 #: TFLite operator that carries each Keras layer kind's weights
 _OPS = {"Conv2D": "CONV_2D", "DepthwiseConv2D": "DEPTHWISE_CONV_2D", "Dense": "FULLY_CONNECTED"}
@@ -37,22 +46,49 @@ def _dequantize(t: Any) -> np.ndarray:
     return ((data.astype(np.float64) - zp) * scale).astype(np.float32)
 
 
-def _check_op(layer: Any, op: Any) -> None:
-    """Refuse a layer whose stride, padding or activation differs from the operator's."""
+def _valid_in_time(layer: Any, strides: tuple[int, int]) -> bool:
+    """Whether a VALID ``layer`` computes the bundle's SAME op everywhere but at the time edges.
+
+    True when its input is a ZeroPadding2D that pads no time rows and exactly SAME's split of the
+    frequency axis (the streaming builder's form); a kernel 1 wide needs no pad at all.
+    """
+    kw = int(layer.get_config()["kernel_size"][1])
+    src = layer.inbound_nodes[0].inbound_layers
+    if type(src).__name__ != "ZeroPadding2D":
+        return kw == 1
+    (top, bottom), (left, right) = (tuple(p) for p in src.get_config()["padding"])
+    width = int(src.input.shape[2])
+    return top == bottom == 0 and (left, right) == same_split(width, kw, strides[1])
+
+
+def _check_op(layer: Any, op: Any, time_padding: str = "same") -> bool:
+    """Refuse a layer whose stride, padding or activation differs from the operator's.
+
+    True when the layer is accepted as the valid-in-time form of a SAME op (``time_padding``
+    "valid" only; see the module docstring), False when it matches the operator as it is.
+    """
     cfg = layer.get_config()
     name = layer.name
+    edges = False
     if op.op in ("CONV_2D", "DEPTHWISE_CONV_2D"):
         strides = (op.options.get("stride_h", 1), op.options.get("stride_w", 1))
         if tuple(cfg["strides"]) != strides:
             raise ConfigError(f"{name}: stride {tuple(cfg['strides'])} but the bundle's {op.op} has {strides}")
-        if str(op.options.get("padding", "SAME")).upper() != cfg["padding"].upper():
-            raise ConfigError(f"{name}: padding {cfg['padding']} but the bundle's {op.op} has "
-                              f"{op.options.get('padding')}")
+        op_pad = str(op.options.get("padding", "SAME")).upper()
+        if op_pad != cfg["padding"].upper():
+            edges = (time_padding == "valid" and op_pad == "SAME" and cfg["padding"].upper() == "VALID"
+                     and _valid_in_time(layer, strides))
+            if not edges:
+                raise ConfigError(f"{name}: padding {cfg['padding']} but the bundle's {op.op} has "
+                                  f"{op.options.get('padding')}"
+                                  + (" (and its input is not SAME's frequency pad)"
+                                     if time_padding == "valid" else ""))
         if op.options.get("activation", "NONE") != "RELU":
             raise ConfigError(f"{name}: the bundle's {op.op} has activation {op.options.get('activation')}, "
                               "the recipe a ReLU")
     elif op.options.get("activation", "NONE") != "NONE":
         raise ConfigError(f"{name}: the bundle's classifier has activation {op.options.get('activation')}")
+    return edges
 
 
 def _kernel(layer: Any, op: Any, w: np.ndarray) -> np.ndarray:
@@ -66,11 +102,13 @@ def _kernel(layer: Any, op: Any, w: np.ndarray) -> np.ndarray:
     return np.transpose(w, (1, 0))
 
 
-def load_bundle_weights(model: Any, bundle_dir: str | Path, model_labels: list[str]) -> list[str]:
+def load_bundle_weights(model: Any, bundle_dir: str | Path, model_labels: list[str], *,
+                        time_padding: str = "same", log: Callable[[str], Any] = print) -> list[str]:
     """Copy the bundle's dequantised weights into ``model`` (built from a matching recipe); layer names.
 
     The bundle's classifier is already in its ``labels`` order (``edgekws import`` permutes the
-    model's outputs), which must be the student's.
+    model's outputs), which must be the student's. ``time_padding``: the recipe's; "valid" lets
+    SAME operators load into the streaming form of the same layers, and ``log`` names them.
     """
     from edgekws.export.tflite_graph import read_graph
 
@@ -86,12 +124,13 @@ def load_bundle_weights(model: Any, bundle_dir: str | Path, model_labels: list[s
         raise ConfigError(f"{bdir}: {len(ops)} weighted operators, the recipe's model has {len(layers)} layers")
     if list(meta.get("labels", [])) != [str(v) for v in model_labels]:
         raise ConfigError(f"{bdir}: labels {meta.get('labels')} are not the student's {list(model_labels)}")
-    loaded = []
+    loaded, edged = [], []
     for layer, op in zip(layers, ops, strict=True):
         kind = type(layer).__name__
         if op.op != _OPS[kind]:
             raise ConfigError(f"{layer.name}: a {kind} where the bundle has {op.op}")
-        _check_op(layer, op)
+        if _check_op(layer, op, time_padding):
+            edged.append(layer.name)
         kernel = _kernel(layer, op, _dequantize(graph.tensor(op.inputs[1])))
         bias_t = op.inputs[2] if len(op.inputs) > 2 and op.inputs[2] >= 0 else -1
         # outputs: O for conv/dense; C * multiplier for depthwise ([H, W, C, M])
@@ -111,4 +150,7 @@ def load_bundle_weights(model: Any, bundle_dir: str | Path, model_labels: list[s
             bn.set_weights([np.ones(n, np.float32), bias.astype(np.float32), np.zeros(n, np.float32),
                             np.full(n, 1.0 - eps, np.float32)])
         loaded.append(layer.name)
+    if edged:
+        log(f"{bdir}: SAME weights loaded into valid-in-time {', '.join(edged)} (same kernels; "
+            "the rows SAME computed from its zero time padding are gone until fine-tuning adapts)")
     return loaded
