@@ -26,13 +26,13 @@ ARM_FLAGS = ("-mcpu=cortex-m7", "-mfpu=fpv5-d16", "-mfloat-abi=hard", "-std=c11"
 
 
 def nn_sources(backends: tuple[str, ...] = ("ref",)) -> list[Path]:
-    """runner.c plus every kernel file of the given backends (backend names or firmware/src/nn/ dirs)."""
+    """runner.c, stream_runner.c plus every kernel file of the given backends (backend names or firmware/src/nn/ dirs)."""
     try:
         from edgekws.export.kernels import SOURCE_DIRS
     except ImportError:  # registry not present: backend name == directory name
         SOURCE_DIRS = {}
     dirs = sorted({SOURCE_DIRS.get(b, b) for b in ("ref", *backends)})
-    srcs = [FIRMWARE / "src" / "nn" / "runner.c"]
+    srcs = [FIRMWARE / "src" / "nn" / "runner.c", FIRMWARE / "src" / "nn" / "stream_runner.c"]
     for d in dirs:
         srcs += sorted((FIRMWARE / "src" / "nn" / d).glob("*.c"))
     return srcs

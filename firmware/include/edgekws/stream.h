@@ -42,6 +42,8 @@
 
 #include <stdint.h>
 
+#include "edgekws/nn_stream.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -149,15 +151,23 @@ uint32_t stream_hops_feed(stream_hops_t *h, const int16_t *pcm, uint32_t n, int 
  * returns bytes consumed (0 and *hop_ready = 0 for an odd nbytes or a NULL argument). */
 uint32_t stream_hops_feed_le16(stream_hops_t *h, const uint8_t *bytes, uint32_t nbytes, int *hop_ready);
 
-/* ---- the exported model as the infer callback (src/stream/stream_nn.c, needs the nn runner) ---- */
+/* ---- the exported model as the infer callback (src/stream/stream_nn.c, needs the nn runner) ----
+ * Two modes with identical outputs: full-window (stream_nn_init: every call runs the whole window
+ * through nn_invoke) and incremental (stream_nn_init_incremental, a model exported with
+ * EDGEKWS_STREAMABLE 1: the first call after init / stream_nn_reset computes the whole window,
+ * later calls only the newest k_hops frames of it, see edgekws/nn_stream.h). The incremental mode
+ * relies on stream_push_frame's contract: one call every k_hops frames, each with the latest window. */
 struct nn_model; /* nn_model_t of edgekws/nn.h */
 
 typedef struct {
     const struct nn_model *model;
     uint32_t (*counter)(void); /* board_counter, or NULL: no timing */
-    uint32_t last_ticks;       /* counter ticks of the last inference (copy + nn_invoke) */
+    uint32_t last_ticks;       /* counter ticks of the last inference (copy + nn_invoke, or nn_stream_run) */
     uint32_t window_bytes;
     uint32_t num_classes;
+    uint32_t k_hops;           /* frames between two calls (incremental mode) */
+    uint8_t incremental;       /* 1: nn_stream_run on the newest k_hops frames */
+    nn_stream_t inc;           /* incremental mode's row counters (its rows live in the stream arena) */
 } stream_nn_t;
 
 /* Bind a model to a stream config; STREAM_ERR_ARG unless the model's input is num_frames x
@@ -165,8 +175,17 @@ typedef struct {
 int stream_nn_init(stream_nn_t *nn, const struct nn_model *model, const stream_config_t *cfg,
                    uint32_t (*counter)(void));
 
-/* stream_infer_fn with ctx = stream_nn_t*: copies the window into the model input, runs nn_invoke,
- * copies the output. Returns 0, or the runner's error code. */
+/* The same in incremental mode on a streaming schedule; also STREAM_ERR_ARG when k_hops is not a
+ * multiple of the schedule's time stride (the window would not move by whole rows). */
+int stream_nn_init_incremental(stream_nn_t *nn, const nn_stream_model_t *sm, const stream_config_t *cfg,
+                               uint32_t (*counter)(void));
+
+/* Forget the incremental rows (call it with stream_reset): the next call computes the whole window. */
+void stream_nn_reset(stream_nn_t *nn);
+
+/* stream_infer_fn with ctx = stream_nn_t*: full-window mode copies the window into the model input,
+ * runs nn_invoke and copies the output; incremental mode runs nn_stream_run. Returns 0, or the
+ * runner's error code (incremental mode then starts again from the whole window). */
 int stream_nn_infer(void *ctx, const int8_t *window, int8_t *posteriors);
 
 /* ---- wire records (little-endian), see host/edgekws/stream/wire.py ---- */

@@ -1,0 +1,225 @@
+"""Streaming-incremental inference (firmware/src/nn/stream_runner.c) vs TFLite Micro on the full window.
+
+A DS-CNN-S valid in time (the ds-cnn-s-stream recipe's layers, He-initialised, int8) is exported,
+its streaming schedule and the runner are built for the host, and a random int8 frame stream is
+classified every k_hops frames: after EVERY classification the int8 outputs must equal TFLite
+Micro's Python interpreter run on the full window (bit-identity), on the ref kernels and on the
+simd ones. The same through the device's callback (stream.c + stream_nn.c in incremental mode)
+against the full-window mode, and the plan refuses what cannot stream.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cbuild import FIRMWARE, compile_shared, model_backends, nn_sources
+from edgekws.errors import ModelError
+
+WINDOW, FEATURES, CLASSES = 50, 10, 12
+P = ctypes.c_void_p
+STREAM_SOURCES = sorted((FIRMWARE / "src" / "stream").glob("*.c"))
+
+HARNESS = r"""
+#include <string.h>
+#include "edgekws/stream.h"
+#include "edgekws_model.h"
+
+static nn_stream_t st;
+static stream_t det;
+static stream_nn_t snn;
+
+int h_init(void) { return nn_stream_init(&st, &edgekws_stream_model); }
+int h_run(const int8_t *window, uint32_t n_new, int8_t *out) { return nn_stream_run(&st, window, n_new, out, NULL, NULL); }
+uint32_t h_primes(void) { return st.primes; }
+
+/* stream.c + stream_nn.c on n frames: every model output, full-window (incremental 0) or incremental mode */
+int h_stream(int incremental, uint16_t k_hops, const int8_t *frames, uint32_t n, int8_t *outs, uint32_t *n_outs)
+{
+    const stream_config_t cfg = {.num_frames = EDGEKWS_INPUT_FRAMES, .num_features = EDGEKWS_INPUT_FEATURES,
+                                 .num_classes = EDGEKWS_OUTPUT_SIZE, .k_hops = k_hops, .smooth_window = 1,
+                                 .hop_samples = 320, .win_samples = 480, .sample_rate = 16000,
+                                 .threshold = 1 << 30, .refractory_hops = 0, .ignore_mask = 0,
+                                 .out_zero_point = EDGEKWS_OUTPUT_ZERO_POINT};
+    if (stream_init(&det, &cfg) != STREAM_OK) {
+        return -100;
+    }
+    const int rc0 = incremental ? stream_nn_init_incremental(&snn, &edgekws_stream_model, &cfg, NULL)
+                                : stream_nn_init(&snn, &edgekws_model, &cfg, NULL);
+    if (rc0 != STREAM_OK) {
+        return -101;
+    }
+    *n_outs = 0;
+    for (uint32_t t = 0; t < n; ++t) {
+        stream_event_t ev;
+        const int rc = stream_push_frame(&det, frames + t * cfg.num_features, stream_nn_infer, &snn, &ev);
+        if (rc < 0) {
+            return rc;
+        }
+        if (det.ran_inference) {
+            memcpy(outs + *n_outs * cfg.num_classes, det.last_output, cfg.num_classes);
+            (*n_outs)++;
+        }
+    }
+    return 0;
+}
+"""
+
+
+def _he_init(model, seed: int = 0) -> None:
+    """He-normal kernels so an untrained deep stack keeps its activation scale (see test_nn_models)."""
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:
+        ws = layer.get_weights()
+        if ws and ws[0].ndim == 4:
+            k = ws[0]
+            fan_in = k.shape[0] * k.shape[1] * (1 if "depthwise" in type(layer).__name__.lower() else k.shape[2])
+            layer.set_weights([rng.standard_normal(k.shape).astype(np.float32) * np.sqrt(2.0 / fan_in), *ws[1:]])
+
+
+def stream_tflite(time_padding: str = "valid", seed: int = 0) -> bytes:
+    """The ds-cnn-s-stream recipe's network on a 50x10 input, He-initialised and int8-quantised."""
+    import dataclasses
+
+    from edgekws.compress.quantize import quantize_int8
+    from edgekws.train.models import build_model
+    from edgekws.train.recipe import load_recipe
+
+    spec = dataclasses.replace(load_recipe("ds-cnn-s-stream").model, time_padding=time_padding, dropout=0.0)
+    model = build_model(spec, (WINDOW, FEATURES), CLASSES)
+    _he_init(model, seed)
+    calib = np.random.default_rng(seed).standard_normal((16, WINDOW, FEATURES, 1)).astype(np.float32)
+    return quantize_int8(model, calib)
+
+
+def write_stream_bundle(path: Path, tflite: bytes, backend: str = "ref") -> Path:
+    """A minimal bundle; backend "simd": every layer the simd backend takes runs on it, the rest on ref."""
+    from edgekws.export import kernels
+    from edgekws.export.codegen_c import build_layers
+    from edgekws.export.tflite_graph import read_graph
+
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "model.tflite").write_bytes(tflite)
+    meta: dict = {"schema_version": 1, "name": "stream_test", "labels": [f"l{i}" for i in range(CLASSES)]}
+    if backend != "ref":
+        rows = build_layers(read_graph(tflite), ["ref"] * len(read_graph(tflite).operators))
+        meta["layers"] = [{"backend": backend if backend in kernels.eligible_backends(r) else "ref"} for r in rows]
+    (path / "bundle.json").write_text(json.dumps(meta))
+    return path
+
+
+def build_stream_lib(bundle: Path, work: Path) -> ctypes.CDLL:
+    from edgekws.export.codegen_c import export_c
+
+    gen = work / "gen"
+    export_c(bundle, gen)
+    (work / "harness.c").write_text(HARNESS)
+    srcs = [*nn_sources(model_backends(gen)), *sorted(gen.glob("*.c")), *STREAM_SOURCES, work / "harness.c"]
+    lib = ctypes.CDLL(str(compile_shared(srcs, work / "libstreaminc.so", [gen])))
+    lib.h_run.argtypes = [P, ctypes.c_uint32, P]
+    lib.h_primes.restype = ctypes.c_uint32
+    lib.h_stream.argtypes = [ctypes.c_int, ctypes.c_uint16, P, ctypes.c_uint32, P, P]
+    assert lib.h_init() == 0
+    return lib
+
+
+@pytest.fixture(scope="module")
+def tflite() -> bytes:
+    return stream_tflite()
+
+
+@pytest.fixture(scope="module", params=["ref", "simd"])
+def lib(request: pytest.FixtureRequest, tflite: bytes, host_cc: str,
+        tmp_path_factory: pytest.TempPathFactory) -> ctypes.CDLL:
+    work = tmp_path_factory.mktemp(f"stream_inc_{request.param}")
+    lib = build_stream_lib(write_stream_bundle(work / "bundle", tflite, request.param), work)
+    lib.backend = request.param
+    return lib
+
+
+def _frames(n: int, seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).integers(-128, 128, size=(n, FEATURES)).astype(np.int8)
+
+
+def test_every_classification_equals_tflm_on_the_full_window(lib: ctypes.CDLL, tflite: bytes) -> None:
+    from edgekws.tflm import TflmModel
+
+    tm = TflmModel(tflite)
+    k = 2
+    frames = _frames(WINDOW + 30 * k, seed=1)
+    assert lib.h_init() == 0
+    outs = []
+    for t in range(31):
+        window = np.ascontiguousarray(frames[t * k: t * k + WINDOW])
+        out = np.zeros(CLASSES, np.int8)
+        assert lib.h_run(window.ctypes.data_as(P), k, out.ctypes.data_as(P)) == 0
+        want = tm.run(window.reshape(1, WINDOW, FEATURES, 1)).reshape(-1)
+        assert np.array_equal(out, want), f"classification {t}: {out} vs TFLM {want}"
+        outs.append(out)
+    assert lib.h_primes() == 1  # only the first call computed the whole window
+    assert len({o.tobytes() for o in outs}) > 10  # the outputs do move with the window
+
+
+def test_a_larger_or_too_large_step_is_still_identical(lib: ctypes.CDLL, tflite: bytes) -> None:
+    """k_hops 4 and 6 stay incremental; a jump of 44 frames is more than the kept rows reach (primes
+    again); an odd step is refused (the window would not move by whole rows)."""
+    from edgekws.tflm import TflmModel
+
+    tm = TflmModel(tflite)
+    frames = _frames(WINDOW + 200, seed=2)
+    assert lib.h_init() == 0
+    start, out = 0, np.zeros(CLASSES, np.int8)
+    for step in (0, 4, 6, 4, 44, 2, 2):
+        start += step
+        window = np.ascontiguousarray(frames[start: start + WINDOW])
+        assert lib.h_run(window.ctypes.data_as(P), step, out.ctypes.data_as(P)) == 0
+        assert np.array_equal(out, tm.run(window.reshape(1, WINDOW, FEATURES, 1)).reshape(-1)), step
+    assert lib.h_primes() == 2
+    window = np.ascontiguousarray(frames[start + 3: start + 3 + WINDOW])
+    assert lib.h_run(window.ctypes.data_as(P), 3, out.ctypes.data_as(P)) != 0
+
+
+def test_stream_callback_incremental_equals_full_window_mode(lib: ctypes.CDLL) -> None:
+    frames = _frames(WINDOW + 120, seed=3)
+    got = {}
+    for mode in (0, 1):
+        outs = np.zeros((len(frames), CLASSES), np.int8)
+        n = ctypes.c_uint32()
+        assert lib.h_stream(mode, 2, frames.ctypes.data_as(P), len(frames), outs.ctypes.data_as(P),
+                            ctypes.byref(n)) == 0
+        got[mode] = outs[: n.value]
+    assert len(got[1]) == 61
+    np.testing.assert_array_equal(got[1], got[0])
+    n = ctypes.c_uint32()
+    assert lib.h_stream(1, 3, frames.ctypes.data_as(P), len(frames), got[0].ctypes.data_as(P), ctypes.byref(n)) == -101
+
+
+def test_plan_of_the_stream_model(tflite: bytes) -> None:
+    from edgekws.export.codegen_c import build_layers
+    from edgekws.export.stream_plan import check_k_hops, plan_stream
+    from edgekws.export.tflite_graph import read_graph
+
+    g = read_graph(tflite)
+    plan = plan_stream(build_layers(g, ["ref"] * len(g.operators)))
+    assert [(s.op, s.rows, s.stride, s.out_rows, s.phase) for s in plan.stages] == [("CONV_2D", 10, 2, 21, 0)] + [
+        (op, rows, 1, r, 0) for r in (19, 17, 15, 13) for op, rows in (("DEPTHWISE_CONV_2D", 3), ("CONV_2D", 1))]
+    assert (plan.time_stride, plan.pool_rows, plan.max_new_rows()) == (2, 13, 42)
+    check_k_hops(plan, 2)
+    with pytest.raises(ModelError, match="multiple of the model's time stride 2"):
+        check_k_hops(plan, 3)
+
+
+def test_same_in_time_is_refused_in_one_line() -> None:
+    from edgekws.export.codegen_c import build_layers
+    from edgekws.export.stream_plan import plan_stream, stream_reason
+    from edgekws.export.tflite_graph import read_graph
+
+    g = read_graph(stream_tflite("same"))
+    layers = build_layers(g, ["ref"] * len(g.operators))
+    with pytest.raises(ModelError, match=r"layer 0 \(.*\) pads in time \(top 4, bottom 4\)"):
+        plan_stream(layers)
+    assert "\n" not in stream_reason(layers)
