@@ -303,13 +303,70 @@ static inline void nn_cols2_direct(uint32_t *cols, const int8_t *x0, const int8_
 }
 
 /*
+ * n rows of one pixel's half of the block's columns, one word of 4 taps per row (f_w * c == 4): the word at
+ * src (then src + row_step, ...) widened with SXTAB16 into dst[0] (k0, k2) and dst[2] (k1, k3), dst += 4 per
+ * row. keep != ~0: an edge pixel whose word is shifted (shl, shr) and whose clipped taps become `fill` (the
+ * zero point). On the DSP target 8 instructions per row (11 at an edge) with every constant in a register.
+ */
+__attribute__((noinline)) static void nn_col_rows4(uint32_t *dst, const int8_t *src, int32_t n, int32_t row_step,
+                                                   uint32_t shl, uint32_t shr, uint32_t keep, uint32_t fill,
+                                                   uint32_t off2)
+{
+    if (n <= 0) {
+        return;
+    }
+#if NN_DSP_ACLE
+    uint32_t x, e;
+    if (keep == 0xffffffffu) {
+        __asm__ volatile("1:\n\t"
+                         "ldr     %[x], [%[s]]\n\t"
+                         "add     %[s], %[s], %[rs]\n\t"
+                         "sxtab16 %[e], %[off], %[x]\n\t"
+                         "sxtab16 %[x], %[off], %[x], ror #8\n\t"
+                         "str     %[e], [%[d]], #16\n\t"
+                         "str     %[x], [%[d], #-8]\n\t"
+                         "subs    %[n], %[n], #1\n\t"
+                         "bne     1b\n\t"
+                         : [s] "+r"(src), [d] "+r"(dst), [n] "+r"(n), [x] "=&r"(x), [e] "=&r"(e)
+                         : [rs] "r"(row_step), [off] "r"(off2)
+                         : "cc", "memory");
+        return;
+    }
+    if (keep != 0) { /* a clipped edge: the taps shift into place (the shifts bring in zeros), fill ORs in */
+        __asm__ volatile("1:\n\t"
+                         "ldr     %[x], [%[s]]\n\t"
+                         "add     %[s], %[s], %[rs]\n\t"
+                         "lsl     %[x], %[x], %[shl]\n\t"
+                         "lsr     %[x], %[x], %[shr]\n\t"
+                         "orr     %[x], %[x], %[fill]\n\t"
+                         "sxtab16 %[e], %[off], %[x]\n\t"
+                         "sxtab16 %[x], %[off], %[x], ror #8\n\t"
+                         "str     %[e], [%[d]], #16\n\t"
+                         "str     %[x], [%[d], #-8]\n\t"
+                         "subs    %[n], %[n], #1\n\t"
+                         "bne     1b\n\t"
+                         : [s] "+r"(src), [d] "+r"(dst), [n] "+r"(n), [x] "=&r"(x), [e] "=&r"(e)
+                         : [rs] "r"(row_step), [off] "r"(off2), [shl] "r"(shl), [shr] "r"(shr), [fill] "r"(fill)
+                         : "cc", "memory");
+        return;
+    }
+#endif
+    for (int32_t r = 0; r < n; ++r, src += row_step, dst += 4) {
+        const uint32_t x = (((nn_ld32(src) << shl) >> shr) & keep) | fill;
+        dst[0] = nn_sxtab16(off2, x);
+        dst[2] = nn_sxtab16_ror8(off2, x);
+    }
+}
+
+/*
  * Pixel p's half of the block's columns built straight from the input when every filter row is whole
  * groups of 4 k (f_w * c a multiple of 4, dilation_w 1), as for DS-CNN's first conv (10x4 on one
  * channel): a row's taps are contiguous in the input and are widened 4 bytes at a time with SXTAB16
- * (no im2col column, no re-packing); rows above or below the input are 0. When the left or right edge
- * clips the pixel's taps (the same taps on every row), each row is first copied into `pad` (row_k
- * bytes of scratch) over the input zero point, which SXTAB16 turns into the 0 that ref's skipped tap
- * contributes, so the widening loop is the same for every row.
+ * (no im2col column, no re-packing); rows above or below the input are 0. A filter row of one word
+ * (f_w * c == 4, DS-CNN's first conv) goes through nn_col_rows4, which shifts an edge pixel's word into
+ * place. Otherwise, when the left or right edge clips the pixel's taps (the same taps on every row),
+ * each row is first copied into `pad` (row_k bytes of scratch) over the input zero point, which SXTAB16
+ * turns into the 0 that ref's skipped tap contributes, so the widening loop is the same for every row.
  */
 static void nn_cols2_rows(uint32_t *cols, int32_t p, const nn_conv_params_t *prm, const nn_dims_t *in_dims,
                           const int8_t *in, int32_t f_h, int32_t f_w, int32_t b, int32_t oy, int32_t ox, int32_t k4,
@@ -325,8 +382,9 @@ static void nn_cols2_rows(uint32_t *cols, int32_t p, const nn_conv_params_t *prm
     const int8_t *const in_b = in + b * in_h * in_w * c;
     const int32_t k_lo = fx_lo * c, k_hi = fx_hi * c;
     const int32_t dh = prm->dilation.h, row_step = dh * in_w * c;
-    if (clipped) { /* the padding taps sit at the same places on every row: the zero point once */
-        const uint32_t zp4 = 0x01010101u * (uint8_t)(int8_t)-prm->input_offset;
+    const uint32_t zp4 = 0x01010101u * (uint8_t)(int8_t)-prm->input_offset;
+    const int word_rows = row_k == 4 && in_w * c >= 4; /* one word per row (DS-CNN's 10x4 on one channel) */
+    if (clipped && !word_rows) { /* the padding taps sit at the same places on every row: the zero point once */
         for (int32_t g = 0; g < row_k; g += 4) {
             nn_st32(pad + g, zp4);
         }
@@ -346,12 +404,24 @@ static void nn_cols2_rows(uint32_t *cols, int32_t p, const nn_conv_params_t *prm
     }
     int32_t off = ((iy0 + dh * fy_lo) * in_w + ix0) * c; /* the first inside row's first tap (as an offset:
                                                            * a clipped row starts outside the input) */
-    if (!clipped && row_k == 4) { /* one word per row (DS-CNN's 10x4 on one channel) */
-        for (int32_t fy = fy_lo; fy < fy_hi; ++fy, off += row_step, dst += 4) {
-            const uint32_t x = nn_ld32(in_b + off);
-            dst[0] = nn_sxtab16(off2, x);
-            dst[2] = nn_sxtab16_ror8(off2, x);
+    if (word_rows) {
+        /* The row's word is loaded from inside the row (its start clamped to [0, in_w*c - 4]) and, for an
+         * edge pixel, shifted into place with the clipped taps filled with the zero point (which SXTAB16
+         * makes 0): no byte copy through `pad`. */
+        const int32_t start = ix0 * c, base = start < 0 ? 0 : (start > in_w * c - 4 ? in_w * c - 4 : start);
+        const int32_t d = start - base; /* bytes: < 0 clipped on the left, > 0 on the right */
+        uint32_t shl = 0, shr = 0, keep = 0xffffffffu;
+        if (d <= -4 || d >= 4) { /* the whole window is padding */
+            keep = 0;
+        } else if (d < 0) {
+            shl = (uint32_t)(-8 * d);
+            keep <<= shl;
+        } else {
+            shr = (uint32_t)(8 * d);
+            keep >>= shr;
         }
+        nn_col_rows4(dst, in_b + off + base - start, fy_hi - fy_lo, row_step, shl, shr, keep, zp4 & ~keep, off2);
+        dst += 4 * (fy_hi - fy_lo);
     } else {
         for (int32_t fy = fy_lo; fy < fy_hi; ++fy, off += row_step) {
             const int8_t *s = pad;
