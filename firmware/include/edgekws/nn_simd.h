@@ -27,9 +27,10 @@ extern "C" {
 /* The conv and depthwise kernels take no RAM for weights or per-channel constants: ctx->aux holds the
  * exporter's requantization table, 16 bytes per output channel, channels padded to a multiple of 4. */
 #define NN_SIMD_REQUANT_TABLE_SIZE(c) ((((uint32_t)(c) + 3u) & ~3u) * 16u)
-/* Depthwise scratch bytes for the 3x3 / stride 1 / padding 1 / channels % 4 == 0 path, given the input
- * height: a ring of 3 input columns of one channel, round_up(h + 3, 2) int16 each. Other shapes take none. */
-#define NN_DEPTHWISE_S8_SIMD_SCRATCH_3X3(h) ((((uint32_t)(h) + 4u) & ~1u) * 6u)
+/* Depthwise scratch bytes for the 3x3 / stride 1 / padding (0 or 1, 1) / channels % 4 == 0 path, given the
+ * output height: a ring of 3 input columns of one channel, (out_h + 1) / 2 + 1 words of two int16 each.
+ * Other shapes take none. */
+#define NN_DEPTHWISE_S8_SIMD_SCRATCH_3X3(out_h) (((uint32_t)(out_h) + 1u) / 2u * 12u + 12u)
 /* Largest f_h * f_w the simd depthwise kernel takes (its tap list lives on the stack). */
 #define NN_DEPTHWISE_SIMD_MAX_TAPS 64
 
@@ -41,8 +42,9 @@ int nn_conv2d_s8_simd(const nn_context_t *ctx, const nn_conv_params_t *p, const 
                       const nn_dims_t *filter_dims, const int8_t *filter,
                       const int32_t *bias, const nn_dims_t *out_dims, int8_t *out);
 /* Depth multiplier 1, f_h * f_w <= NN_DEPTHWISE_SIMD_MAX_TAPS; ctx->aux: the requantization table (bias
- * folded in). Weights: TFLite's layout, except on the 3x3 path (NN_DEPTHWISE_S8_SIMD_SCRATCH_3X3): int16,
- * doubled, per channel and tap row the pairs (w0, w1), (w1, w2) (the kernel makes vertical pairs of them). */
+ * folded in). Weights: TFLite's layout, except on the 3x3 path (NN_DEPTHWISE_S8_SIMD_SCRATCH_3X3): per channel
+ * 10 words of int16 vertical tap pairs, scaled, and its own table rows (edgekws.export.kernels.simd_dw3_table,
+ * relayout_simd_dw). */
 int nn_depthwise_conv2d_s8_simd(const nn_context_t *ctx, const nn_conv_params_t *p, const nn_quant_t *q,
                                 const nn_dims_t *in_dims, const int8_t *in,
                                 const nn_dims_t *filter_dims, const int8_t *filter,

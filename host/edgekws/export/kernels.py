@@ -270,32 +270,102 @@ def _scratch_simd_fc(layer: LayerLike) -> int:
 
 
 def simd_dw3x3(layer: LayerLike) -> bool:
-    """The simd depthwise kernel's 3x3 path (the C test is the same): 3x3, stride 1, dilation 1, padding 1,
-    channels a multiple of 4, output as large as the input."""
+    """The simd depthwise kernel's 3x3 path (the C test is the same): 3x3, stride 1, dilation 1, padding left 1
+    and top 0 or 1, channels a multiple of 4, output as wide as the input and as high as the taps reach (top 1:
+    "same", as high as the input; top 0: "valid in time", 2 rows fewer, as the streaming models have it)."""
     _, kh, kw, c = layer.filter_dims
+    pad = tuple(layer.params.get("padding", (0, 0)))
+    ih, iw = int(layer.in1_dims[1]), int(layer.in1_dims[2])
+    oh, ow = int(layer.out_dims[1]), int(layer.out_dims[2])
     return ((kh, kw) == (3, 3) and tuple(layer.params.get("stride", (1, 1))) == (1, 1)
-            and tuple(layer.params.get("dilation", (1, 1))) == (1, 1)
-            and tuple(layer.params.get("padding", (0, 0))) == (1, 1) and c % 4 == 0
-            and tuple(layer.in1_dims[1:]) == tuple(layer.out_dims[1:]))
+            and tuple(layer.params.get("dilation", (1, 1))) == (1, 1) and pad[1] == 1 and pad[0] in (0, 1)
+            and c % 4 == 0 and ow == iw and oh == ih - 2 + 2 * pad[0] and oh >= 1
+            and int(layer.in1_dims[3]) == c and int(layer.out_dims[3]) == c)
+
+
+# The fixed right shifts of the 3x3 path's assembly (nn_depthwise_conv2d_s8_simd.c, one copy each: SSAT takes its
+# shift as an immediate); a channel whose shift R is 1..6 below one of them takes it with weights and bias scaled
+# by 2^(SH - R). Table rows of those channels say so with R = DW3_SH_CODE + SH.
+DW3_SH = (7, 13, 19)
+DW3_SH_CODE = 64
+DW3_MAX_SCALE = 6  # 2^(6 + 1) * 128 fits int16
+
+
+def _dw3_sums(weights: np.ndarray, layer: LayerLike) -> tuple[np.ndarray, np.ndarray]:
+    """Per channel of the 3x3 path: the bias with the input offset folded in, and a bound on every partial sum
+    from it (raw int8 inputs and the zero-point padding are in [-128, 127])."""
+    c = int(layer.filter_dims[3])
+    w = np.asarray(weights, np.int64).reshape(3, 3, c)
+    bias = getattr(layer, "bias", None)
+    bias = np.zeros(c, np.int64) if bias is None else np.asarray(bias, np.int64).reshape(-1)
+    base = bias + int(layer.params.get("input_offset", 0)) * w.sum(axis=(0, 1))
+    return base, np.abs(base) + 128 * np.abs(w).sum(axis=(0, 1))
+
+
+def _dw3_plan(weights: np.ndarray, layer: LayerLike) -> tuple[np.ndarray, np.ndarray]:
+    """(per-channel weight scale k, table rows) of the 3x3 path: see simd_dw3_table."""
+    _, mult, shift = _quant_of(layer)
+    c = mult.size
+    base, amax = _dw3_sums(weights, layer)
+    out_offset = int(layer.params.get("output_offset", 0))
+    fast_layer = int(layer.params.get("act_min", -128)) >= out_offset
+    scale = np.zeros(c, np.int64)
+    rows = np.zeros((round4(c), 4), np.int64)
+    for ch in range(c):
+        r = -int(shift[ch])
+        rd = (1 << (r - 1)) + out_offset * (1 << r) if r >= 1 else 0
+        sh = next((s for s in DW3_SH if 1 <= s - r <= DW3_MAX_SCALE), None)
+        if fast_layer and r >= 1 and sh is not None and (amax[ch] << (sh - r + 1)) < 2**31:
+            k = sh - r
+            scale[ch] = k
+            # SMMLA (no rounding) + rd * 2^k + 2^(k-1) == SMMLAR + rd on the 2^k-times-larger sum, exactly
+            rows[ch] = ((base[ch] << (k + 1)), mult[ch], (rd << k) + (1 << (k - 1)), DW3_SH_CODE + sh)
+        elif fast_layer and 1 <= r <= SIMD_FAST_MAX_RSHIFT:
+            rows[ch] = (2 * base[ch], mult[ch], rd, r)
+        else:
+            rows[ch] = (2 * base[ch], mult[ch], int(shift[ch]), -1)
+    if np.any(np.abs(rows) >= 2**31) or np.any(2 * amax >= 2**31):
+        raise ModelError(f"{layer.op}: a bias does not fit the simd depthwise kernel's doubled accumulator")
+    return scale, rows
+
+
+def simd_dw3_table(weights: np.ndarray, layer: LayerLike) -> np.ndarray:
+    """ctx->aux of the simd depthwise kernel: simd_requant_table, except on the 3x3 path, whose rows
+    {bias, multiplier, rd, R} (nn_chq_t) are per channel, in the units of its scaled int16 weights:
+
+    - bias: 2^(k+1) * (bias + input_offset * sum of the 9 weights): the kernel reads raw int8 inputs and pads with
+      the input zero point, whose product with a weight the folded offset cancels (TFLite's skipped tap);
+    - R = DW3_SH_CODE + SH (SH one of DW3_SH, k = SH - shift in 1..6): out = SSAT8((SMMLA(acc, m, rd)) >> SH)
+      with rd = rd0 * 2^k + 2^(k-1), rd0 = 2^(shift-1) + out_offset * 2^shift: floor((2^k * (2x*m + rd0*2^32 +
+      2^31)) / 2^(32+SH)) is the SMMLAR + ASR of simd_requant_table, so it is exact where that one is;
+    - R in 1..21 (k = 0): simd_requant_table's SMMLAR row; R = -1 (k = 0): the general requantization.
+    """
+    if not simd_dw3x3(layer):
+        return simd_requant_table(weights, layer)
+    return _u32_bytes(_dw3_plan(weights, layer)[1].astype(np.int32).view(np.uint32).reshape(-1))
 
 
 def relayout_simd_dw(weights: np.ndarray, layer: LayerLike) -> np.ndarray:
-    """simd depthwise: TFLite's [1, kh, kw, C] int8 as is, except on the 3x3 path: per channel and tap row the
-    doubled int16 pairs (w0, w1), (w1, w2) (12 int16 per channel, from flash), which the kernel re-packs into
-    vertical pairs once per channel for its SMLADs down the input columns."""
+    """simd depthwise: TFLite's [1, kh, kw, C] int8 as is, except on the 3x3 path: per channel 10 words of int16
+    pairs, the weights times 2^(k+1) (simd_dw3_table's scale): V[fx] = (w[0][fx], w[1][fx]) and U[fx] =
+    (w[1][fx], w[2][fx]), as V0 U0 V1 U1 V2 U2 V0 U0 V1 U1, the vertical tap pairs its SMLADs take down the input
+    columns; the repeated 4 make every rotation of the ring's 3 columns 6 consecutive words (one LDM)."""
     w = np.asarray(weights, dtype=np.int8)
     if not simd_dw3x3(layer):
         return w.reshape(-1)
     c = int(layer.filter_dims[3])
-    taps = w.reshape(3, 3, c).astype(np.int16) * 2  # [dy][dx][ch]
-    pairs = np.stack([taps[:, 0], taps[:, 1], taps[:, 1], taps[:, 2]], axis=1)  # [dy][4][ch]
-    return np.ascontiguousarray(pairs.transpose(2, 0, 1).astype("<i2")).view(np.int8).reshape(-1).copy()
+    scale, _ = _dw3_plan(weights, layer)
+    taps = w.reshape(3, 3, c).astype(np.int64) << (scale + 1)  # [dy][dx][ch]
+    v = np.stack([taps[0], taps[1]], axis=-1)  # [dx][ch][2]
+    u = np.stack([taps[1], taps[2]], axis=-1)
+    words = np.stack([v[0], u[0], v[1], u[1], v[2], u[2], v[0], u[0], v[1], u[1]], axis=1)  # [ch][10][2]
+    return np.ascontiguousarray(words.astype("<i2")).view(np.int8).reshape(-1).copy()
 
 
 def _scratch_simd_dw(layer: LayerLike) -> int:
-    """NN_DEPTHWISE_S8_SIMD_SCRATCH_3X3(h) on the 3x3 path (a ring of 3 input columns of one channel,
-    round_up(h + 3, 2) int16 each: 168 bytes for DS-CNN-S), else none."""
-    return ((int(layer.in1_dims[1]) + 4) & ~1) * 6 if simd_dw3x3(layer) else 0
+    """NN_DEPTHWISE_S8_SIMD_SCRATCH_3X3(out_h) on the 3x3 path (a ring of 3 input columns of one channel,
+    (out_h + 1) / 2 + 1 words of two int16 each: 168 bytes for DS-CNN-S), else none."""
+    return ((int(layer.out_dims[1]) + 1) // 2 + 1) * 12 if simd_dw3x3(layer) else 0
 
 
 def _conv_ungrouped(layer: LayerLike) -> bool:
@@ -309,7 +379,9 @@ def _conv_simd_ok(layer: LayerLike) -> bool:
 def _dw_simd_ok(layer: LayerLike) -> bool:
     _, kh, kw, _ = layer.filter_dims
     return (int(layer.params.get("depth_multiplier", 1)) == 1 and kh * kw <= DEPTHWISE_SIMD_MAX_TAPS
-            and simd_accumulator_fits(layer))
+            and simd_accumulator_fits(layer)
+            and (layer.weights is None or not simd_dw3x3(layer)
+                 or bool(np.all(2 * _dw3_sums(layer.weights, layer)[1] < 2**31))))
 
 
 # ----------------------------------------------------------------------------- sparse
@@ -429,7 +501,7 @@ def _build_registry() -> dict[tuple[str, str], KernelSpec]:
                                           eligible=_conv_simd_ok)
     reg[("DEPTHWISE_CONV_2D", "simd")] = KernelSpec("DEPTHWISE_CONV_2D", "simd", "conv",
                                                     "nn_depthwise_conv2d_s8_simd", relayout_simd_dw,
-                                                    aux=simd_requant_table, scratch=_scratch_simd_dw,
+                                                    aux=simd_dw3_table, scratch=_scratch_simd_dw,
                                                     eligible=_dw_simd_ok)
     reg[("FULLY_CONNECTED", "simd")] = KernelSpec("FULLY_CONNECTED", "simd", "fc", "nn_fully_connected_s8_simd",
                                                   relayout_simd_rows, scratch=_scratch_simd_fc)

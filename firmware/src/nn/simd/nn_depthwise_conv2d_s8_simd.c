@@ -2,8 +2,8 @@
  * nn_depthwise_conv2d_s8_simd.c - int8 depthwise convolution (depth
  * multiplier 1) on the DSP extension.
  *
- * Any shape (the 3x3 / stride 1 / padding 1 layers of DS-CNN take the
- * column-walk path further down instead): per output pixel the valid taps
+ * Any shape (the 3x3 / stride 1 / padding (0 or 1, 1) layers of DS-CNN take
+ * the column-walk path further down instead): per output pixel the valid taps
  * are listed once (input and weight pointers),
  * so border pixels do less work and nothing is padded; then 4 channels at a
  * time: one word of 4 inputs and one of 4 weights per tap, SXTAB16 adds the
@@ -97,124 +97,102 @@ NN_ALWAYS_INLINE void nn_dw_pixel(const nn_dw_tap_t *taps, int32_t n_taps, int32
 }
 
 /*
- * The 3x3, stride-1, dilation-1, "same" (padding 1) case with channels a
- * multiple of 4 (DS-CNN's depthwise layers): one channel at a time, walking
- * DOWN each output column (DS-CNN-S: 25 rows, 5 columns), so that SMLAD pairs
- * vertically adjacent taps and the channel's weights stay in registers for its
- * whole image instead of being reloaded per short row.
+ * The 3x3, stride-1, dilation-1 case with padding left 1 and top 1 ("same") or 0 ("valid in time", the
+ * streaming models), channels a multiple of 4 (DS-CNN's depthwise layers): one channel at a time, walking
+ * DOWN each output column (DS-CNN-S: 25 rows, 5 columns), so that SMLAD pairs vertically adjacent taps and
+ * the channel's weights stay in registers for its whole image instead of being reloaded per short row.
  *
- * Per channel, a ring of 3 input columns lives in scratch as int16 (one slot
- * per column, the slots' words interleaved: word j of slot t at ring[3j + t],
- * so one pointer and immediate offsets reach all three). Word j of a column
- * holds (P[2j], P[2j+1]), P[i] = input row i - 1. The input offset is not added
- * to the values: the channel's bias takes input_offset * (sum of its 9
- * weights) instead, and every padding tap holds the input zero point
- * (-input_offset), whose contribution w * (zp + offset) is 0, which is what
- * TFLite's "skip the tap" adds. A column costs per 2 rows 2 LDRSB and one
- * PKHBT; each is built once and read by 3 output columns.
+ * Per channel, a ring of 3 input columns lives in scratch as int16 (one slot per column, the slots' words
+ * interleaved: word j of slot t at ring[3j + t], so one pointer and immediate offsets reach all three).
+ * Word j of a column holds (P[2j], P[2j+1]), P[i] = input row i - pad_top (the input zero point outside the
+ * input). The input offset is not added to the values: the exporter's bias holds input_offset * (sum of the
+ * channel's 9 weights) instead, and every padding tap holds the input zero point (-input_offset), whose
+ * contribution w * (zp + offset) is 0, which is what TFLite's "skip the tap" adds. A column costs per 2 rows
+ * 2 LDRSB and one PKHBT; each is built once and read by 3 output columns.
  *
- * The exporter's per-row weight pairs (w[fy][0], w[fy][1]), (w[fy][1], w[fy][2])
- * (doubled int16, flash) become per channel the vertical pairs
- * V[fx] = (w[0][fx], w[1][fx]) and U[fx] = (w[1][fx], w[2][fx]) with one PKHBT /
- * PKHTB each. With L0 = (P[y], P[y+1]), L1 = (P[y+2], P[y+3]) of one column:
+ * The exporter's weights (flash) are per channel the vertical pairs V[fx] = (w[0][fx], w[1][fx]) and
+ * U[fx] = (w[1][fx], w[2][fx]), as V0 U0 V1 U1 V2 U2 V0 U0 V1 U1. With L0 = (P[y], P[y+1]),
+ * L1 = (P[y+2], P[y+3]) of one column:
  *     out(y)   += SMLAD(V, L0) + SMLATB(U, L1)     (w0 P[y] + w1 P[y+1] + w2 P[y+2])
  *     out(y+1) += SMLABT(V, L0) + SMLAD(U, L1)     (w0 P[y+1] + w1 P[y+2] + w2 P[y+3])
- * On the DSP target one naked-asm call does a whole channel; its step makes 4
- * outputs of a column (36 MACs) from 5 loads and 24 multiply-accumulates, then
- * SMMLAR, ASR, SSAT and STRB each (53 instructions with the loop). The
- * ring's slots rotate as the walk moves right; instead of moving data, the
- * weight words are taken in rotated order (a duplicated copy, one pointer
- * offset). The accumulators are twice the sums (doubled weights and bias), as
- * the table's one-SMMLAR requantization wants.
+ * On the DSP target one naked-asm call does a whole channel; its step makes 4 outputs of a column (36 MACs)
+ * from 5 loads and 24 multiply-accumulates, then SMMLA, SSAT (its shift an immediate) and STRB each: 46
+ * instructions, no loop test (the steps are unrolled 8 deep and entered Duff-style with TBH). The ring's slots
+ * rotate as the walk moves right; instead of moving data, the weight words are taken in rotated order (the
+ * repeated copy: one pointer offset, one LDM).
+ *
+ * Requantization: the exporter scales a channel's weights and bias by 2^(k+1) so that its right shift becomes
+ * one of the fixed SH of the asm copies (7, 13, 19; k = SH - shift in 1..6) and its rounding constant absorbs
+ * the rest (edgekws.export.kernels.simd_dw3_table proves it exact): out = SSAT8(SMMLA(acc, m, rd) >> SH), 3
+ * instructions and a store per output. Channels outside that (other shifts, an activation clamp the SSAT does
+ * not do) take the C column walk with the general requantization.
  */
-static inline int32_t nn_dw3_hp(int32_t h)
+#define NN_DW3_SH_CODE 64 /* table rows with rsh = NN_DW3_SH_CODE + SH: the scaled SMMLA + SSAT asr #SH form */
+
+/* SMMLA: acc + the high word of a * b, truncated (floor). */
+NN_ALWAYS_INLINE int32_t nn_smmla(int32_t a, int32_t b, int32_t acc)
 {
-    return (h + 4) & ~1; /* int16 per column: P[0] = top pad, P[1..h] = the column, zero point up to P[h + 3] */
+#if NN_DSP_ACLE
+    int32_t r;
+    __asm__("smmla %[r], %[a], %[b], %[acc]" : [r] "=r"(r) : [a] "r"(a), [b] "r"(b), [acc] "r"(acc));
+    return r;
+#else
+    return (int32_t)(((int64_t)((uint64_t)(uint32_t)acc << 32) + (int64_t)a * b) >> 32);
+#endif
 }
 
-/* Per-channel constants of the column walk (the asm copies them to its frame: field order matters). */
+/* The walk's per-layer and per-channel values (the asm reads them at these offsets: the order matters). */
 typedef struct {
-    int32_t bias;         /* the table's doubled bias + input_offset * (sum of the 9 doubled weights) */
-    int32_t mult, rnd;    /* the table's SMMLAR operands */
-    int32_t rsh;          /* and its right shift */
-    int32_t rb;           /* bytes from one image row to the next (w * ch), input and output */
-    const uint32_t *qend; /* ring + 6 * (h / 4): where the 4-output steps end */
-    int32_t rem;          /* h % 4 outputs after them */
-    /* the rest: what nn_dw3_chan_fast0 needs to walk all of a channel's columns and build the next ones */
-    const uint32_t *vu;   /* 28: the (V, U) words, 10 (nn_dw3_run) */
-    int32_t rot;          /* 32: the ring slot holding input column -1 */
-    int32_t w, ch;        /* 36, 40 */
-    int8_t *o;            /* 44: the channel's output at (0, 0) */
-    const int8_t *src;    /* 48: its input at (0, 0) */
-    int32_t span, words, odd, even; /* 52..64: nn_dw3_g_t's */
-    uint32_t zp2;         /* 68 */
-    uint32_t *ring;       /* 72 */
+    nn_chq_t q;           /* 0: the channel's table row: bias, mult, rnd, rsh */
+    int32_t rb;           /* 16: bytes from one row to the next (w * ch), input and output */
+    const uint32_t *qend; /* 20: ring + 6 * (out_h / 4): where the 4-output steps end */
+    int32_t qidx;         /* 24: the first of the 8 unrolled steps to run (8: none) */
+    int32_t rem;          /* 28: out_h % 4 outputs after them */
+    const uint32_t *vu;   /* 32: the channel's 10 weight words */
+    int32_t rot;          /* 36: the ring slot holding input column -1 (padding) */
+    int32_t w, ch;        /* 40, 44 */
+    int8_t *o;            /* 48: the channel's output at (0, 0) */
+    const int8_t *src;    /* 52: its input at (0, 0) */
+    uint32_t *ring;       /* 56 */
+    uint32_t zp2;         /* 60: the input zero point in both halves */
+    int32_t first;        /* 64: pad_top 1: word 0 is (zero point, row 0) */
+    int32_t pairs;        /* 68: words of two input rows */
+    int32_t last;         /* 72: a last word (row h - 1, zero point) */
+    int32_t nw;           /* 76: words per slot */
 } nn_dw3_k_t;
-
-/* The column builder's per-layer constants. */
-typedef struct {
-    int32_t rb;     /* bytes from one input row to the next */
-    int32_t span;   /* (1 + round_down(h - 1, 2)) * rb: past the last pair of rows 2j - 1, 2j */
-    int32_t words;  /* words per column, hp / 2 */
-    int32_t even;   /* h even: a last word (row h - 1, zero point) */
-    int32_t odd;    /* (h - 1) / 2, the pairs of rows after row 0, is odd */
-    uint32_t zp2;   /* the input zero point in both halves */
-} nn_dw3_g_t;
 
 /* Column `src` (the channel's byte in row 0; NULL: a padding column) into the ring slot starting at d.
  * Words past the column's last row keep the zero point written when the ring was cleared. */
-static void nn_dw3_col(uint32_t *d, const int8_t *src, const nn_dw3_g_t *g)
+static void nn_dw3_col(uint32_t *d, const int8_t *src, const nn_dw3_k_t *k)
 {
-    const uint32_t zp2 = g->zp2;
+    const uint32_t zp2 = k->zp2;
     if (!src) {
-        uint32_t *const end = d + 3 * g->words;
-        for (; d != end; d += 3) {
-            d[0] = zp2;
+        for (int32_t j = 0; j < k->nw; ++j) {
+            d[3 * j] = zp2;
         }
         return;
     }
-    const int32_t rb = g->rb;
-    d[0] = nn_pkhbt(zp2, (uint32_t)(int32_t)src[0], 16); /* (zero point, row 0) */
-    const int8_t *s = src + rb;
-    const int8_t *const end = src + g->span;
-    d += 3;
-#if NN_DSP_ACLE
-    if (s != end) {
-        /* 2 words (4 rows) per pass when the pair count is even, else one word first */
-        const int32_t rb2 = 2 * rb;
-        int32_t a, b, a2, b2;
-        if (g->odd) {
-            *d = nn_pkhbt((uint32_t)(int32_t)s[0], (uint32_t)(int32_t)s[rb], 16);
-            d += 3;
-            s += rb2;
-        }
-        if (s != end) {
-            __asm__ volatile("1:\n\t"
-                             "ldrsb  %[a], [%[s]]\n\t"
-                             "ldrsb  %[b], [%[s], %[rb]]\n\t"
-                             "add    %[s], %[s], %[rb2]\n\t"
-                             "ldrsb  %[a2], [%[s]]\n\t"
-                             "ldrsb  %[b2], [%[s], %[rb]]\n\t"
-                             "add    %[s], %[s], %[rb2]\n\t"
-                             "pkhbt  %[a], %[a], %[b], lsl #16\n\t"
-                             "pkhbt  %[a2], %[a2], %[b2], lsl #16\n\t"
-                             "str    %[a], [%[d]], #24\n\t"
-                             "str    %[a2], [%[d], #-12]\n\t"
-                             "cmp    %[s], %[e]\n\t"
-                             "bne    1b\n\t"
-                             : [s] "+r"(s), [d] "+r"(d), [a] "=&r"(a), [b] "=&r"(b), [a2] "=&r"(a2), [b2] "=&r"(b2)
-                             : [rb] "r"(rb), [rb2] "r"(rb2), [e] "r"(end)
-                             : "cc", "memory");
-        }
+    const int32_t rb = k->rb;
+    if (k->first) {
+        *d = nn_pkhbt(zp2, (uint32_t)(int32_t)src[0], 16); /* (zero point, row 0) */
+        d += 3;
+        src += rb;
     }
-#else
-    for (; s != end; s += 2 * rb, d += 3) {
-        *d = nn_pkhbt((uint32_t)(int32_t)s[0], (uint32_t)(int32_t)s[rb], 16);
+    for (int32_t j = 0; j < k->pairs; ++j, d += 3, src += 2 * rb) {
+        *d = nn_pkhbt((uint32_t)(int32_t)src[0], (uint32_t)(int32_t)src[rb], 16);
     }
-#endif
-    if (g->even) {
-        *d = nn_pkhbt((uint32_t)(int32_t)s[0], zp2, 0); /* (row h - 1, zero point) */
+    if (k->last) {
+        *d = nn_pkhbt((uint32_t)(int32_t)src[0], zp2, 0); /* (row h - 1, zero point) */
     }
+}
+
+/* One output of the C walk: the scaled SMMLA rows, else nn_chq_out (doubled accumulator). */
+NN_ALWAYS_INLINE int8_t nn_dw3_out(const nn_chq_t *c, int32_t acc, int32_t oo, int32_t lo, int32_t hi, int32_t mode)
+{
+    if (c->rsh >= NN_DW3_SH_CODE) {
+        return (int8_t)nn_act_clamp(nn_smmla(acc, c->mult, c->rnd) >> (c->rsh - NN_DW3_SH_CODE), lo, hi, mode);
+    }
+    return nn_chq_out(c, acc, oo, lo, hi, mode);
 }
 
 /* One output column from the ring: vu holds (V, U) per slot in slot order; o: the column's top output. */
@@ -222,7 +200,7 @@ static void nn_dw3_col_out(const uint32_t *ring, const uint32_t *vu, const nn_dw
                            const nn_chq_t *c, int8_t *o, int32_t oo, int32_t lo, int32_t hi, int32_t mode)
 {
     for (int32_t y = 0; y < h; y += 2, ring += 3, o += 2 * k->rb) {
-        int32_t s0 = k->bias, s1 = k->bias;
+        int32_t s0 = c->bias, s1 = c->bias;
         for (int32_t t = 0; t < 3; ++t) {
             const uint32_t l0 = ring[t], l1 = ring[3 + t];
             s0 = nn_smlad(vu[2 * t], l0, s0);
@@ -230,16 +208,17 @@ static void nn_dw3_col_out(const uint32_t *ring, const uint32_t *vu, const nn_dw
             s1 = nn_smlabt(vu[2 * t], l0, s1);
             s1 = nn_smlad(vu[2 * t + 1], l1, s1);
         }
-        o[0] = nn_chq_out(c, s0, oo, lo, hi, mode);
+        o[0] = nn_dw3_out(c, s0, oo, lo, hi, mode);
         if (y + 1 < h) {
-            o[k->rb] = nn_chq_out(c, s1, oo, lo, hi, mode);
+            o[k->rb] = nn_dw3_out(c, s1, oo, lo, hi, mode);
         }
     }
 }
 
 #if NN_DSP_ACLE
-/* r0..r3: 4 accumulators, r4..r9: V, U of slots 0, 1, 2, r10/r11: loads, r12: ring word row, lr: output. */
-#define NN_DW3_QUAD                                                         \
+/* r0..r3: 4 accumulators, r4..r9: V, U of slots 0, 1, 2, r10/r11: loads, r12: ring word row, lr: output;
+ * [sp]: bias, [sp, #4]: mult, rnd, [sp, #16]: rb. */
+#define NN_DW3_QUAD(SH)                                                     \
     "ldr    r0, [sp]\n\t"                                                   \
     "ldrd   r10, r11, [r12, #12]\n\t" /* L1 of slots 0, 1 */                \
     "smlad  r2, r4, r10, r0\n\t"                                            \
@@ -271,19 +250,15 @@ static void nn_dw3_col_out(const uint32_t *ring, const uint32_t *vu, const nn_dw
     "smlad  r0, r8, r10, r0\n\t"                                            \
     "smlabt r1, r8, r10, r1\n\t"                                            \
     "ldrd   r10, r11, [sp, #4]\n\t"                                         \
-    "smmlar r0, r0, r10, r11\n\t"                                           \
-    "smmlar r1, r1, r10, r11\n\t"                                           \
-    "smmlar r2, r2, r10, r11\n\t"                                           \
-    "smmlar r3, r3, r10, r11\n\t"                                           \
-    "ldrd   r10, r11, [sp, #12]\n\t"                                        \
-    "asr    r0, r0, r10\n\t"                                                \
-    "asr    r1, r1, r10\n\t"                                                \
-    "asr    r2, r2, r10\n\t"                                                \
-    "asr    r3, r3, r10\n\t"                                                \
-    "ssat   r0, #8, r0\n\t"                                                 \
-    "ssat   r1, #8, r1\n\t"                                                 \
-    "ssat   r2, #8, r2\n\t"                                                 \
-    "ssat   r3, #8, r3\n\t"                                                 \
+    "smmla  r0, r0, r10, r11\n\t"                                           \
+    "smmla  r1, r1, r10, r11\n\t"                                           \
+    "smmla  r2, r2, r10, r11\n\t"                                           \
+    "smmla  r3, r3, r10, r11\n\t"                                           \
+    "ldr    r11, [sp, #16]\n\t"                                             \
+    "ssat   r0, #8, r0, asr #" SH "\n\t"                                    \
+    "ssat   r1, #8, r1, asr #" SH "\n\t"                                    \
+    "ssat   r2, #8, r2, asr #" SH "\n\t"                                    \
+    "ssat   r3, #8, r3, asr #" SH "\n\t"                                    \
     "strb   r0, [lr]\n\t"                                                   \
     "strb   r1, [lr, r11]\n\t"                                              \
     "add    lr, lr, r11, lsl #1\n\t"                                        \
@@ -291,7 +266,7 @@ static void nn_dw3_col_out(const uint32_t *ring, const uint32_t *vu, const nn_dw
     "strb   r3, [lr, r11]\n\t"                                              \
     "add    lr, lr, r11, lsl #1\n\t"
 
-#define NN_DW3_PAIR                                                         \
+#define NN_DW3_PAIR(SH)                                                     \
     "ldr    r0, [sp]\n\t"                                                   \
     "ldrd   r10, r11, [r12, #12]\n\t"                                       \
     "smlad  r1, r5, r10, r0\n\t"                                            \
@@ -310,18 +285,16 @@ static void nn_dw3_col_out(const uint32_t *ring, const uint32_t *vu, const nn_dw
     "smlad  r0, r8, r10, r0\n\t"                                            \
     "smlabt r1, r8, r10, r1\n\t"                                            \
     "ldrd   r10, r11, [sp, #4]\n\t"                                         \
-    "smmlar r0, r0, r10, r11\n\t"                                           \
-    "smmlar r1, r1, r10, r11\n\t"                                           \
-    "ldrd   r10, r11, [sp, #12]\n\t"                                        \
-    "asr    r0, r0, r10\n\t"                                                \
-    "asr    r1, r1, r10\n\t"                                                \
-    "ssat   r0, #8, r0\n\t"                                                 \
-    "ssat   r1, #8, r1\n\t"                                                 \
+    "smmla  r0, r0, r10, r11\n\t"                                           \
+    "smmla  r1, r1, r10, r11\n\t"                                           \
+    "ldr    r11, [sp, #16]\n\t"                                             \
+    "ssat   r0, #8, r0, asr #" SH "\n\t"                                    \
+    "ssat   r1, #8, r1, asr #" SH "\n\t"                                    \
     "strb   r0, [lr]\n\t"                                                   \
     "strb   r1, [lr, r11]\n\t"                                              \
     "add    lr, lr, r11, lsl #1\n\t"
 
-#define NN_DW3_SINGLE                                                       \
+#define NN_DW3_SINGLE(SH)                                                   \
     "ldr    r0, [sp]\n\t"                                                   \
     "ldrd   r10, r11, [r12]\n\t"                                            \
     "smlad  r0, r4, r10, r0\n\t"                                            \
@@ -333,222 +306,240 @@ static void nn_dw3_col_out(const uint32_t *ring, const uint32_t *vu, const nn_dw
     "smlatb r0, r7, r10, r0\n\t"                                            \
     "smlatb r0, r9, r11, r0\n\t"                                            \
     "ldrd   r10, r11, [sp, #4]\n\t"                                         \
-    "smmlar r0, r0, r10, r11\n\t"                                           \
-    "ldr    r10, [sp, #12]\n\t"                                             \
-    "asr    r0, r0, r10\n\t"                                                \
-    "ssat   r0, #8, r0\n\t"                                                 \
+    "smmla  r0, r0, r10, r11\n\t"                                           \
+    "ssat   r0, #8, r0, asr #" SH "\n\t"                                    \
     "strb   r0, [lr]\n\t"
 
 /*
- * A whole channel on the fast requantization with no clamp beyond SSAT #8, in one asm call (k, r0): per
- * output column the 6 weight words of the ring's rotation come with one LDM, the column is walked 4
- * outputs at a time, then the h % 4 rest, and the input column two to the right (or the right padding)
- * is built into the slot just freed (nn_dw3_col's loop, 2 words per pass); k's first 7 words are copied to
- * the frame the walk reads, the column loop's state sits above them.
+ * A whole channel in one asm call (k in r0): the ring's first two input columns are built, then per output
+ * column the 6 weight words of the ring's rotation come with one LDM, the column is walked 4 outputs at a time
+ * (TBH jumps into 8 unrolled steps so that out_h / 4 of them run with one loop test per 8), then the
+ * out_h % 4 rest (TBB), and the input column two to the right (or the right padding) is built into the slot
+ * just freed (the subroutine at 50, 2 words per pass). Frame: k's first 8 words copied to [sp] (what the
+ * steps read), then k, ox, the column's output and rot.
  */
 #define NN_ARG __attribute__((unused)) /* a naked function's arguments are read by its asm, in r0..r3 */
-_Static_assert(offsetof(nn_dw3_k_t, vu) == 28 && offsetof(nn_dw3_k_t, ring) == 72, "nn_dw3_chan_fast0 offsets");
-__attribute__((naked, noinline)) static void nn_dw3_chan_fast0(NN_ARG const nn_dw3_k_t *k)
-{
-    __asm__ volatile(
-        "push   {r4-r11, lr}\n\t"
-        "sub    sp, sp, #16\n\t"
-        "str    r0, [sp, #0]\n\t"   /* after the next push: [sp, #28] k, #32 ox, #36 o of the column, #40 rot */
-        "movs   r1, #0\n\t"
-        "str    r1, [sp, #4]\n\t"
-        "ldr    r1, [r0, #44]\n\t"
-        "str    r1, [sp, #8]\n\t"
-        "ldr    r1, [r0, #32]\n\t"
-        "str    r1, [sp, #12]\n\t"
-        "ldm    r0, {r4-r10}\n\t"
-        "push   {r4-r10}\n\t"       /* [sp]: bias, mult, rnd, rsh, rb, qend, rem */
-        "30:\n\t"
-        "ldr    r0, [sp, #28]\n\t"
-        "ldr    r1, [r0, #28]\n\t"
-        "ldr    r2, [sp, #40]\n\t"
-        "cmp    r2, #0\n\t"
-        "ite    eq\n\t"
-        "moveq  r3, #0\n\t"
-        "rsbne  r3, r2, #3\n\t"
-        "add    r1, r1, r3, lsl #3\n\t" /* slot t: the weights of fx = (t - rot) mod 3 */
-        "ldr    r12, [r0, #72]\n\t"
-        "ldm    r1, {r4-r9}\n\t"
-        "ldr    lr, [sp, #36]\n\t"
-        "ldr    r10, [sp, #20]\n\t"
-        "cmp    r12, r10\n\t"
-        "beq    2f\n\t"
-        "1:\n\t" NN_DW3_QUAD
-        "ldr    r10, [sp, #20]\n\t"
-        "cmp    r12, r10\n\t"
-        "bne    1b\n\t"
-        "2:\n\t"
-        "ldr    r10, [sp, #24]\n\t"
-        "cmp    r10, #2\n\t"
-        "blt    3f\n\t" NN_DW3_PAIR
-        "ldr    r10, [sp, #24]\n\t"
-        "cmp    r10, #3\n\t"
-        "bne    4f\n\t" NN_DW3_SINGLE
-        "b      4f\n\t"
-        "3:\n\t"
-        "cmp    r10, #1\n\t"
-        "bne    4f\n\t" NN_DW3_SINGLE
-        "4:\n\t"
-        "ldr    r0, [sp, #28]\n\t"  /* input column ox + 2 (or the right padding) replaces column ox - 1 */
-        "ldr    r1, [sp, #32]\n\t"
-        "ldr    r2, [r0, #36]\n\t"
-        "add    r3, r1, #2\n\t"
-        "cmp    r3, r2\n\t"
-        "bgt    20f\n\t"
-        "ldr    r4, [sp, #40]\n\t"
-        "ldr    r5, [r0, #72]\n\t"
-        "add    r5, r5, r4, lsl #2\n\t"
-        "ldr    r6, [r0, #68]\n\t"
-        "blt    10f\n\t"
-        "ldr    r7, [r0, #56]\n\t"
-        "11:\n\t"
-        "str    r6, [r5], #12\n\t"
-        "subs   r7, r7, #1\n\t"
-        "bne    11b\n\t"
-        "b      20f\n\t"
-        "10:\n\t"
-        "ldr    r7, [r0, #40]\n\t"
-        "ldr    r8, [r0, #48]\n\t"
-        "mla    r8, r3, r7, r8\n\t"
-        "ldr    r9, [r0, #16]\n\t"
-        "ldr    r10, [r0, #52]\n\t"
-        "add    r10, r10, r8\n\t"
-        "ldrsb  r11, [r8]\n\t"
-        "pkhbt  r11, r6, r11, lsl #16\n\t"
-        "str    r11, [r5], #12\n\t"
-        "add    r8, r8, r9\n\t"
-        "ldr    r11, [r0, #60]\n\t"
-        "cmp    r11, #0\n\t"
-        "beq    12f\n\t"
-        "ldrsb  r11, [r8]\n\t"
-        "ldrsb  r12, [r8, r9]\n\t"
-        "add    r8, r8, r9, lsl #1\n\t"
-        "pkhbt  r11, r11, r12, lsl #16\n\t"
-        "str    r11, [r5], #12\n\t"
-        "12:\n\t"
-        "cmp    r8, r10\n\t"
-        "beq    13f\n\t"
-        "14:\n\t"
-        "ldrsb  r11, [r8]\n\t"
-        "ldrsb  r12, [r8, r9]\n\t"
-        "add    r8, r8, r9, lsl #1\n\t"
-        "ldrsb  r1, [r8]\n\t"
-        "ldrsb  r2, [r8, r9]\n\t"
-        "add    r8, r8, r9, lsl #1\n\t"
-        "pkhbt  r11, r11, r12, lsl #16\n\t"
-        "pkhbt  r1, r1, r2, lsl #16\n\t"
-        "str    r11, [r5], #24\n\t"
-        "str    r1, [r5, #-12]\n\t"
-        "cmp    r8, r10\n\t"
-        "bne    14b\n\t"
-        "13:\n\t"
-        "ldr    r11, [r0, #64]\n\t"
-        "cmp    r11, #0\n\t"
-        "beq    20f\n\t"
-        "ldrsb  r11, [r8]\n\t"
-        "pkhbt  r11, r11, r6\n\t"
-        "str    r11, [r5]\n\t"
-        "20:\n\t"
-        "ldr    r1, [sp, #32]\n\t"
-        "add    r1, r1, #1\n\t"
-        "str    r1, [sp, #32]\n\t"
-        "ldr    r3, [sp, #36]\n\t"
-        "ldr    r2, [r0, #40]\n\t"
-        "add    r3, r3, r2\n\t"
-        "str    r3, [sp, #36]\n\t"
-        "ldr    r2, [sp, #40]\n\t"
-        "add    r2, r2, #1\n\t"
-        "cmp    r2, #3\n\t"
-        "it     eq\n\t"
-        "moveq  r2, #0\n\t"
-        "str    r2, [sp, #40]\n\t"
-        "ldr    r2, [r0, #36]\n\t"
-        "cmp    r1, r2\n\t"
-        "blt    30b\n\t"
-        "add    sp, sp, #44\n\t"
-        "pop    {r4-r11, pc}\n\t");
-}
+_Static_assert(offsetof(nn_dw3_k_t, rb) == 16 && offsetof(nn_dw3_k_t, vu) == 32 &&
+                   offsetof(nn_dw3_k_t, ring) == 56 && offsetof(nn_dw3_k_t, nw) == 76,
+               "nn_dw3_chan offsets");
+#define NN_DW3_CHAN(NAME, SH)                                                                              \
+    __attribute__((naked, noinline)) static void NAME(NN_ARG const nn_dw3_k_t *k)                          \
+    {                                                                                                      \
+        __asm__ volatile(                                                                                  \
+            "push   {r4-r11, lr}\n\t"                                                                      \
+            "sub    sp, sp, #16\n\t"                                                                       \
+            "ldr    r1, [r0, #48]\n\t"                                                                     \
+            "ldr    r2, [r0, #36]\n\t"                                                                     \
+            "mov.w  r3, #0\n\t"                                                                            \
+            "str    r0, [sp]\n\t"                                                                          \
+            "str    r3, [sp, #4]\n\t"                                                                      \
+            "str    r1, [sp, #8]\n\t"                                                                      \
+            "str    r2, [sp, #12]\n\t"                                                                     \
+            "ldm    r0, {r4-r11}\n\t"                                                                      \
+            "push   {r4-r11}\n\t" /* [sp]: bias mult rnd rsh rb qend qidx rem; #32 k, #36 ox, #40 o, #44 rot */ \
+            "adds   r2, r2, #1\n\t"                                                                        \
+            "cmp    r2, #3\n\t"                                                                            \
+            "it     eq\n\t"                                                                                \
+            "moveq  r2, #0\n\t"                                                                            \
+            "ldr    r1, [r0, #52]\n\t"                                                                     \
+            "bl     50f\n\t" /* column 0 into slot rot + 1 */                                              \
+            "ldr    r0, [sp, #32]\n\t"                                                                     \
+            "ldr    r2, [sp, #44]\n\t"                                                                     \
+            "adds   r2, r2, #2\n\t"                                                                        \
+            "cmp    r2, #3\n\t"                                                                            \
+            "it     ge\n\t"                                                                                \
+            "subge  r2, r2, #3\n\t"                                                                        \
+            "mov.w  r1, #0\n\t"                                                                            \
+            "ldr    r3, [r0, #40]\n\t"                                                                     \
+            "cmp    r3, #1\n\t"                                                                            \
+            "ble    29f\n\t"                                                                               \
+            "ldr    r1, [r0, #52]\n\t"                                                                     \
+            "ldr    r3, [r0, #44]\n\t"                                                                     \
+            "add    r1, r1, r3\n\t"                                                                        \
+            "29:\n\t"                                                                                      \
+            "bl     50f\n\t" /* column 1 (or the right padding) into slot rot + 2 */                       \
+            "30:\n\t"                                                                                      \
+            "ldr    r0, [sp, #32]\n\t"                                                                     \
+            "ldr    r1, [r0, #32]\n\t"                                                                     \
+            "ldr    r2, [sp, #44]\n\t"                                                                     \
+            "cmp    r2, #0\n\t"                                                                            \
+            "ite    eq\n\t"                                                                                \
+            "moveq  r3, #0\n\t"                                                                            \
+            "rsbne  r3, r2, #3\n\t"                                                                        \
+            "add    r1, r1, r3, lsl #3\n\t" /* slot t: the weights of fx = (t - rot) mod 3 */              \
+            "ldm    r1, {r4-r9}\n\t"                                                                       \
+            "ldr    r12, [r0, #56]\n\t"                                                                    \
+            "ldr    lr, [sp, #40]\n\t"                                                                     \
+            "ldr    r10, [sp, #24]\n\t"                                                                    \
+            "tbh    [pc, r10, lsl #1]\n\t"                                                                 \
+            "9:\n\t"                                                                                       \
+            ".hword (10f - 9b) / 2, (11f - 9b) / 2, (12f - 9b) / 2, (13f - 9b) / 2\n\t"                    \
+            ".hword (14f - 9b) / 2, (15f - 9b) / 2, (16f - 9b) / 2, (17f - 9b) / 2, (18f - 9b) / 2\n\t"    \
+            ".p2align 1\n\t"                                                                               \
+            "10:\n\t" NN_DW3_QUAD(SH) "11:\n\t" NN_DW3_QUAD(SH) "12:\n\t" NN_DW3_QUAD(SH)                  \
+            "13:\n\t" NN_DW3_QUAD(SH) "14:\n\t" NN_DW3_QUAD(SH) "15:\n\t" NN_DW3_QUAD(SH)                  \
+            "16:\n\t" NN_DW3_QUAD(SH) "17:\n\t" NN_DW3_QUAD(SH)                                            \
+            "ldr    r10, [sp, #20]\n\t"                                                                    \
+            "cmp    r12, r10\n\t"                                                                          \
+            "bne    10b\n\t"                                                                               \
+            "18:\n\t"                                                                                      \
+            "ldr    r10, [sp, #28]\n\t"                                                                    \
+            "tbb    [pc, r10]\n\t"                                                                         \
+            "19:\n\t"                                                                                      \
+            ".byte (22f - 19b) / 2, (21f - 19b) / 2, (23f - 19b) / 2, (20f - 19b) / 2\n\t"                 \
+            ".p2align 1\n\t"                                                                               \
+            "20:\n\t" NN_DW3_PAIR(SH) "21:\n\t" NN_DW3_SINGLE(SH)                                          \
+            "b      22f\n\t"                                                                               \
+            "23:\n\t" NN_DW3_PAIR(SH)                                                                      \
+            "22:\n\t"                                                                                      \
+            "ldr    r0, [sp, #32]\n\t" /* input column ox + 2 (or the right padding) replaces ox - 1 */    \
+            "ldr    r3, [sp, #36]\n\t"                                                                     \
+            "ldr    r4, [r0, #40]\n\t"                                                                     \
+            "adds   r3, r3, #2\n\t"                                                                        \
+            "cmp    r3, r4\n\t"                                                                            \
+            "bgt    24f\n\t"                                                                               \
+            "mov.w  r1, #0\n\t"                                                                            \
+            "beq    25f\n\t"                                                                               \
+            "ldr    r1, [r0, #52]\n\t"                                                                     \
+            "ldr    r5, [r0, #44]\n\t"                                                                     \
+            "mla    r1, r3, r5, r1\n\t"                                                                    \
+            "25:\n\t"                                                                                      \
+            "ldr    r2, [sp, #44]\n\t"                                                                     \
+            "bl     50f\n\t"                                                                               \
+            "ldr    r0, [sp, #32]\n\t"                                                                     \
+            "24:\n\t"                                                                                      \
+            "ldr    r1, [sp, #36]\n\t"                                                                     \
+            "adds   r1, r1, #1\n\t"                                                                        \
+            "str    r1, [sp, #36]\n\t"                                                                     \
+            "ldr    r3, [sp, #40]\n\t"                                                                     \
+            "ldr    r2, [r0, #44]\n\t"                                                                     \
+            "add    r3, r3, r2\n\t"                                                                        \
+            "str    r3, [sp, #40]\n\t"                                                                     \
+            "ldr    r2, [sp, #44]\n\t"                                                                     \
+            "adds   r2, r2, #1\n\t"                                                                        \
+            "cmp    r2, #3\n\t"                                                                            \
+            "it     eq\n\t"                                                                                \
+            "moveq  r2, #0\n\t"                                                                            \
+            "str    r2, [sp, #44]\n\t"                                                                     \
+            "ldr    r2, [r0, #40]\n\t"                                                                     \
+            "cmp    r1, r2\n\t"                                                                            \
+            "blt    30b\n\t"                                                                               \
+            "add    sp, sp, #48\n\t"                                                                       \
+            "pop    {r4-r11, pc}\n\t"                                                                      \
+            /* the column builder: r0 k, r1 the column's byte in row 0 (0: padding), r2 the slot */         \
+            "50:\n\t"                                                                                      \
+            "ldr    r3, [r0, #56]\n\t"                                                                     \
+            "add    r3, r3, r2, lsl #2\n\t"                                                                \
+            "ldr    r4, [r0, #60]\n\t"                                                                     \
+            "cbnz   r1, 51f\n\t"                                                                           \
+            "ldr    r5, [r0, #76]\n\t"                                                                     \
+            "52:\n\t"                                                                                      \
+            "str    r4, [r3], #12\n\t"                                                                     \
+            "subs   r5, r5, #1\n\t"                                                                        \
+            "bne    52b\n\t"                                                                               \
+            "bx     lr\n\t"                                                                                \
+            "51:\n\t"                                                                                      \
+            "ldr    r5, [r0, #16]\n\t"                                                                     \
+            "ldr    r6, [r0, #64]\n\t"                                                                     \
+            "cbz    r6, 53f\n\t"                                                                           \
+            "ldrsb  r7, [r1]\n\t"                                                                          \
+            "pkhbt  r7, r4, r7, lsl #16\n\t" /* (zero point, row 0) */                                     \
+            "str    r7, [r3], #12\n\t"                                                                     \
+            "add    r1, r1, r5\n\t"                                                                        \
+            "53:\n\t"                                                                                      \
+            "ldr    r6, [r0, #68]\n\t"                                                                     \
+            "add    r8, r5, r5, lsl #1\n\t"                                                                \
+            "lsrs   r9, r6, #1\n\t" /* pairs / 2 passes of 4 rows; an odd pair first */                  \
+            "bcc    54f\n\t"                                                                               \
+            "ldrsb  r7, [r1]\n\t"                                                                          \
+            "ldrsb  r10, [r1, r5]\n\t"                                                                     \
+            "add    r1, r1, r5, lsl #1\n\t"                                                                \
+            "pkhbt  r7, r7, r10, lsl #16\n\t"                                                              \
+            "str    r7, [r3], #12\n\t"                                                                     \
+            "54:\n\t"                                                                                      \
+            "cmp    r9, #0\n\t"                                                                            \
+            "beq    56f\n\t"                                                                               \
+            "55:\n\t"                                                                                      \
+            "ldrsb  r7, [r1]\n\t"                                                                          \
+            "ldrsb  r10, [r1, r5]\n\t"                                                                     \
+            "ldrsb  r11, [r1, r5, lsl #1]\n\t"                                                             \
+            "ldrsb  r12, [r1, r8]\n\t"                                                                     \
+            "add    r1, r1, r5, lsl #2\n\t"                                                                \
+            "pkhbt  r7, r7, r10, lsl #16\n\t"                                                              \
+            "pkhbt  r11, r11, r12, lsl #16\n\t"                                                            \
+            "str    r7, [r3], #24\n\t"                                                                     \
+            "str    r11, [r3, #-12]\n\t"                                                                   \
+            "subs   r9, r9, #1\n\t"                                                                        \
+            "bne    55b\n\t"                                                                               \
+            "56:\n\t"                                                                                      \
+            "ldr    r6, [r0, #72]\n\t"                                                                     \
+            "cbz    r6, 57f\n\t"                                                                           \
+            "ldrsb  r7, [r1]\n\t"                                                                          \
+            "pkhbt  r7, r7, r4\n\t" /* (row h - 1, zero point) */                                          \
+            "str    r7, [r3]\n\t"                                                                          \
+            "57:\n\t"                                                                                      \
+            "bx     lr\n\t");                                                                              \
+    }
+NN_DW3_CHAN(nn_dw3_chan_sh7, "7")
+NN_DW3_CHAN(nn_dw3_chan_sh13, "13")
+NN_DW3_CHAN(nn_dw3_chan_sh19, "19")
 #endif
 
-NN_ALWAYS_INLINE void nn_dw3_run(const int8_t *in, const int16_t *w16, const nn_chq_t *rq, uint32_t *ring,
-                                 int32_t h, int32_t w, int32_t ch, const nn_conv_params_t *p, int8_t *out,
-                                 int32_t mode)
+NN_ALWAYS_INLINE void nn_dw3_run(const int8_t *in, const uint32_t *vu_all, const nn_chq_t *rq, uint32_t *ring,
+                                 int32_t in_h, int32_t pad_top, int32_t out_h, int32_t w, int32_t ch,
+                                 const nn_conv_params_t *p, int8_t *out, int32_t mode)
 {
-    const int32_t hp = nn_dw3_hp(h);
     const int32_t zp = -p->input_offset;
-    nn_dw3_g_t g;
-    g.rb = w * ch;
-    g.span = (1 + ((h - 1) & ~1)) * g.rb;
-    g.words = hp / 2;
-    g.even = (h & 1) == 0;
-    g.odd = ((h - 1) >> 1) & 1;
-    g.zp2 = nn_pack16(zp, zp);
     nn_dw3_k_t k;
-    k.rb = g.rb;
+    k.rb = w * ch;
     k.w = w;
     k.ch = ch;
-    k.span = g.span;
-    k.words = g.words;
-    k.odd = g.odd;
-    k.even = g.even;
-    k.zp2 = g.zp2;
     k.ring = ring;
-    k.qend = ring + 6 * (h >> 2);
-    k.rem = h & 3;
-    for (int32_t i = 0; i < 3 * hp / 2; ++i) {
-        ring[i] = g.zp2; /* the words past every column's last row stay the zero point */
+    k.zp2 = nn_pack16(zp, zp);
+    k.first = pad_top;
+    k.pairs = (in_h - pad_top) >> 1;
+    k.last = (in_h - pad_top) & 1;
+    k.nw = (out_h + 1) / 2 + 1;
+    const int32_t nq = out_h >> 2;
+    k.qend = ring + 6 * nq;
+    k.qidx = nq == 0 ? 8 : (8 - (nq & 7)) & 7;
+    k.rem = out_h & 3;
+    for (int32_t i = 0; i < 3 * k.nw; ++i) {
+        ring[i] = k.zp2; /* the words past every column's last row stay the zero point */
     }
-    int32_t pad = 0; /* a ring slot that holds a padding column (the next channel's column -1): no rewrite */
-    for (int32_t c = 0; c < ch; ++c) {
+    /* a ring slot that holds a padding column (the next channel's column -1): no rewrite */
+    const int32_t pad_step = w > 1 ? (w - 2) % 3 : 0;
+    int32_t pad = 0;
+    for (int32_t c = 0; c < ch; ++c, pad = pad + pad_step >= 3 ? pad + pad_step - 3 : pad + pad_step) {
         const nn_chq_t *cq = &rq[c];
-        const uint32_t *wa = (const uint32_t *)(const void *)(w16 + 12 * c);
-        const uint32_t a0 = wa[0], b0 = wa[1], a1 = wa[2], b1 = wa[3], a2 = wa[4], b2 = wa[5];
-        uint32_t vu[10]; /* (V, U) of fx 0, 1, 2, then fx 0, 1 again: any rotation is 6 consecutive words */
-        vu[0] = nn_pkhbt(a0, a1, 16); /* (w00, w10) */
-        vu[1] = nn_pkhbt(a1, a2, 16); /* (w10, w20) */
-        vu[2] = nn_pkhtb(a1, a0, 16); /* (w01, w11) */
-        vu[3] = nn_pkhtb(a2, a1, 16); /* (w11, w21) */
-        vu[4] = nn_pkhtb(b1, b0, 16); /* (w02, w12) */
-        vu[5] = nn_pkhtb(b2, b1, 16); /* (w12, w22) */
-        vu[6] = vu[0];
-        vu[7] = vu[1];
-        vu[8] = vu[2];
-        vu[9] = vu[3];
-        const int32_t wsum = nn_lo16(a0) + nn_hi16(a0) + nn_hi16(b0) + nn_lo16(a1) + nn_hi16(a1) + nn_hi16(b1) +
-                             nn_lo16(a2) + nn_hi16(a2) + nn_hi16(b2);
-        k.bias = cq->bias + p->input_offset * wsum;
-        k.mult = cq->mult;
-        k.rnd = cq->rnd;
-        k.rsh = cq->rsh;
-        const int fast0 = mode == 0 && cq->rsh >= 0;
-        (void)fast0; /* the host build has no asm path */
+        const uint32_t *vu = vu_all + 10 * c;
         const int8_t *src = in + c;
-        /* slot `rot` holds input column ox - 1, the next two slots (mod 3) columns ox and ox + 1 */
-        int32_t rot = pad;
-        nn_dw3_col(ring + (rot == 2 ? 0 : rot + 1), src, &g);
-        nn_dw3_col(ring + (rot == 0 ? 2 : rot - 1), w > 1 ? src + ch : NULL, &g);
-        if (w > 1) { /* the last build puts the right padding into slot (rot + w - 2) mod 3 */
-            pad = (rot + w - 2) % 3;
-        }
 #if NN_DSP_ACLE
-        if (fast0) {
-            k.vu = vu;
-            k.rot = rot;
-            k.o = out + c;
-            k.src = src;
-            nn_dw3_chan_fast0(&k);
-            continue;
+        if (mode == 0 && cq->rsh >= NN_DW3_SH_CODE) {
+            const int32_t sh = cq->rsh - NN_DW3_SH_CODE;
+            void (*const fn)(const nn_dw3_k_t *) =
+                sh == 7 ? nn_dw3_chan_sh7 : (sh == 13 ? nn_dw3_chan_sh13 : (sh == 19 ? nn_dw3_chan_sh19 : NULL));
+            if (fn) {
+                k.q = *cq;
+                k.vu = vu;
+                k.rot = pad;
+                k.o = out + c;
+                k.src = src;
+                fn(&k);
+                continue;
+            }
         }
 #endif
+        /* slot `rot` holds input column ox - 1, the next two slots (mod 3) columns ox and ox + 1 */
+        int32_t rot = pad;
+        nn_dw3_col(ring + (rot == 2 ? 0 : rot + 1), src, &k);
+        nn_dw3_col(ring + (rot == 0 ? 2 : rot - 1), w > 1 ? src + ch : NULL, &k);
         for (int32_t ox = 0; ox < w; ++ox) {
             const uint32_t *vs = vu + (rot == 0 ? 0 : 6 - 2 * rot); /* slot t: the weights of fx = (t - rot) mod 3 */
-            nn_dw3_col_out(ring, vs, &k, h, cq, out + ox * ch + c, p->output_offset, p->act_min, p->act_max, mode);
+            nn_dw3_col_out(ring, vs, &k, out_h, cq, out + ox * ch + c, p->output_offset, p->act_min, p->act_max,
+                           mode);
             if (ox + 2 <= w) { /* input column ox + 2 (or the right padding) replaces column ox - 1 */
-                nn_dw3_col(ring + rot, ox + 2 < w ? src + (ox + 2) * ch : NULL, &g);
+                nn_dw3_col(ring + rot, ox + 2 < w ? src + (ox + 2) * ch : NULL, &k);
             }
             rot = rot == 2 ? 0 : rot + 1;
         }
@@ -578,23 +569,25 @@ int nn_depthwise_conv2d_s8_simd(const nn_context_t *ctx, const nn_conv_params_t 
         return NN_ERR_ARG;
     }
     const int32_t mode = nn_act_mode(p->act_min, p->act_max);
+    const int32_t pad_top = p->padding.h;
     if (f_h == 3 && f_w == 3 && p->stride.h == 1 && p->stride.w == 1 && p->dilation.h == 1 && p->dilation.w == 1 &&
-        p->padding.h == 1 && p->padding.w == 1 && (ch & 3) == 0 && out_h == in_h && out_w == in_w) {
+        p->padding.w == 1 && (pad_top == 0 || pad_top == 1) && (ch & 3) == 0 && out_w == in_w &&
+        out_h == in_h - 2 + 2 * pad_top && out_h >= 1) {
         if (!ctx->scratch || ((uintptr_t)ctx->scratch & 3u) != 0 ||
-            ctx->scratch_size < NN_DEPTHWISE_S8_SIMD_SCRATCH_3X3(in_h) || ((uintptr_t)filter & 3u) != 0) {
+            ctx->scratch_size < NN_DEPTHWISE_S8_SIMD_SCRATCH_3X3(out_h) || ((uintptr_t)filter & 3u) != 0) {
             return NN_ERR_ARG;
         }
-        const int16_t *w16 = (const int16_t *)(const void *)filter;
+        const uint32_t *vu = (const uint32_t *)(const void *)filter;
         uint32_t *ring = (uint32_t *)ctx->scratch;
         for (int32_t b = 0; b < in_dims->n; ++b) {
             const int8_t *ib = in + b * in_h * in_w * ch;
-            int8_t *ob = out + b * in_h * in_w * ch;
+            int8_t *ob = out + b * out_h * out_w * ch;
             if (mode == 0) {
-                nn_dw3_run(ib, w16, rq, ring, in_h, in_w, ch, p, ob, 0);
+                nn_dw3_run(ib, vu, rq, ring, in_h, pad_top, out_h, in_w, ch, p, ob, 0);
             } else if (mode == 1) {
-                nn_dw3_run(ib, w16, rq, ring, in_h, in_w, ch, p, ob, 1);
+                nn_dw3_run(ib, vu, rq, ring, in_h, pad_top, out_h, in_w, ch, p, ob, 1);
             } else {
-                nn_dw3_run(ib, w16, rq, ring, in_h, in_w, ch, p, ob, 2);
+                nn_dw3_run(ib, vu, rq, ring, in_h, pad_top, out_h, in_w, ch, p, ob, 2);
             }
         }
         return NN_OK;
