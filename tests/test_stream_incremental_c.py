@@ -223,3 +223,62 @@ def test_same_in_time_is_refused_in_one_line() -> None:
     with pytest.raises(ModelError, match=r"layer 0 \(.*\) pads in time \(top 4, bottom 4\)"):
         plan_stream(layers)
     assert "\n" not in stream_reason(layers)
+
+
+def dscnn_stream_bundle(out: Path, backend: str = "simd", seed: int = 0) -> Path:
+    """A device-streamable bundle: the ds-cnn-s-stream network (He-initialised, int8, calibrated on the
+    default model's frontend features of noise and tone clips) with that frontend and input_norm, the
+    simd kernels where they apply. Its outputs are not trained, but every output is compared, not detections."""
+    import dataclasses
+
+    from edgekws.compress.quantize import quantize_int8, to_float_tflite
+    from edgekws.export import kernels
+    from edgekws.export.bundle import write_bundle
+    from edgekws.export.codegen_c import build_layers
+    from edgekws.export.tflite_graph import layer_summary, read_graph
+    from edgekws.frontend import FrontendConfig, compute_features
+    from edgekws.train.models import build_model
+    from edgekws.train.recipe import load_recipe
+    from stream_fixtures import tone_clip
+
+    default = json.loads((Path(__file__).resolve().parents[1] / "models" / "default" / "bundle.json").read_text())
+    fe = FrontendConfig.from_dict(default["frontend"])
+    norm = default["input_norm"]
+    rng = np.random.default_rng(seed)
+    clips = [tone_clip(w, rng) * rng.uniform(0.1, 1.5) for w in ("yes", "no", "up", "cat") for _ in range(4)]
+    feats = compute_features(np.stack(clips), fe)
+    x = ((feats - np.array(norm["mean"])) / np.array(norm["std"])).astype(np.float32)[..., None]
+    spec = dataclasses.replace(load_recipe("ds-cnn-s-stream").model, dropout=0.0)
+    model = build_model(spec, (x.shape[1], x.shape[2]), CLASSES)
+    _he_init(model, seed)
+    tfl = quantize_int8(model, x)
+    g = read_graph(tfl)
+    rows = build_layers(g, ["ref"] * len(g.operators))
+    layers = layer_summary(tfl)
+    for lay, row in zip(layers, rows, strict=True):
+        lay["backend"] = backend if backend in kernels.eligible_backends(row) else "ref"
+    write_bundle(out, name="dscnn_stream_test", labels=["_silence_", "_unknown_", *[f"w{i}" for i in range(10)]],
+                 frontend=fe.to_dict(), frontend_hash=fe.hash(), input_norm=norm, tflite_int8=tfl,
+                 tflite_float=to_float_tflite(model), report={}, compression={}, recipe={"name": "ds-cnn-s-stream"},
+                 layers=layers)
+    return out
+
+
+def test_audio_reply_with_outputs_is_length_checked() -> None:
+    """STREAM_AUDIO replies carry n_outputs x num_classes int8 after the events; a reply whose length
+    does not match what its header announces is one DeviceError."""
+    import struct
+
+    from edgekws.errors import DeviceError
+    from edgekws.stream.device import unpack_audio_reply
+
+    outs = np.arange(-6, 6, dtype=np.int8).reshape(2, 6)
+    ev = struct.pack("<IIHHi", 1000, 49, 2, 0, 300)
+    body = struct.pack("<IIIIHH", 60, 6, 1, 2, 1, 2) + ev + outs.tobytes()
+    r = unpack_audio_reply(body, None, 6)
+    np.testing.assert_array_equal(r.outputs, outs)
+    assert [d.hop for d in r.detections] == [49]
+    with pytest.raises(DeviceError, match="2 outputs"):
+        unpack_audio_reply(body[:-1], None, 6)
+    with pytest.raises(DeviceError, match="no class count"):
+        unpack_audio_reply(body, None, 0)

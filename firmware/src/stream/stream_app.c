@@ -9,10 +9,16 @@
  * Commands (little-endian; every reply starts with the status byte the server adds):
  *   0x20 STREAM_START   config record (STREAM_CONFIG_WIRE_SIZE) [u8 flags]
  *                       flags bit0: also send each detection as an EVT_DETECTION frame
+ *                       flags bit1: incremental inference (edgekws/nn_stream.h; needs a model
+ *                                   exported with EDGEKWS_STREAMABLE 1, else ST_BAD_ARG)
+ *                       flags bit2: add every inference's int8 outputs to the STREAM_AUDIO reply
  *                       -> empty body. Resets frontend, hop assembly, detector, counters.
  *   0x21 STREAM_AUDIO   int16 LE samples (even length) -> u32 frames_total, u32 inferences_total,
- *                       u32 fe_ticks, u32 nn_ticks (both: this chunk), u16 n_events, u16 0,
- *                       n_events x event record (detections completed by this chunk)
+ *                       u32 fe_ticks, u32 nn_ticks (both: this chunk), u16 n_events, u16 n_outputs,
+ *                       n_events x event record (detections completed by this chunk),
+ *                       n_outputs x num_classes int8 (flags bit2 only, else n_outputs = 0: the model
+ *                       outputs of this chunk's inferences, oldest first; a chunk whose frames could
+ *                       not all fit is refused before any of it is used)
  *   0x22 STREAM_STOP    -> status record; audio is refused until the next STREAM_START
  *   0x23 STREAM_STATUS  -> status record: u8 active, u8 flags, u16 0, u32 samples_total,
  *                       u32 frames_total, u32 inferences_total, u32 detections_total,
@@ -43,6 +49,14 @@
 #define STREAM_CMD_STOP 0x22u
 #define STREAM_CMD_STATUS 0x23u
 #define STREAM_FLAG_EVENTS 0x01u
+#define STREAM_FLAG_INCREMENTAL 0x02u
+#define STREAM_FLAG_OUTPUTS 0x04u
+#define STREAM_MAX_REPLY_OUTPUTS 16u /* inferences one STREAM_AUDIO reply can carry (flags bit2) */
+#if defined(EDGEKWS_STREAMABLE) && EDGEKWS_STREAMABLE
+#define STREAM_APP_INCREMENTAL 1
+#else
+#define STREAM_APP_INCREMENTAL 0
+#endif
 #define AUDIO_REPLY_HEADER 20u
 #define STATUS_RECORD_SIZE 40u
 
@@ -54,6 +68,7 @@ static uint8_t g_active;
 static uint8_t g_flags;
 static uint32_t g_fe_total, g_nn_total, g_fe_max, g_nn_max, g_classify_max;
 static uint32_t g_fe_since_inference; /* frontend ticks of the hops since the last inference */
+static int8_t g_outputs[STREAM_MAX_REPLY_OUTPUTS * STREAM_MAX_CLASSES]; /* this chunk's outputs (flags bit2) */
 
 static void put_u16(uint8_t *p, uint16_t v)
 {
@@ -108,13 +123,25 @@ static proto_status_t cmd_start(const uint8_t *payload, uint16_t len, uint8_t *o
         cfg.num_features != FE_NUM_FEATURES) {
         return fail(ST_BAD_ARG, "stream config: frontend hop/window/features differ", out, cap, out_len);
     }
-    if (stream_init(&g_stream, &cfg) != STREAM_OK ||
-        stream_nn_init(&g_nn, &edgekws_model, &cfg, board_counter) != STREAM_OK ||
+    const uint8_t flags = len > STREAM_CONFIG_WIRE_SIZE ? payload[STREAM_CONFIG_WIRE_SIZE] : 0u;
+#if STREAM_APP_INCREMENTAL
+    const int nn_rc = (flags & STREAM_FLAG_INCREMENTAL)
+                          ? stream_nn_init_incremental(&g_nn, &edgekws_stream_model, &cfg, board_counter)
+                          : stream_nn_init(&g_nn, &edgekws_model, &cfg, board_counter);
+#else
+    if (flags & STREAM_FLAG_INCREMENTAL) {
+        return fail(ST_BAD_ARG, "stream start: incremental mode needs a model exported with a streaming schedule",
+                    out, cap, out_len);
+    }
+    const int nn_rc = stream_nn_init(&g_nn, &edgekws_model, &cfg, board_counter);
+#endif
+    if (stream_init(&g_stream, &cfg) != STREAM_OK || nn_rc != STREAM_OK ||
         stream_hops_init(&g_hops, cfg.hop_samples) != STREAM_OK) {
-        return fail(ST_BAD_ARG, "stream config: does not fit the model or the buffers", out, cap, out_len);
+        return fail(ST_BAD_ARG, "stream config: does not fit the model or the buffers (incremental: k_hops "
+                    "must be a multiple of the model's time stride)", out, cap, out_len);
     }
     fe_init(&g_fe);
-    g_flags = len > STREAM_CONFIG_WIRE_SIZE ? payload[STREAM_CONFIG_WIRE_SIZE] : 0u;
+    g_flags = flags;
     g_fe_total = g_nn_total = g_fe_max = g_nn_max = g_classify_max = g_fe_since_inference = 0u;
     g_active = 1u;
     *out_len = 0u;
@@ -132,9 +159,20 @@ static proto_status_t cmd_audio(const uint8_t *payload, uint16_t len, uint8_t *o
     if (cap < AUDIO_REPLY_HEADER) {
         return fail(ST_BAD_ARG, "reply buffer too small", out, cap, out_len);
     }
-    const size_t max_events = (cap - AUDIO_REPLY_HEADER) / STREAM_EVENT_WIRE_SIZE;
+    /* Outputs asked for: every frame this chunk can complete may run the model; refuse the chunk
+     * before using any of it unless all their outputs fit the reply. */
+    size_t out_room = 0u;
+    if (g_flags & STREAM_FLAG_OUTPUTS) {
+        const uint32_t pending = g_hops.fill < g_hops.hop_samples ? g_hops.fill : 0u;
+        const uint32_t max_frames = (pending + len / 2u) / g_hops.hop_samples;
+        out_room = (size_t)max_frames * g_stream.cfg.num_classes;
+        if (max_frames > STREAM_MAX_REPLY_OUTPUTS || AUDIO_REPLY_HEADER + out_room > cap) {
+            return fail(ST_BAD_ARG, "stream audio: chunk too long to carry every output", out, cap, out_len);
+        }
+    }
+    const size_t max_events = (cap - AUDIO_REPLY_HEADER - out_room) / STREAM_EVENT_WIRE_SIZE;
     uint32_t fe_ticks = 0u, nn_ticks = 0u;
-    uint16_t n_events = 0u;
+    uint16_t n_events = 0u, n_outputs = 0u;
     uint32_t left = len;
     while (left > 0u) {
         int ready = 0;
@@ -175,6 +213,11 @@ static proto_status_t cmd_audio(const uint8_t *payload, uint16_t len, uint8_t *o
                 g_classify_max = classify;
             }
             g_fe_since_inference = 0u;
+            if ((g_flags & STREAM_FLAG_OUTPUTS) && n_outputs < STREAM_MAX_REPLY_OUTPUTS) {
+                memcpy(&g_outputs[(size_t)n_outputs * g_stream.cfg.num_classes], g_stream.last_output,
+                       g_stream.cfg.num_classes);
+                n_outputs++;
+            }
         }
         if (rc == STREAM_EVENT) {
             uint8_t rec[STREAM_EVENT_WIRE_SIZE];
@@ -193,8 +236,11 @@ static proto_status_t cmd_audio(const uint8_t *payload, uint16_t len, uint8_t *o
     put_u32(out + 8, fe_ticks);
     put_u32(out + 12, nn_ticks);
     put_u16(out + 16, n_events);
-    put_u16(out + 18, 0u);
-    *out_len = AUDIO_REPLY_HEADER + (size_t)n_events * STREAM_EVENT_WIRE_SIZE;
+    put_u16(out + 18, n_outputs);
+    const size_t ev_end = AUDIO_REPLY_HEADER + (size_t)n_events * STREAM_EVENT_WIRE_SIZE;
+    const size_t out_bytes = (size_t)n_outputs * g_stream.cfg.num_classes; /* <= out_room: fits (checked above) */
+    memcpy(out + ev_end, g_outputs, out_bytes);
+    *out_len = ev_end + out_bytes;
     return ST_OK;
 }
 

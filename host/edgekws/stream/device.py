@@ -27,6 +27,8 @@ STREAM_AUDIO = 0x21
 STREAM_STOP = 0x22
 STREAM_STATUS = 0x23
 FLAG_EVENTS = 0x01  # also send every detection as an EVT_DETECTION frame
+FLAG_INCREMENTAL = 0x02  # incremental inference (a model exported with a streaming schedule)
+FLAG_OUTPUTS = 0x04  # every inference's int8 outputs ride in the STREAM_AUDIO reply
 
 _AUDIO_HEADER = struct.Struct("<IIIIHH")
 _STATUS = struct.Struct("<BBHIIIIIIIII")
@@ -41,6 +43,7 @@ class AudioReply:
     fe_ticks: int
     nn_ticks: int
     detections: list[Detection]
+    outputs: np.ndarray | None = None  # int8 [n, num_classes] with FLAG_OUTPUTS, else None
 
 
 @dataclass(frozen=True)
@@ -59,18 +62,28 @@ class StreamStatus:
     nn_ticks_max: int
     classify_ticks_max: int
 
+    @property
+    def incremental(self) -> bool:
+        """Whether the device runs incremental inference (STREAM_START flag bit1)."""
+        return bool(self.flags & FLAG_INCREMENTAL)
+
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "incremental": self.incremental}
 
 
-def unpack_audio_reply(body: bytes, labels: list[str] | None = None) -> AudioReply:
+def unpack_audio_reply(body: bytes, labels: list[str] | None = None, num_classes: int = 0) -> AudioReply:
+    """A STREAM_AUDIO reply; ``num_classes`` (needed when outputs were asked for) sizes its output records."""
     if len(body) < _AUDIO_HEADER.size:
         raise DeviceError(f"stream audio reply has {len(body)} bytes, expected at least {_AUDIO_HEADER.size}")
-    frames, infers, fe, nn, n_ev, _ = _AUDIO_HEADER.unpack_from(body)
-    events = body[_AUDIO_HEADER.size:]
-    if len(events) != n_ev * EVENT_WIRE_SIZE:
-        raise DeviceError(f"stream audio reply announces {n_ev} detections but carries {len(events)} bytes")
-    return AudioReply(frames, infers, fe, nn, unpack_events(events, labels))
+    frames, infers, fe, nn, n_ev, n_out = _AUDIO_HEADER.unpack_from(body)
+    ev_end = _AUDIO_HEADER.size + n_ev * EVENT_WIRE_SIZE
+    if n_out and num_classes < 1:
+        raise DeviceError(f"stream audio reply carries {n_out} outputs but no class count was given")
+    if len(body) != ev_end + n_out * num_classes:
+        raise DeviceError(f"stream audio reply announces {n_ev} detections and {n_out} outputs but carries "
+                          f"{len(body) - _AUDIO_HEADER.size} bytes")
+    outs = np.frombuffer(body[ev_end:], np.int8).reshape(n_out, num_classes) if num_classes else None
+    return AudioReply(frames, infers, fe, nn, unpack_events(body[_AUDIO_HEADER.size:ev_end], labels), outs)
 
 
 def unpack_status(body: bytes) -> StreamStatus:
@@ -91,14 +104,17 @@ class DeviceStream:
     def _body(self, cmd: int, payload: bytes = b"", timeout: float | None = None) -> bytes:
         return bytes(self.client.request(cmd, payload, timeout=timeout).payload[1:])
 
-    def start(self, events: bool = False) -> None:
-        """STREAM_START with the params (``events``: also get async EVT_DETECTION frames)."""
-        self._body(STREAM_START, pack_config(self.params) + bytes([FLAG_EVENTS if events else 0]))
+    def start(self, events: bool = False, incremental: bool = False, outputs: bool = False) -> None:
+        """STREAM_START with the params (``events``: also get async EVT_DETECTION frames; ``incremental``:
+        incremental inference; ``outputs``: every inference's outputs in the audio replies)."""
+        flags = (FLAG_EVENTS if events else 0) | (FLAG_INCREMENTAL if incremental else 0) | \
+            (FLAG_OUTPUTS if outputs else 0)
+        self._body(STREAM_START, pack_config(self.params) + bytes([flags]))
 
     def push(self, pcm: np.ndarray, timeout: float | None = None) -> AudioReply:
         """Send one chunk of int16 samples (it must fit one protocol payload)."""
         raw = np.asarray(pcm, dtype="<i2").reshape(-1).tobytes()
-        return unpack_audio_reply(self._body(STREAM_AUDIO, raw, timeout), self.labels)
+        return unpack_audio_reply(self._body(STREAM_AUDIO, raw, timeout), self.labels, self.params.num_classes)
 
     def status(self) -> StreamStatus:
         return unpack_status(self._body(STREAM_STATUS))
@@ -111,17 +127,24 @@ def run_stream_on_device(client: Any, pcm: np.ndarray, params: DetectorParams, l
                          *, chunk_samples: int | None = None, timeout: float | None = None,
                          progress: Callable[[int, int], None] | None = None,
                          on_detection: Callable[[Detection], None] | None = None,
+                         incremental: bool = False, outputs: list[np.ndarray] | None = None,
                          ) -> tuple[list[Detection], StreamStatus]:
-    """Stream int16 ``pcm`` through the device; its detections (device format) and final counters."""
+    """Stream int16 ``pcm`` through the device; its detections (device format) and final counters.
+
+    ``incremental``: the device's incremental inference (outputs identical to the full-window mode);
+    ``outputs``: a list that receives every inference's int8 outputs (one array per chunk reply).
+    """
     pcm = np.asarray(pcm)
     if pcm.dtype != np.int16:
         raise DeviceError(f"device streaming needs int16 PCM, got {pcm.dtype}")
     step = int(chunk_samples) if chunk_samples else max(1, client.chunk_size // 2)
     s = DeviceStream(client, params, labels)
-    s.start()
+    s.start(incremental=incremental, outputs=outputs is not None)
     found: list[Detection] = []
     for start in range(0, len(pcm), step):
         reply = s.push(pcm[start:start + step], timeout)
+        if outputs is not None and reply.outputs is not None and len(reply.outputs):
+            outputs.append(reply.outputs)
         for d in reply.detections:
             found.append(d)
             if on_detection is not None:
