@@ -41,6 +41,15 @@ int nn_conv2d_s8_simd(const nn_context_t *ctx, const nn_conv_params_t *p, const 
                       const nn_dims_t *in_dims, const int8_t *in,
                       const nn_dims_t *filter_dims, const int8_t *filter,
                       const int32_t *bias, const nn_dims_t *out_dims, int8_t *out);
+/* A 1x1 conv, stride 1, no padding, in_c % 4 == 0 and in_c <= NN_CONV2D_1X1_S8_SIMD_MAX_K4 (nn_conv2d_s8_simd hands
+ * those to it): 3-pixel x 2-channel blocks, no scratch (its columns, 6 * in_c bytes, are on the stack). Weights: per
+ * pair of output channels (zero-padded to an even count) {2*bias0, 2*bias1} int32, per k pair the 2 channels' doubled
+ * int16 pairs (SXTAB16 order as above), then {mult, rd, R} int32 per channel; ctx->aux: the requantization table. */
+#define NN_CONV2D_1X1_S8_SIMD_MAX_K4 64
+int nn_conv2d_1x1_s8_simd(const nn_context_t *ctx, const nn_conv_params_t *p, const nn_quant_t *q,
+                          const nn_dims_t *in_dims, const int8_t *in,
+                          const nn_dims_t *filter_dims, const int8_t *filter,
+                          const int32_t *bias, const nn_dims_t *out_dims, int8_t *out);
 /* Depth multiplier 1, f_h * f_w <= NN_DEPTHWISE_SIMD_MAX_TAPS; ctx->aux: the requantization table (bias
  * folded in). Weights: TFLite's layout, except on the 3x3 path (NN_DEPTHWISE_S8_SIMD_SCRATCH_3X3): per channel
  * 10 words of int16 vertical tap pairs, scaled, and its own table rows (edgekws.export.kernels.simd_dw3_table,
