@@ -162,6 +162,8 @@ def relayout_simd_conv(weights: np.ndarray, layer: LayerLike) -> np.ndarray:
     little-endian int16 words (2 bytes per weight). Stored doubled (|2w| <= 256 fits int16): the kernel's
     accumulator is then twice the sum, which the one-SMMLAR requantization wants (simd_requant_table).
     """
+    if simd_conv_1x1_3x2(layer):
+        return _relayout_simd_conv_3x2(weights, layer)
     rows = 2 * _sxtb16_order(_pad_k4(_rows(weights, layer))).astype(np.int16)
     n, k4 = rows.shape
     n4 = round4(n)
@@ -180,11 +182,44 @@ def simd_direct_1x1(layer: LayerLike) -> bool:
     return (kh, kw) == (1, 1) and stride == (1, 1) and padding == (0, 0) and c % 4 == 0 and same_hw
 
 
+# Largest K4 of the 3-pixel x 2-channel 1x1 kernel (nn_conv2d_1x1_s8_simd): its columns live on the stack
+# (6 * K4 bytes) and its unrolled block holds K4 / 2 - 1 k pairs (NN_CONV2D_1X1_S8_SIMD_MAX_K4).
+SIMD_1X1_MAX_K4 = 64
+
+
+def simd_conv_1x1_3x2(layer: LayerLike) -> bool:
+    """The conv runs nn_conv2d_1x1_s8_simd (a direct 1x1 with K4 <= SIMD_1X1_MAX_K4; the C test is the same):
+    its weights take _relayout_simd_conv_3x2's layout and it needs no scratch."""
+    return simd_direct_1x1(layer) and round4(k_taps(layer)) <= SIMD_1X1_MAX_K4
+
+
+def _relayout_simd_conv_3x2(weights: np.ndarray, layer: LayerLike) -> np.ndarray:
+    """nn_conv2d_1x1_s8_simd's weights: one record per pair of output channels (padded to an even count with
+    zero channels, never stored), in the order its 3-pixel x 2-channel block reads them, so that a single
+    pointer walks the whole layer: int32 {2*bias0, 2*bias1} (one LDRD seeds the accumulators), then per k pair
+    the two channels' doubled int16 pairs (one LDRD per 6 SMLADs; SXTAB16 pair order as relayout_simd_conv),
+    then int32 {mult, rd, R} of channel 0 and of channel 1 (one LDM each: simd_requant_table's rows)."""
+    rows = 2 * _sxtb16_order(_pad_k4(_rows(weights, layer))).astype(np.int16)
+    n, k4 = rows.shape
+    n2 = n + (n & 1)
+    rows = np.concatenate([rows, np.zeros((n2 - n, k4), np.int16)])
+    table = np.frombuffer(simd_requant_table(weights, layer).tobytes(), "<i4").reshape(-1, 4)
+    out = bytearray()
+    for g in range(n2 // 2):
+        out += table[2 * g:2 * g + 2, 0].astype("<i4").tobytes()
+        pairs = rows[2 * g:2 * g + 2].reshape(2, k4 // 2, 2).transpose(1, 0, 2)
+        out += np.ascontiguousarray(pairs.astype("<i2")).tobytes()
+        out += table[2 * g:2 * g + 2, 1:4].astype("<i4").tobytes()
+    return np.frombuffer(bytes(out), np.int8).copy()
+
+
 def _scratch_simd_conv(layer: LayerLike) -> int:
     """NN_CONV2D_S8_SIMD_SCRATCH(k4) / _1X1(k4): the two interleaved int16 columns of a 2-pixel block
     (4*K4 bytes), plus one plain im2col column (2*K4) unless the columns are the input pixels. Weights and
     the requantization table are in flash, so nothing scales with the output channels."""
     k4 = round4(k_taps(layer))
+    if simd_conv_1x1_3x2(layer):  # nn_conv2d_1x1_s8_simd: its 3 columns are on the stack
+        return 0
     return 4 * k4 if simd_direct_1x1(layer) else 6 * k4
 
 
@@ -291,22 +326,26 @@ DW3_SH_CODE = 64
 DW3_MAX_SCALE = 6  # 2^(6 + 1) * 128 fits int16
 
 
-def _dw3_sums(weights: np.ndarray, layer: LayerLike) -> tuple[np.ndarray, np.ndarray]:
-    """Per channel of the 3x3 path: the bias with the input offset folded in, and a bound on every partial sum
-    from it (raw int8 inputs and the zero-point padding are in [-128, 127])."""
+def _dw3_sums(weights: np.ndarray, layer: LayerLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per channel of the 3x3 path: the bias with the input offset folded in (for every tap: [0]; without the
+    left or the right tap column, which the border output columns skip: [1], [2]), and a bound on every
+    partial sum from them (raw int8 inputs and the zero-point padding are in [-128, 127])."""
     c = int(layer.filter_dims[3])
     w = np.asarray(weights, np.int64).reshape(3, 3, c)
     bias = getattr(layer, "bias", None)
     bias = np.zeros(c, np.int64) if bias is None else np.asarray(bias, np.int64).reshape(-1)
-    base = bias + int(layer.params.get("input_offset", 0)) * w.sum(axis=(0, 1))
-    return base, np.abs(base) + 128 * np.abs(w).sum(axis=(0, 1))
+    io = int(layer.params.get("input_offset", 0))
+    base = bias + io * w.sum(axis=(0, 1))
+    bases = np.stack([base, base - io * w[:, 0].sum(axis=0), base - io * w[:, 2].sum(axis=0)])
+    return bases, np.abs(bases).max(axis=0) + 128 * np.abs(w).sum(axis=(0, 1)), w
 
 
 def _dw3_plan(weights: np.ndarray, layer: LayerLike) -> tuple[np.ndarray, np.ndarray]:
     """(per-channel weight scale k, table rows) of the 3x3 path: see simd_dw3_table."""
     _, mult, shift = _quant_of(layer)
     c = mult.size
-    base, amax = _dw3_sums(weights, layer)
+    bases, amax, _ = _dw3_sums(weights, layer)
+    base = bases[0]
     out_offset = int(layer.params.get("output_offset", 0))
     fast_layer = int(layer.params.get("act_min", -128)) >= out_offset
     scale = np.zeros(c, np.int64)
@@ -346,20 +385,25 @@ def simd_dw3_table(weights: np.ndarray, layer: LayerLike) -> np.ndarray:
 
 
 def relayout_simd_dw(weights: np.ndarray, layer: LayerLike) -> np.ndarray:
-    """simd depthwise: TFLite's [1, kh, kw, C] int8 as is, except on the 3x3 path: per channel 10 words of int16
-    pairs, the weights times 2^(k+1) (simd_dw3_table's scale): V[fx] = (w[0][fx], w[1][fx]) and U[fx] =
-    (w[1][fx], w[2][fx]), as V0 U0 V1 U1 V2 U2 V0 U0 V1 U1, the vertical tap pairs its SMLADs take down the input
-    columns; the repeated 4 make every rotation of the ring's 3 columns 6 consecutive words (one LDM)."""
+    """simd depthwise: TFLite's [1, kh, kw, C] int8 as is, except on the 3x3 path: per channel 12 words, first 10
+    of int16 pairs, the weights times 2^(k+1) (simd_dw3_table's scale): V[fx] = (w[0][fx], w[1][fx]) and
+    U[fx] = (w[1][fx], w[2][fx]), as V0 U0 V1 U1 V2 U2 V0 U0 V1 U1, the vertical tap pairs its SMLADs take down
+    the input columns (the repeated 4 make every rotation of the ring's 3 columns 6 consecutive words, one LDM);
+    then the int32 biases of the left and right border columns, whose padding taps the kernel skips (the table's
+    bias plus the input zero point times the skipped column's weights)."""
     w = np.asarray(weights, dtype=np.int8)
     if not simd_dw3x3(layer):
         return w.reshape(-1)
     c = int(layer.filter_dims[3])
     scale, _ = _dw3_plan(weights, layer)
+    bases, _, _ = _dw3_sums(weights, layer)
     taps = w.reshape(3, 3, c).astype(np.int64) << (scale + 1)  # [dy][dx][ch]
     v = np.stack([taps[0], taps[1]], axis=-1)  # [dx][ch][2]
     u = np.stack([taps[1], taps[2]], axis=-1)
-    words = np.stack([v[0], u[0], v[1], u[1], v[2], u[2], v[0], u[0], v[1], u[1]], axis=1)  # [ch][10][2]
-    return np.ascontiguousarray(words.astype("<i2")).view(np.int8).reshape(-1).copy()
+    pairs = np.stack([v[0], u[0], v[1], u[1], v[2], u[2], v[0], u[0], v[1], u[1]], axis=1)  # [ch][10][2]
+    words = np.ascontiguousarray(pairs.astype("<i2")).view("<u4").reshape(c, 10)
+    border = (bases[1:].T << (scale[:, None] + 1)).astype("<i4").view("<u4")  # [ch][left, right]
+    return _u32_bytes(np.concatenate([words, border], axis=1).reshape(-1)).view(np.int8)
 
 
 def _scratch_simd_dw(layer: LayerLike) -> int:

@@ -143,22 +143,28 @@ NN_ALWAYS_INLINE int32_t nn_smmla(int32_t a, int32_t b, int32_t acc)
 
 /* The walk's per-layer and per-channel values (the asm reads them at these offsets: the order matters). */
 typedef struct {
-    nn_chq_t q;           /* 0: the channel's table row: bias, mult, rnd, rsh */
-    int32_t rb;           /* 16: bytes from one row to the next (w * ch), input and output */
-    const uint32_t *qend; /* 20: ring + 6 * (out_h / 4): where the 4-output steps end */
-    int32_t qidx;         /* 24: the first of the 8 unrolled steps to run (8: none) */
-    int32_t rem;          /* 28: out_h % 4 outputs after them */
-    const uint32_t *vu;   /* 32: the channel's 10 weight words */
-    int32_t rot;          /* 36: the ring slot holding input column -1 (padding) */
-    int32_t w, ch;        /* 40, 44 */
-    int8_t *o;            /* 48: the channel's output at (0, 0) */
-    const int8_t *src;    /* 52: its input at (0, 0) */
-    uint32_t *ring;       /* 56 */
-    uint32_t zp2;         /* 60: the input zero point in both halves */
-    int32_t first;        /* 64: pad_top 1: word 0 is (zero point, row 0) */
-    int32_t pairs;        /* 68: words of two input rows */
-    int32_t last;         /* 72: a last word (row h - 1, zero point) */
-    int32_t nw;           /* 76: words per slot */
+    nn_chq_t q;             /* 0: the channel's table row: bias, mult, rnd, rsh */
+    int32_t rb, rb3;        /* 16, 20: bytes from one row to the next (w * ch), input and output, and 3 times that */
+    const uint32_t *qend;   /* 24: ring + 6 * (out_h / 4): where the 4-output steps of a 3-slot column end */
+    int32_t qidx;           /* 28: the first of the 8 unrolled steps to run (8: none) */
+    int32_t rem;            /* 32: out_h % 4 outputs after them */
+    int32_t bias_b;         /* 36: the asm's: the border column's bias */
+    const uint32_t *qend_b; /* 40: the asm's: where the border column's steps end */
+    int32_t nq24;           /* 44: 24 * (out_h / 4) */
+    const uint32_t *vu;     /* 48: the channel's 12 weight words */
+    int32_t rot0;           /* 52: the ring slot of input column -1 (padding, never read by the asm) */
+    int32_t w, ch;          /* 56, 60 */
+    int8_t *o;              /* 64: the channel's output at (0, 0) */
+    const int8_t *src;      /* 68: its input at (0, 0) */
+    uint32_t *ring;         /* 72 */
+    uint32_t zp2;           /* 76: the input zero point in both halves */
+    int32_t first;          /* 80: pad_top 1: word 0 is (zero point, row 0) */
+    int32_t pairs;          /* 84: words of two input rows */
+    int32_t last;           /* 88: a last word (row h - 1, zero point) */
+    int32_t nw;             /* 92: words per slot */
+    uint32_t *ring_l;       /* 96: the first of the left border column's 2 slots of input columns 0, 1 */
+    uint32_t *ring_r;       /* 100: the first of the right border column's 2 slots of input columns w - 2, w - 1 */
+    int8_t *o_r;            /* 104: the channel's output at (0, w - 1) */
 } nn_dw3_k_t;
 
 /* Column `src` (the channel's byte in row 0; NULL: a padding column) into the ring slot starting at d.
@@ -217,7 +223,42 @@ static void nn_dw3_col_out(const uint32_t *ring, const uint32_t *vu, const nn_dw
 
 #if NN_DSP_ACLE
 /* r0..r3: 4 accumulators, r4..r9: V, U of slots 0, 1, 2, r10/r11: loads, r12: ring word row, lr: output;
- * [sp]: bias, [sp, #4]: mult, rnd, [sp, #16]: rb. */
+ * [sp]: bias, [sp, #4]: mult, rnd, [sp, #16]: rb, 3 rb. Four rows' stores from one pointer: [lr], [lr, rb],
+ * [lr, rb, lsl #1], [lr, 3 rb]. */
+#define NN_DW3_STORE4(SH)                                                   \
+    "ldrd   r10, r11, [sp, #4]\n\t"                                         \
+    "smmla  r0, r0, r10, r11\n\t"                                           \
+    "smmla  r1, r1, r10, r11\n\t"                                           \
+    "smmla  r2, r2, r10, r11\n\t"                                           \
+    "smmla  r3, r3, r10, r11\n\t"                                           \
+    "ldrd   r10, r11, [sp, #16]\n\t"                                        \
+    "ssat   r0, #8, r0, asr #" SH "\n\t"                                    \
+    "ssat   r1, #8, r1, asr #" SH "\n\t"                                    \
+    "ssat   r2, #8, r2, asr #" SH "\n\t"                                    \
+    "ssat   r3, #8, r3, asr #" SH "\n\t"                                    \
+    "strb   r0, [lr]\n\t"                                                   \
+    "strb   r1, [lr, r10]\n\t"                                              \
+    "strb   r2, [lr, r10, lsl #1]\n\t"                                      \
+    "strb   r3, [lr, r11]\n\t"                                              \
+    "add    lr, lr, r10, lsl #2\n\t"
+
+#define NN_DW3_STORE2(SH)                                                   \
+    "ldrd   r10, r11, [sp, #4]\n\t"                                         \
+    "smmla  r0, r0, r10, r11\n\t"                                           \
+    "smmla  r1, r1, r10, r11\n\t"                                           \
+    "ldr    r10, [sp, #16]\n\t"                                             \
+    "ssat   r0, #8, r0, asr #" SH "\n\t"                                    \
+    "ssat   r1, #8, r1, asr #" SH "\n\t"                                    \
+    "strb   r0, [lr]\n\t"                                                   \
+    "strb   r1, [lr, r10]\n\t"                                              \
+    "add    lr, lr, r10, lsl #1\n\t"
+
+#define NN_DW3_STORE1(SH)                                                   \
+    "ldrd   r10, r11, [sp, #4]\n\t"                                         \
+    "smmla  r0, r0, r10, r11\n\t"                                           \
+    "ssat   r0, #8, r0, asr #" SH "\n\t"                                    \
+    "strb   r0, [lr]\n\t"
+
 #define NN_DW3_QUAD(SH)                                                     \
     "ldr    r0, [sp]\n\t"                                                   \
     "ldrd   r10, r11, [r12, #12]\n\t" /* L1 of slots 0, 1 */                \
@@ -248,23 +289,7 @@ static void nn_dw3_col_out(const uint32_t *ring, const uint32_t *vu, const nn_dw
     "smlabt r1, r6, r11, r1\n\t"                                            \
     "ldr    r10, [r12, #-16]\n\t" /* L0 of slot 2 */                        \
     "smlad  r0, r8, r10, r0\n\t"                                            \
-    "smlabt r1, r8, r10, r1\n\t"                                            \
-    "ldrd   r10, r11, [sp, #4]\n\t"                                         \
-    "smmla  r0, r0, r10, r11\n\t"                                           \
-    "smmla  r1, r1, r10, r11\n\t"                                           \
-    "smmla  r2, r2, r10, r11\n\t"                                           \
-    "smmla  r3, r3, r10, r11\n\t"                                           \
-    "ldr    r11, [sp, #16]\n\t"                                             \
-    "ssat   r0, #8, r0, asr #" SH "\n\t"                                    \
-    "ssat   r1, #8, r1, asr #" SH "\n\t"                                    \
-    "ssat   r2, #8, r2, asr #" SH "\n\t"                                    \
-    "ssat   r3, #8, r3, asr #" SH "\n\t"                                    \
-    "strb   r0, [lr]\n\t"                                                   \
-    "strb   r1, [lr, r11]\n\t"                                              \
-    "add    lr, lr, r11, lsl #1\n\t"                                        \
-    "strb   r2, [lr]\n\t"                                                   \
-    "strb   r3, [lr, r11]\n\t"                                              \
-    "add    lr, lr, r11, lsl #1\n\t"
+    "smlabt r1, r8, r10, r1\n\t" NN_DW3_STORE4(SH)
 
 #define NN_DW3_PAIR(SH)                                                     \
     "ldr    r0, [sp]\n\t"                                                   \
@@ -283,16 +308,7 @@ static void nn_dw3_col_out(const uint32_t *ring, const uint32_t *vu, const nn_dw
     "smlabt r1, r6, r11, r1\n\t"                                            \
     "ldr    r10, [r12, #-4]\n\t"                                            \
     "smlad  r0, r8, r10, r0\n\t"                                            \
-    "smlabt r1, r8, r10, r1\n\t"                                            \
-    "ldrd   r10, r11, [sp, #4]\n\t"                                         \
-    "smmla  r0, r0, r10, r11\n\t"                                           \
-    "smmla  r1, r1, r10, r11\n\t"                                           \
-    "ldr    r11, [sp, #16]\n\t"                                             \
-    "ssat   r0, #8, r0, asr #" SH "\n\t"                                    \
-    "ssat   r1, #8, r1, asr #" SH "\n\t"                                    \
-    "strb   r0, [lr]\n\t"                                                   \
-    "strb   r1, [lr, r11]\n\t"                                              \
-    "add    lr, lr, r11, lsl #1\n\t"
+    "smlabt r1, r8, r10, r1\n\t" NN_DW3_STORE2(SH)
 
 #define NN_DW3_SINGLE(SH)                                                   \
     "ldr    r0, [sp]\n\t"                                                   \
@@ -304,151 +320,222 @@ static void nn_dw3_col_out(const uint32_t *ring, const uint32_t *vu, const nn_dw
     "smlatb r0, r5, r11, r0\n\t"                                            \
     "ldrd   r10, r11, [r12, #16]\n\t"                                       \
     "smlatb r0, r7, r10, r0\n\t"                                            \
-    "smlatb r0, r9, r11, r0\n\t"                                            \
-    "ldrd   r10, r11, [sp, #4]\n\t"                                         \
-    "smmla  r0, r0, r10, r11\n\t"                                           \
-    "ssat   r0, #8, r0, asr #" SH "\n\t"                                    \
-    "strb   r0, [lr]\n\t"
+    "smlatb r0, r9, r11, r0\n\t" NN_DW3_STORE1(SH)
+
+/* A border column skips its padding slot: 2 slots a, b (adjacent words: one LDRD per row pair), V, U of a in
+ * r4, r5 and of b in r6, r7, the bias without the skipped column's taps at [sp, #36]: 16 MACs of 24. */
+#define NN_DW3_QUAD2(SH)                                                    \
+    "ldr    r0, [sp, #36]\n\t"                                              \
+    "ldrd   r10, r11, [r12, #12]\n\t" /* L1 of a, b */                      \
+    "smlad  r2, r4, r10, r0\n\t"                                            \
+    "smlabt r3, r4, r10, r0\n\t"                                            \
+    "smlad  r1, r5, r10, r0\n\t"                                            \
+    "smlatb r0, r5, r10, r0\n\t"                                            \
+    "smlad  r2, r6, r11, r2\n\t"                                            \
+    "smlabt r3, r6, r11, r3\n\t"                                            \
+    "smlad  r1, r7, r11, r1\n\t"                                            \
+    "smlatb r0, r7, r11, r0\n\t"                                            \
+    "ldrd   r10, r11, [r12, #24]\n\t" /* L2 of a, b */                      \
+    "smlatb r2, r5, r10, r2\n\t"                                            \
+    "smlad  r3, r5, r10, r3\n\t"                                            \
+    "smlatb r2, r7, r11, r2\n\t"                                            \
+    "smlad  r3, r7, r11, r3\n\t"                                            \
+    "ldrd   r10, r11, [r12], #24\n\t" /* L0 of a, b; next 4 rows */         \
+    "smlad  r0, r4, r10, r0\n\t"                                            \
+    "smlabt r1, r4, r10, r1\n\t"                                            \
+    "smlad  r0, r6, r11, r0\n\t"                                            \
+    "smlabt r1, r6, r11, r1\n\t" NN_DW3_STORE4(SH)
+
+#define NN_DW3_PAIR2(SH)                                                    \
+    "ldr    r0, [sp, #36]\n\t"                                              \
+    "ldrd   r10, r11, [r12, #12]\n\t"                                       \
+    "smlad  r1, r5, r10, r0\n\t"                                            \
+    "smlatb r0, r5, r10, r0\n\t"                                            \
+    "smlad  r1, r7, r11, r1\n\t"                                            \
+    "smlatb r0, r7, r11, r0\n\t"                                            \
+    "ldrd   r10, r11, [r12], #12\n\t"                                       \
+    "smlad  r0, r4, r10, r0\n\t"                                            \
+    "smlabt r1, r4, r10, r1\n\t"                                            \
+    "smlad  r0, r6, r11, r0\n\t"                                            \
+    "smlabt r1, r6, r11, r1\n\t" NN_DW3_STORE2(SH)
+
+#define NN_DW3_SINGLE2(SH)                                                  \
+    "ldr    r0, [sp, #36]\n\t"                                              \
+    "ldrd   r10, r11, [r12]\n\t"                                            \
+    "smlad  r0, r4, r10, r0\n\t"                                            \
+    "smlad  r0, r6, r11, r0\n\t"                                            \
+    "ldrd   r10, r11, [r12, #12]\n\t"                                       \
+    "smlatb r0, r5, r10, r0\n\t"                                            \
+    "smlatb r0, r7, r11, r0\n\t" NN_DW3_STORE1(SH)
+
+/* A column's walk (Q: the 4-output step, P: the pair, S: the single, E: the frame word where its steps end):
+ * TBH jumps into 8 unrolled steps so that out_h / 4 of them run with one loop test per 8, TBB to the rest. */
+#define NN_DW3_WALK(Q, P, S, E)                                                                            \
+    "ldr    r10, [sp, #28]\n\t"                                                                            \
+    "tbh    [pc, r10, lsl #1]\n\t"                                                                         \
+    "9:\n\t"                                                                                               \
+    ".hword (10f - 9b) / 2, (11f - 9b) / 2, (12f - 9b) / 2, (13f - 9b) / 2\n\t"                            \
+    ".hword (14f - 9b) / 2, (15f - 9b) / 2, (16f - 9b) / 2, (17f - 9b) / 2, (18f - 9b) / 2\n\t"            \
+    ".p2align 1\n\t"                                                                                       \
+    "10:\n\t" Q "11:\n\t" Q "12:\n\t" Q "13:\n\t" Q "14:\n\t" Q "15:\n\t" Q "16:\n\t" Q "17:\n\t" Q        \
+    "ldr    r10, [sp, #" E "]\n\t"                                                                         \
+    "cmp    r12, r10\n\t"                                                                                  \
+    "bne    10b\n\t"                                                                                       \
+    "18:\n\t"                                                                                              \
+    "ldr    r10, [sp, #32]\n\t"                                                                            \
+    "tbb    [pc, r10]\n\t"                                                                                 \
+    "19:\n\t"                                                                                              \
+    ".byte (22f - 19b) / 2, (21f - 19b) / 2, (23f - 19b) / 2, (20f - 19b) / 2\n\t"                         \
+    ".p2align 1\n\t"                                                                                       \
+    "20:\n\t" P "21:\n\t" S "b      22f\n\t"                                                               \
+    "23:\n\t" P "22:\n\t"
 
 /*
- * A whole channel in one asm call (k in r0): the ring's first two input columns are built, then per output
- * column the 6 weight words of the ring's rotation come with one LDM, the column is walked 4 outputs at a time
- * (TBH jumps into 8 unrolled steps so that out_h / 4 of them run with one loop test per 8), then the
- * out_h % 4 rest (TBB), and the input column two to the right (or the right padding) is built into the slot
- * just freed (the subroutine at 50, 2 words per pass). Frame: k's first 8 words copied to [sp] (what the
- * steps read), then k, ox, the column's output and rot.
+ * A whole channel in one asm call (k in r0; the image at least 2 columns wide): the ring's first two input
+ * columns are built; the left border column (slots of input columns 0, 1; weights fx 1, 2) and the right one
+ * (input columns w - 2, w - 1; fx 0, 1) are walked by the subroutine at 60, which skips the padding slot; the
+ * columns between them by the 3-slot walk, whose 6 weight words of the ring's rotation come with one LDM;
+ * after each column but the last two the input column two to the right is built into the slot just freed
+ * (the subroutine at 50). No padding column is ever written. Frame: k's first 12 words copied to [sp] (what
+ * the steps read), then k, ox, rot, the 2-slot walk's return address and the column's output.
  */
 #define NN_ARG __attribute__((unused)) /* a naked function's arguments are read by its asm, in r0..r3 */
-_Static_assert(offsetof(nn_dw3_k_t, rb) == 16 && offsetof(nn_dw3_k_t, vu) == 32 &&
-                   offsetof(nn_dw3_k_t, ring) == 56 && offsetof(nn_dw3_k_t, nw) == 76,
+_Static_assert(offsetof(nn_dw3_k_t, rb) == 16 && offsetof(nn_dw3_k_t, nq24) == 44 &&
+                   offsetof(nn_dw3_k_t, vu) == 48 && offsetof(nn_dw3_k_t, ring) == 72 &&
+                   offsetof(nn_dw3_k_t, nw) == 92 && offsetof(nn_dw3_k_t, o_r) == 104,
                "nn_dw3_chan offsets");
 #define NN_DW3_CHAN(NAME, SH)                                                                              \
     __attribute__((naked, noinline)) static void NAME(NN_ARG const nn_dw3_k_t *k)                          \
     {                                                                                                      \
         __asm__ volatile(                                                                                  \
             "push   {r4-r11, lr}\n\t"                                                                      \
-            "sub    sp, sp, #16\n\t"                                                                       \
-            "ldr    r1, [r0, #48]\n\t"                                                                     \
-            "ldr    r2, [r0, #36]\n\t"                                                                     \
-            "mov.w  r3, #0\n\t"                                                                            \
+            "sub    sp, sp, #24\n\t"                                                                       \
             "str    r0, [sp]\n\t"                                                                          \
-            "str    r3, [sp, #4]\n\t"                                                                      \
-            "str    r1, [sp, #8]\n\t"                                                                      \
-            "str    r2, [sp, #12]\n\t"                                                                     \
-            "ldm    r0, {r4-r11}\n\t"                                                                      \
-            "push   {r4-r11}\n\t" /* [sp]: bias mult rnd rsh rb qend qidx rem; #32 k, #36 ox, #40 o, #44 rot */ \
+            "ldm    r0, {r1-r12}\n\t"                                                                      \
+            "push   {r1-r12}\n\t" /* [sp]: k's words 0..11; #48 k, #52 ox, #56 rot, #60 ret, #64 o */      \
+            "ldr    r4, [r0, #52]\n\t"                                                                     \
+            "str    r4, [sp, #56]\n\t"                                                                     \
+            "cmp    r4, #0\n\t"                                                                            \
+            "ite    eq\n\t"                                                                                \
+            "moveq  r2, #1\n\t"                                                                            \
+            "movne  r2, #0\n\t"                                                                            \
+            "ldr    r1, [r0, #68]\n\t"                                                                     \
+            "bl     50f\n\t" /* input column 0 into slot rot0 + 1 */                                       \
+            "ldr    r0, [sp, #48]\n\t"                                                                     \
+            "ldr    r4, [sp, #56]\n\t"                                                                     \
+            "cmp    r4, #0\n\t"                                                                            \
+            "ite    eq\n\t"                                                                                \
+            "moveq  r2, #2\n\t"                                                                            \
+            "movne  r2, #1\n\t"                                                                            \
+            "ldr    r1, [r0, #68]\n\t"                                                                     \
+            "ldr    r3, [r0, #60]\n\t"                                                                     \
+            "add    r1, r1, r3\n\t"                                                                        \
+            "bl     50f\n\t" /* input column 1 into slot rot0 + 2 */                                       \
+            "ldr    r0, [sp, #48]\n\t" /* the left border column: fx 1, 2 */                               \
+            "ldr    r1, [r0, #48]\n\t"                                                                     \
+            "ldr    r2, [r1, #40]\n\t"                                                                     \
+            "str    r2, [sp, #36]\n\t"                                                                     \
+            "adds   r1, r1, #8\n\t"                                                                        \
+            "ldr    r12, [r0, #96]\n\t"                                                                    \
+            "ldr    r3, [r0, #64]\n\t"                                                                     \
+            "bl     60f\n\t"                                                                               \
+            "ldr    r0, [sp, #48]\n\t"                                                                     \
+            "ldr    r3, [r0, #56]\n\t"                                                                     \
+            "cmp    r3, #2\n\t"                                                                            \
+            "ble    40f\n\t"                                                                               \
+            "ldr    r1, [r0, #68]\n\t"                                                                     \
+            "ldr    r3, [r0, #60]\n\t"                                                                     \
+            "add    r1, r1, r3, lsl #1\n\t"                                                                \
+            "ldr    r2, [sp, #56]\n\t"                                                                     \
+            "bl     50f\n\t" /* input column 2 into slot rot0 */                                           \
+            "ldr    r0, [sp, #48]\n\t"                                                                     \
+            "movs   r1, #1\n\t"                                                                            \
+            "str    r1, [sp, #52]\n\t"                                                                     \
+            "ldr    r3, [r0, #64]\n\t"                                                                     \
+            "ldr    r2, [r0, #60]\n\t"                                                                     \
+            "add    r3, r3, r2\n\t"                                                                        \
+            "str    r3, [sp, #64]\n\t"                                                                     \
+            "ldr    r2, [sp, #56]\n\t"                                                                     \
             "adds   r2, r2, #1\n\t"                                                                        \
             "cmp    r2, #3\n\t"                                                                            \
             "it     eq\n\t"                                                                                \
             "moveq  r2, #0\n\t"                                                                            \
-            "ldr    r1, [r0, #52]\n\t"                                                                     \
-            "bl     50f\n\t" /* column 0 into slot rot + 1 */                                              \
-            "ldr    r0, [sp, #32]\n\t"                                                                     \
-            "ldr    r2, [sp, #44]\n\t"                                                                     \
-            "adds   r2, r2, #2\n\t"                                                                        \
-            "cmp    r2, #3\n\t"                                                                            \
-            "it     ge\n\t"                                                                                \
-            "subge  r2, r2, #3\n\t"                                                                        \
-            "mov.w  r1, #0\n\t"                                                                            \
-            "ldr    r3, [r0, #40]\n\t"                                                                     \
-            "cmp    r3, #1\n\t"                                                                            \
-            "ble    29f\n\t"                                                                               \
-            "ldr    r1, [r0, #52]\n\t"                                                                     \
-            "ldr    r3, [r0, #44]\n\t"                                                                     \
-            "add    r1, r1, r3\n\t"                                                                        \
-            "29:\n\t"                                                                                      \
-            "bl     50f\n\t" /* column 1 (or the right padding) into slot rot + 2 */                       \
-            "30:\n\t"                                                                                      \
-            "ldr    r0, [sp, #32]\n\t"                                                                     \
-            "ldr    r1, [r0, #32]\n\t"                                                                     \
-            "ldr    r2, [sp, #44]\n\t"                                                                     \
+            "str    r2, [sp, #56]\n\t"                                                                     \
+            "30:\n\t" /* the columns between the borders: slot t holds fx = (t - rot) mod 3 */             \
+            "ldr    r1, [r0, #48]\n\t"                                                                     \
             "cmp    r2, #0\n\t"                                                                            \
             "ite    eq\n\t"                                                                                \
             "moveq  r3, #0\n\t"                                                                            \
             "rsbne  r3, r2, #3\n\t"                                                                        \
-            "add    r1, r1, r3, lsl #3\n\t" /* slot t: the weights of fx = (t - rot) mod 3 */              \
+            "add    r1, r1, r3, lsl #3\n\t"                                                                \
             "ldm    r1, {r4-r9}\n\t"                                                                       \
-            "ldr    r12, [r0, #56]\n\t"                                                                    \
-            "ldr    lr, [sp, #40]\n\t"                                                                     \
-            "ldr    r10, [sp, #24]\n\t"                                                                    \
-            "tbh    [pc, r10, lsl #1]\n\t"                                                                 \
-            "9:\n\t"                                                                                       \
-            ".hword (10f - 9b) / 2, (11f - 9b) / 2, (12f - 9b) / 2, (13f - 9b) / 2\n\t"                    \
-            ".hword (14f - 9b) / 2, (15f - 9b) / 2, (16f - 9b) / 2, (17f - 9b) / 2, (18f - 9b) / 2\n\t"    \
-            ".p2align 1\n\t"                                                                               \
-            "10:\n\t" NN_DW3_QUAD(SH) "11:\n\t" NN_DW3_QUAD(SH) "12:\n\t" NN_DW3_QUAD(SH)                  \
-            "13:\n\t" NN_DW3_QUAD(SH) "14:\n\t" NN_DW3_QUAD(SH) "15:\n\t" NN_DW3_QUAD(SH)                  \
-            "16:\n\t" NN_DW3_QUAD(SH) "17:\n\t" NN_DW3_QUAD(SH)                                            \
-            "ldr    r10, [sp, #20]\n\t"                                                                    \
-            "cmp    r12, r10\n\t"                                                                          \
-            "bne    10b\n\t"                                                                               \
-            "18:\n\t"                                                                                      \
-            "ldr    r10, [sp, #28]\n\t"                                                                    \
-            "tbb    [pc, r10]\n\t"                                                                         \
-            "19:\n\t"                                                                                      \
-            ".byte (22f - 19b) / 2, (21f - 19b) / 2, (23f - 19b) / 2, (20f - 19b) / 2\n\t"                 \
-            ".p2align 1\n\t"                                                                               \
-            "20:\n\t" NN_DW3_PAIR(SH) "21:\n\t" NN_DW3_SINGLE(SH)                                          \
-            "b      22f\n\t"                                                                               \
-            "23:\n\t" NN_DW3_PAIR(SH)                                                                      \
-            "22:\n\t"                                                                                      \
-            "ldr    r0, [sp, #32]\n\t" /* input column ox + 2 (or the right padding) replaces ox - 1 */    \
-            "ldr    r3, [sp, #36]\n\t"                                                                     \
-            "ldr    r4, [r0, #40]\n\t"                                                                     \
+            "ldr    r12, [r0, #72]\n\t"                                                                    \
+            "ldr    lr, [sp, #64]\n\t"                                                                     \
+            NN_DW3_WALK(NN_DW3_QUAD(SH), NN_DW3_PAIR(SH), NN_DW3_SINGLE(SH), "24")                         \
+            "ldr    r0, [sp, #48]\n\t" /* input column ox + 2 replaces ox - 1 while it is not the last */   \
+            "ldr    r3, [sp, #52]\n\t"                                                                     \
+            "ldr    r4, [r0, #56]\n\t"                                                                     \
             "adds   r3, r3, #2\n\t"                                                                        \
             "cmp    r3, r4\n\t"                                                                            \
-            "bgt    24f\n\t"                                                                               \
-            "mov.w  r1, #0\n\t"                                                                            \
-            "beq    25f\n\t"                                                                               \
-            "ldr    r1, [r0, #52]\n\t"                                                                     \
-            "ldr    r5, [r0, #44]\n\t"                                                                     \
+            "bge    24f\n\t"                                                                               \
+            "ldr    r1, [r0, #68]\n\t"                                                                     \
+            "ldr    r5, [r0, #60]\n\t"                                                                     \
             "mla    r1, r3, r5, r1\n\t"                                                                    \
-            "25:\n\t"                                                                                      \
-            "ldr    r2, [sp, #44]\n\t"                                                                     \
+            "ldr    r2, [sp, #56]\n\t"                                                                     \
             "bl     50f\n\t"                                                                               \
-            "ldr    r0, [sp, #32]\n\t"                                                                     \
+            "ldr    r0, [sp, #48]\n\t"                                                                     \
             "24:\n\t"                                                                                      \
-            "ldr    r1, [sp, #36]\n\t"                                                                     \
+            "ldr    r1, [sp, #52]\n\t"                                                                     \
             "adds   r1, r1, #1\n\t"                                                                        \
-            "str    r1, [sp, #36]\n\t"                                                                     \
-            "ldr    r3, [sp, #40]\n\t"                                                                     \
-            "ldr    r2, [r0, #44]\n\t"                                                                     \
+            "str    r1, [sp, #52]\n\t"                                                                     \
+            "ldr    r3, [sp, #64]\n\t"                                                                     \
+            "ldr    r2, [r0, #60]\n\t"                                                                     \
             "add    r3, r3, r2\n\t"                                                                        \
-            "str    r3, [sp, #40]\n\t"                                                                     \
-            "ldr    r2, [sp, #44]\n\t"                                                                     \
+            "str    r3, [sp, #64]\n\t"                                                                     \
+            "ldr    r2, [sp, #56]\n\t"                                                                     \
             "adds   r2, r2, #1\n\t"                                                                        \
             "cmp    r2, #3\n\t"                                                                            \
             "it     eq\n\t"                                                                                \
             "moveq  r2, #0\n\t"                                                                            \
-            "str    r2, [sp, #44]\n\t"                                                                     \
-            "ldr    r2, [r0, #40]\n\t"                                                                     \
-            "cmp    r1, r2\n\t"                                                                            \
-            "blt    30b\n\t"                                                                               \
-            "add    sp, sp, #48\n\t"                                                                       \
-            "pop    {r4-r11, pc}\n\t"                                                                      \
-            /* the column builder: r0 k, r1 the column's byte in row 0 (0: padding), r2 the slot */         \
-            "50:\n\t"                                                                                      \
+            "str    r2, [sp, #56]\n\t"                                                                     \
             "ldr    r3, [r0, #56]\n\t"                                                                     \
+            "subs   r3, r3, #1\n\t"                                                                        \
+            "cmp    r1, r3\n\t"                                                                            \
+            "blt    30b\n\t"                                                                               \
+            "40:\n\t" /* the right border column: fx 0, 1 */                                               \
+            "ldr    r1, [r0, #48]\n\t"                                                                     \
+            "ldr    r2, [r1, #44]\n\t"                                                                     \
+            "str    r2, [sp, #36]\n\t"                                                                     \
+            "ldr    r12, [r0, #100]\n\t"                                                                   \
+            "ldr    r3, [r0, #104]\n\t"                                                                    \
+            "bl     60f\n\t"                                                                               \
+            "add    sp, sp, #72\n\t"                                                                       \
+            "pop    {r4-r11, pc}\n\t"                                                                      \
+            /* the 2-slot walk: r1 its 4 weight words, r3 the column's output, r12 its first slot */       \
+            "60:\n\t"                                                                                      \
+            "str    lr, [sp, #60]\n\t"                                                                     \
+            "mov    lr, r3\n\t"                                                                            \
+            "ldm    r1, {r4-r7}\n\t"                                                                       \
+            "ldr    r10, [sp, #44]\n\t"                                                                    \
+            "add    r10, r12, r10\n\t"                                                                     \
+            "str    r10, [sp, #40]\n\t"                                                                    \
+            NN_DW3_WALK(NN_DW3_QUAD2(SH), NN_DW3_PAIR2(SH), NN_DW3_SINGLE2(SH), "40")                      \
+            "ldr    pc, [sp, #60]\n\t"                                                                     \
+            /* the column builder: r0 k, r1 the column's byte in row 0, r2 the slot */                     \
+            "50:\n\t"                                                                                      \
+            "ldr    r3, [r0, #72]\n\t"                                                                     \
             "add    r3, r3, r2, lsl #2\n\t"                                                                \
-            "ldr    r4, [r0, #60]\n\t"                                                                     \
-            "cbnz   r1, 51f\n\t"                                                                           \
-            "ldr    r5, [r0, #76]\n\t"                                                                     \
-            "52:\n\t"                                                                                      \
-            "str    r4, [r3], #12\n\t"                                                                     \
-            "subs   r5, r5, #1\n\t"                                                                        \
-            "bne    52b\n\t"                                                                               \
-            "bx     lr\n\t"                                                                                \
-            "51:\n\t"                                                                                      \
+            "ldr    r4, [r0, #76]\n\t"                                                                     \
             "ldr    r5, [r0, #16]\n\t"                                                                     \
-            "ldr    r6, [r0, #64]\n\t"                                                                     \
+            "ldr    r6, [r0, #80]\n\t"                                                                     \
             "cbz    r6, 53f\n\t"                                                                           \
             "ldrsb  r7, [r1]\n\t"                                                                          \
             "pkhbt  r7, r4, r7, lsl #16\n\t" /* (zero point, row 0) */                                     \
             "str    r7, [r3], #12\n\t"                                                                     \
             "add    r1, r1, r5\n\t"                                                                        \
             "53:\n\t"                                                                                      \
-            "ldr    r6, [r0, #68]\n\t"                                                                     \
-            "add    r8, r5, r5, lsl #1\n\t"                                                                \
+            "ldr    r6, [r0, #84]\n\t"                                                                     \
+            "ldr    r8, [r0, #20]\n\t"                                                                     \
             "lsrs   r9, r6, #1\n\t" /* pairs / 2 passes of 4 rows; an odd pair first */                  \
             "bcc    54f\n\t"                                                                               \
             "ldrsb  r7, [r1]\n\t"                                                                          \
@@ -472,7 +559,7 @@ _Static_assert(offsetof(nn_dw3_k_t, rb) == 16 && offsetof(nn_dw3_k_t, vu) == 32 
             "subs   r9, r9, #1\n\t"                                                                        \
             "bne    55b\n\t"                                                                               \
             "56:\n\t"                                                                                      \
-            "ldr    r6, [r0, #72]\n\t"                                                                     \
+            "ldr    r6, [r0, #88]\n\t"                                                                     \
             "cbz    r6, 57f\n\t"                                                                           \
             "ldrsb  r7, [r1]\n\t"                                                                          \
             "pkhbt  r7, r7, r4\n\t" /* (row h - 1, zero point) */                                          \
@@ -492,6 +579,7 @@ NN_ALWAYS_INLINE void nn_dw3_run(const int8_t *in, const uint32_t *vu_all, const
     const int32_t zp = -p->input_offset;
     nn_dw3_k_t k;
     k.rb = w * ch;
+    k.rb3 = 3 * k.rb;
     k.w = w;
     k.ch = ch;
     k.ring = ring;
@@ -502,38 +590,43 @@ NN_ALWAYS_INLINE void nn_dw3_run(const int8_t *in, const uint32_t *vu_all, const
     k.nw = (out_h + 1) / 2 + 1;
     const int32_t nq = out_h >> 2;
     k.qend = ring + 6 * nq;
+    k.nq24 = 24 * nq;
     k.qidx = nq == 0 ? 8 : (8 - (nq & 7)) & 7;
     k.rem = out_h & 3;
+    /* the asm's rotation: input column -1 in slot rot0 (0 or 2) such that both border columns' 2 slots are
+     * adjacent (slots 0, 1 or 1, 2: one LDRD per row pair) */
+    k.rot0 = w % 3 == 0 ? 2 : 0;
+    k.ring_l = ring + (k.rot0 == 0 ? 1 : 0);
+    k.ring_r = ring + (k.rot0 + w - 1) % 3;
     for (int32_t i = 0; i < 3 * k.nw; ++i) {
         ring[i] = k.zp2; /* the words past every column's last row stay the zero point */
     }
-    /* a ring slot that holds a padding column (the next channel's column -1): no rewrite */
-    const int32_t pad_step = w > 1 ? (w - 2) % 3 : 0;
-    int32_t pad = 0;
-    for (int32_t c = 0; c < ch; ++c, pad = pad + pad_step >= 3 ? pad + pad_step - 3 : pad + pad_step) {
+    for (int32_t c = 0; c < ch; ++c) {
         const nn_chq_t *cq = &rq[c];
-        const uint32_t *vu = vu_all + 10 * c;
+        const uint32_t *vu = vu_all + 12 * c;
         const int8_t *src = in + c;
 #if NN_DSP_ACLE
-        if (mode == 0 && cq->rsh >= NN_DW3_SH_CODE) {
+        if (mode == 0 && w >= 2 && cq->rsh >= NN_DW3_SH_CODE) {
             const int32_t sh = cq->rsh - NN_DW3_SH_CODE;
             void (*const fn)(const nn_dw3_k_t *) =
                 sh == 7 ? nn_dw3_chan_sh7 : (sh == 13 ? nn_dw3_chan_sh13 : (sh == 19 ? nn_dw3_chan_sh19 : NULL));
             if (fn) {
                 k.q = *cq;
                 k.vu = vu;
-                k.rot = pad;
                 k.o = out + c;
+                k.o_r = out + c + (w - 1) * ch;
                 k.src = src;
                 fn(&k);
                 continue;
             }
         }
 #endif
-        /* slot `rot` holds input column ox - 1, the next two slots (mod 3) columns ox and ox + 1 */
-        int32_t rot = pad;
-        nn_dw3_col(ring + (rot == 2 ? 0 : rot + 1), src, &k);
-        nn_dw3_col(ring + (rot == 0 ? 2 : rot - 1), w > 1 ? src + ch : NULL, &k);
+        /* slot `rot` holds input column ox - 1 (slot 0: the left padding), the next two slots (mod 3) columns
+         * ox and ox + 1; every slot is read here, so the padding columns are written */
+        int32_t rot = 0;
+        nn_dw3_col(ring, NULL, &k);
+        nn_dw3_col(ring + 1, src, &k);
+        nn_dw3_col(ring + 2, w > 1 ? src + ch : NULL, &k);
         for (int32_t ox = 0; ox < w; ++ox) {
             const uint32_t *vs = vu + (rot == 0 ? 0 : 6 - 2 * rot); /* slot t: the weights of fx = (t - rot) mod 3 */
             nn_dw3_col_out(ring, vs, &k, out_h, cq, out + ox * ch + c, p->output_offset, p->act_min, p->act_max,
