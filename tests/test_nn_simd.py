@@ -65,7 +65,8 @@ def test_simd_conv_1x1_direct_path(lib):
         direct += kernels.simd_direct_1x1(case.layer())
         compared += h.compare(lib, case, "simd")
         if kernels.simd_direct_1x1(case.layer()):  # the direct path needs no im2col column: 4*K4, not 6*K4
-            assert kernels.prepare(case.layer(), "simd").scratch_size == 4 * ((c + 3) // 4 * 4)
+            k4 = (c + 3) // 4 * 4  # up to 64 the 3x2 kernel's columns are on the stack: no scratch
+            assert kernels.prepare(case.layer(), "simd").scratch_size == (0 if k4 <= 64 else 4 * k4)
     assert direct > 40 and compared > 3000
 
 

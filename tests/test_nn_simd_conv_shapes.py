@@ -91,3 +91,65 @@ def test_device_streaming_and_full_window_shapes_match_ref(tmp_path, arm_gcc, qe
     result = bench.device_check(layer_cases, tmp_path)
     failed = [(r["layer"], r["backend"], r["rc"]) for r in result["rows"] if not r["match"] or r["rc"] != 0]
     assert result["entries"] >= len(layer_cases) and not failed, failed
+
+
+def _conv_1x1(rng: np.random.Generator, hw: tuple[int, int], c: int, oc: int, relu: bool) -> h.Case:
+    cm = h._common(rng, oc, c)
+    lo, hi, out_off = (-128, 127, -128) if relu else (cm["act"][0], cm["act"][1], cm["out_off"])
+    params = dict(input_offset=cm["in_off"], output_offset=out_off, stride=(1, 1), padding=(0, 0),
+                  dilation=(1, 1), depth_multiplier=1, act_min=lo, act_max=hi)
+    return h.Case("CONV_2D", (1, *hw, c), (oc, 1, 1, c), (1, *hw, oc), params,
+                  rng.integers(-127, 128, (oc, 1, 1, c)).astype(np.int8), cm["bias"], cm["mult"], cm["shift"],
+                  rng.integers(-128, 128, hw[0] * hw[1] * c).astype(np.int8))
+
+
+def one_by_one_cases(seed: int, n: int) -> list[h.Case]:
+    """Direct 1x1 convs: every pixel count mod 3 (the 3-pixel block's repeated last pixel), odd and even
+    channel counts, K4 up to the 3x2 kernel's limit and past it (the 2x4 block's direct path), ReLU as TFLite
+    quantizes it (the assembly) and other clamps (the C block)."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        hw = (int(rng.integers(1, 4)), int(rng.integers(1, 6)))
+        c = int(rng.choice([4, 8, 12, 32, 60, 64, 68, 128]))
+        oc = int(rng.choice([1, 2, 3, 5, 8, 17, 64]))
+        out.append(_conv_1x1(rng, hw, c, oc, relu=i % 3 != 2))
+    return out
+
+
+def test_simd_1x1_kernel_constants_agree():
+    """The exporter's limit of the 3x2 kernel and its layout are the C side's (nn_simd.h)."""
+    from edgekws.export import kernels
+
+    header = (cbuild.FIRMWARE / "include" / "edgekws" / "nn_simd.h").read_text()
+    assert f"#define NN_CONV2D_1X1_S8_SIMD_MAX_K4 {kernels.SIMD_1X1_MAX_K4}\n" in header
+    case = _conv_1x1(np.random.default_rng(1), (1, 5), 64, 5, relu=True)
+    prep = kernels.prepare(case.layer(), "simd")
+    assert prep.scratch_size == 0 and prep.weights.size == 3 * (4 * 64 + 32)  # 3 channel pairs, the last padded
+
+
+def test_simd_1x1_kernel_matches_ref(lib):
+    from edgekws.export import kernels
+
+    on_3x2 = 0
+    for case in one_by_one_cases(seed=33, n=90):
+        on_3x2 += kernels.simd_conv_1x1_3x2(case.layer())
+        h.compare(lib, case, "simd")
+    assert 50 < on_3x2 < 90
+
+
+@pytest.mark.slow
+@pytest.mark.emulator
+def test_device_1x1_kernel_matches_ref(tmp_path, arm_gcc, qemu_arm):
+    """The 1x1 cases on the emulated Cortex-M7: the 3x2 assembly (and its C block) equal ref there."""
+    del arm_gcc, qemu_arm
+    sys.path.insert(0, str(cbuild.REPO_ROOT / "benchmarks"))
+    import kernels as bench
+
+    layer_cases = [bench.LayerCase(f"pw{i}", c.op, c.in_dims, c.filter_dims, c.out_dims, c.params, c.weights,
+                                   c.bias if c.bias is not None else np.zeros(c.out_dims[3], np.int32),
+                                   c.multiplier, c.shift, c.x, ("ref", "simd"))
+                   for i, c in enumerate(one_by_one_cases(seed=34, n=40))]
+    result = bench.device_check(layer_cases, tmp_path)
+    failed = [(r["layer"], r["backend"], r["rc"]) for r in result["rows"] if not r["match"] or r["rc"] != 0]
+    assert result["entries"] >= len(layer_cases) and not failed, failed

@@ -547,6 +547,9 @@ int nn_conv2d_s8_simd(const nn_context_t *ctx, const nn_conv_params_t *p, const 
     const int32_t k4 = nn_round4(f_h * f_w * in_c);
     const int direct = f_h == 1 && f_w == 1 && p->stride.h == 1 && p->stride.w == 1 && p->padding.h == 0 &&
                        p->padding.w == 0 && (in_c & 3) == 0 && out_h == in_dims->h && out_w == in_dims->w;
+    if (direct && k4 <= NN_CONV2D_1X1_S8_SIMD_MAX_K4) { /* the exporter gave it its own weight layout */
+        return nn_conv2d_1x1_s8_simd(ctx, p, q, in_dims, in, filter_dims, filter, bias, out_dims, out);
+    }
     const uint32_t need = direct ? NN_CONV2D_S8_SIMD_SCRATCH_1X1(k4) : NN_CONV2D_S8_SIMD_SCRATCH(k4);
     const nn_chq_t *chq = nn_chq_table(ctx, out_c);
     if (!chq || !ctx->scratch || ctx->scratch_size < need || ((uintptr_t)ctx->scratch & 3u) != 0 ||

@@ -1,0 +1,239 @@
+/*
+ * nn_conv2d_1x1_s8_simd.c - int8 1x1 convolution (stride 1, no padding, input channels a multiple of 4,
+ * K4 = in_c <= NN_CONV2D_1X1_S8_SIMD_MAX_K4) on the Cortex-M DSP extension: DS-CNN's pointwise layers.
+ *
+ * Three output pixels x two output channels per register block: per k pair one LDM fetches the 3 pixels'
+ * int16 pairs, one LDRD the 2 channels' and 6 SMLADs use them (8 instructions per 12 MACs; the
+ * 2-pixel x 4-channel block of nn_conv2d_s8_simd needs 11 per 16): 6 accumulators, 3 + 2 operands and 2
+ * pointers leave r14 for the output pointer. The 3 pixels' columns are widened once per block (SXTAB16 with
+ * the input offset, one STM per 4 k) into a 6*K4-byte buffer on the stack, so the layer takes no arena
+ * scratch. The weights come from the exporter (edgekws.export.kernels._relayout_simd_conv_3x2) as one
+ * record per channel pair that a single pointer walks: {2*bias0, 2*bias1} (one LDRD seeds the
+ * accumulators in the first pair's SMLADs), the doubled int16 pairs, then {mult, rd, R} per channel (one
+ * LDM each; nn_chq_t's fast requantization: SMMLAR, ASR, SSAT, STRB per output). A last block of 1 or 2
+ * pixels repeats its last pixel (the same values stored twice at the same place) instead of a tail path.
+ * Other activation clamps, slow-path channels or an odd channel count take the C block below (also the host
+ * build's model of the assembly).
+ */
+#include "edgekws/nn_simd.h"
+#include "nn_simd_common.h"
+
+#if NN_DSP_ACLE
+#define NN_ARG __attribute__((unused)) /* a naked function's arguments are read by its asm (r0..r3, stack) */
+
+/*
+ * The 3 pixels' columns: per 4 k the words [p0 (k0,k2)][p1 (k0,k2)][p2 (k0,k2)][p0 (k1,k3)][p1][p2], the
+ * order the block's LDM reads; pixel 1 at x + d1, pixel 2 at x + d2 (bytes). 12 instructions per 4 k.
+ */
+__attribute__((naked, noinline)) static void nn_pw3_cols(NN_ARG uint32_t *cols, NN_ARG const int8_t *x,
+                                                          NN_ARG int32_t d1, NN_ARG int32_t d2, NN_ARG int32_t k4,
+                                                          NN_ARG uint32_t off2)
+{
+    __asm__ volatile("push    {r4-r9, lr}\n\t"
+                     "ldr     r12, [sp, #28]\n\t" /* k4 */
+                     "ldr     lr, [sp, #32]\n\t"  /* off2: the input offset in both halves */
+                     "add     r12, r1, r12\n\t"
+                     "1:\n\t"
+                     "ldr     r5, [r1, r2]\n\t"
+                     "ldr     r6, [r1, r3]\n\t"
+                     "ldr     r4, [r1], #4\n\t"
+                     "sxtab16 r7, lr, r4, ror #8\n\t"
+                     "sxtab16 r8, lr, r5, ror #8\n\t"
+                     "sxtab16 r9, lr, r6, ror #8\n\t"
+                     "sxtab16 r4, lr, r4\n\t"
+                     "sxtab16 r5, lr, r5\n\t"
+                     "sxtab16 r6, lr, r6\n\t"
+                     "stm     r0!, {r4-r9}\n\t"
+                     "cmp     r1, r12\n\t"
+                     "bne     1b\n\t"
+                     "pop     {r4-r9, pc}\n\t");
+}
+
+/* One k pair of the block (32 bytes of code, every instruction 32-bit: the computed entry counts on it):
+ * r9 the columns, r12 the weights, r0..r2 channel 0's and r3..r5 channel 1's accumulators (pixels 0..2). */
+#define NN_PW3_PAIR                                                 \
+    "ldm    r9!, {r6, r7, r8}\n\t"                                  \
+    "ldrd   r10, r11, [r12], #8\n\t"                                \
+    "smlad  r0, r10, r6, r0\n\t"                                    \
+    "smlad  r1, r10, r7, r1\n\t"                                    \
+    "smlad  r2, r10, r8, r2\n\t"                                    \
+    "smlad  r3, r11, r6, r3\n\t"                                    \
+    "smlad  r4, r11, r7, r4\n\t"                                    \
+    "smlad  r5, r11, r8, r5\n\t"
+#define NN_PW3_PAIR4 NN_PW3_PAIR NN_PW3_PAIR NN_PW3_PAIR NN_PW3_PAIR
+#define NN_PW3_PAIR31                                                                                             \
+    NN_PW3_PAIR4 NN_PW3_PAIR4 NN_PW3_PAIR4 NN_PW3_PAIR4 NN_PW3_PAIR4 NN_PW3_PAIR4 NN_PW3_PAIR4 NN_PW3_PAIR \
+        NN_PW3_PAIR NN_PW3_PAIR
+/* The group's first k pair: the biases (LDRD into r0, r3) are the SMLADs' addends, no accumulator moves. */
+#define NN_PW3_FIRST                                                \
+    "ldrd   r0, r3, [r12], #8\n\t"                                  \
+    "ldm    r9!, {r6, r7, r8}\n\t"                                  \
+    "ldrd   r10, r11, [r12], #8\n\t"                                \
+    "smlad  r1, r10, r7, r0\n\t"                                    \
+    "smlad  r2, r10, r8, r0\n\t"                                    \
+    "smlad  r0, r10, r6, r0\n\t"                                    \
+    "smlad  r4, r11, r7, r3\n\t"                                    \
+    "smlad  r5, r11, r8, r3\n\t"                                    \
+    "smlad  r3, r11, r6, r3\n\t"
+/* One channel's 3 outputs with the {mult, rd, R} that LDM just put in r6..r8; lr: pixel 0's output (then
+ * the next channel's), r10 / r11: pixel 1's / 2's offset from it. */
+#define NN_PW3_RQ(A, B, C)                                          \
+    "ldm    r12!, {r6, r7, r8}\n\t"                                 \
+    "smmlar " A ", " A ", r6, r7\n\t"                               \
+    "smmlar " B ", " B ", r6, r7\n\t"                               \
+    "smmlar " C ", " C ", r6, r7\n\t"                               \
+    "asr    " A ", " A ", r8\n\t"                                   \
+    "asr    " B ", " B ", r8\n\t"                                   \
+    "asr    " C ", " C ", r8\n\t"                                   \
+    "ssat   " A ", #8, " A "\n\t"                                   \
+    "ssat   " B ", #8, " B "\n\t"                                   \
+    "ssat   " C ", #8, " C "\n\t"                                   \
+    "strb   " B ", [lr, r10]\n\t"                                   \
+    "strb   " C ", [lr, r11]\n\t"                                   \
+    "strb   " A ", [lr], #1\n\t"
+
+/*
+ * All channel pairs of one 3-pixel block: per pair the first k pair with the biases, the other np - 1 in a
+ * straight-line block of 31 entered part-way so that it ends at the last one (JUMP: a computed BX; without
+ * it the block is entered at its top, np == 32, K4 == 64, DS-CNN's pointwise layers), then the 6 outputs.
+ * Frame: [sp] d1, d2 (output offsets of pixels 1, 2), columns, weights end, block entry.
+ */
+#define NN_PW3_BODY(JUMP)                                                                                     \
+    "push   {r4-r11, lr}\n\t"                                                                                 \
+    "sub    sp, sp, #28\n\t"                                                                                  \
+    "ldr    r4, [sp, #64]\n\t"                                                                                \
+    "ldr    r5, [sp, #68]\n\t"                                                                                \
+    "strd   r4, r5, [sp]\n\t"                                                                                 \
+    "lsl    r6, r2, #3\n\t" /* record bytes: 8 * np + 32 */                                                  \
+    "add    r6, r6, #32\n\t"                                                                                  \
+    "ldr    r7, [sp, #72]\n\t"                                                                                \
+    "mla    r7, r7, r6, r0\n\t" /* the weights' end */                                                       \
+    "strd   r1, r7, [sp, #8]\n\t"                                                                             \
+    "adr    r6, 5f\n\t"                                                                                       \
+    "sub    r7, r2, #1\n\t"                                                                                   \
+    "sub    r6, r6, r7, lsl #5\n\t" /* np - 1 pairs of 32 bytes before the block's end */                    \
+    "orr    r6, r6, #1\n\t"                                                                                   \
+    "str    r6, [sp, #16]\n\t"                                                                                \
+    "mov    r12, r0\n\t"                                                                                      \
+    "mov    r9, r1\n\t"                                                                                       \
+    "mov    lr, r3\n\t"                                                                                       \
+    "0:\n\t" NN_PW3_FIRST JUMP NN_PW3_PAIR31 "5:\n\t"                                                         \
+    "ldrd   r10, r11, [sp]\n\t" NN_PW3_RQ("r0", "r1", "r2") NN_PW3_RQ("r3", "r4", "r5")                       \
+    "ldrd   r9, r10, [sp, #8]\n\t" /* the columns again; the weights' end */                                 \
+    "cmp    r12, r10\n\t"                                                                                     \
+    "bne    0b\n\t"                                                                                           \
+    "add    sp, sp, #28\n\t"                                                                                  \
+    "pop    {r4-r11, pc}\n\t"
+
+#define NN_PW3_JUMP                                                 \
+    "ldr    r6, [sp, #16]\n\t"                                      \
+    "bx     r6\n\t"
+
+__attribute__((naked, noinline)) static void nn_pw3_groups(NN_ARG const int8_t *w, NN_ARG const uint32_t *cols,
+                                                            NN_ARG int32_t np, NN_ARG int8_t *o, NN_ARG int32_t d1,
+                                                            NN_ARG int32_t d2, NN_ARG int32_t groups)
+{
+    __asm__ volatile(NN_PW3_BODY(NN_PW3_JUMP));
+}
+
+/* The same for np == 32 exactly: the block is entered at its top, no computed jump per channel pair. */
+__attribute__((naked, noinline)) static void nn_pw3_groups32(NN_ARG const int8_t *w, NN_ARG const uint32_t *cols,
+                                                              NN_ARG int32_t np, NN_ARG int8_t *o,
+                                                              NN_ARG int32_t d1, NN_ARG int32_t d2,
+                                                              NN_ARG int32_t groups)
+{
+    __asm__ volatile(NN_PW3_BODY(""));
+}
+#else
+static void nn_pw3_cols(uint32_t *cols, const int8_t *x, int32_t d1, int32_t d2, int32_t k4, uint32_t off2)
+{
+    for (int32_t g = 0; g < k4; g += 4, cols += 6) {
+        const uint32_t a = nn_ld32(x + g), b = nn_ld32(x + d1 + g), c = nn_ld32(x + d2 + g);
+        cols[0] = nn_sxtab16(off2, a);
+        cols[1] = nn_sxtab16(off2, b);
+        cols[2] = nn_sxtab16(off2, c);
+        cols[3] = nn_sxtab16_ror8(off2, a);
+        cols[4] = nn_sxtab16_ror8(off2, b);
+        cols[5] = nn_sxtab16_ror8(off2, c);
+    }
+}
+#endif
+
+/*
+ * The block in C, any clamp and requantization path: the host build's model of nn_pw3_groups (same record
+ * walk, same arithmetic) and the device's path for what the assembly does not take.
+ */
+static void nn_pw3_block_c(const int8_t *w, const uint32_t *cols, int32_t k4, int32_t out_c, int8_t *o, int32_t d1,
+                           int32_t d2, const nn_conv_params_t *p)
+{
+    const int32_t np = k4 / 2, mode = nn_act_mode(p->act_min, p->act_max);
+    const int32_t d[3] = {0, d1, d2};
+    for (int32_t ch = 0; ch < out_c; ch += 2, w += 8 * np + 32) {
+        int32_t acc[2][3];
+        for (int32_t c = 0; c < 2; ++c) {
+            acc[c][0] = acc[c][1] = acc[c][2] = (int32_t)nn_ld32a(w + 4 * c);
+        }
+        const int8_t *wp = w + 8;
+        for (int32_t j = 0; j < np; ++j, wp += 8) {
+            const uint32_t w0 = nn_ld32a(wp), w1 = nn_ld32a(wp + 4);
+            for (int32_t px = 0; px < 3; ++px) {
+                acc[0][px] = nn_smlad(w0, cols[3 * j + px], acc[0][px]);
+                acc[1][px] = nn_smlad(w1, cols[3 * j + px], acc[1][px]);
+            }
+        }
+        for (int32_t c = 0; c < 2 && ch + c < out_c; ++c, wp += 12) {
+            const nn_chq_t row = {0, (int32_t)nn_ld32a(wp), (int32_t)nn_ld32a(wp + 4), (int32_t)nn_ld32a(wp + 8)};
+            for (int32_t px = 0; px < 3; ++px) {
+                o[d[px] + ch + c] = nn_chq_out(&row, acc[c][px], p->output_offset, p->act_min, p->act_max, mode);
+            }
+        }
+    }
+}
+
+int nn_conv2d_1x1_s8_simd(const nn_context_t *ctx, const nn_conv_params_t *p, const nn_quant_t *q,
+                          const nn_dims_t *in_dims, const int8_t *in,
+                          const nn_dims_t *filter_dims, const int8_t *filter,
+                          const int32_t *bias, const nn_dims_t *out_dims, int8_t *out)
+{
+    (void)bias; /* in the exporter's weight records */
+    (void)q;    /* likewise the requantization */
+    if (!ctx || !p || !in_dims || !in || !filter_dims || !filter || !out_dims || !out) {
+        return NN_ERR_ARG;
+    }
+    const int32_t in_c = in_dims->c, out_c = out_dims->c;
+    if (filter_dims->h != 1 || filter_dims->w != 1 || filter_dims->c != in_c || filter_dims->n != out_c ||
+        p->stride.h != 1 || p->stride.w != 1 || p->padding.h != 0 || p->padding.w != 0 || (in_c & 3) != 0 ||
+        in_c > NN_CONV2D_1X1_S8_SIMD_MAX_K4 || in_c <= 0 || out_dims->h != in_dims->h ||
+        out_dims->w != in_dims->w || out_dims->n != in_dims->n) {
+        return NN_ERR_UNSUPPORTED;
+    }
+    const nn_chq_t *chq = nn_chq_table(ctx, out_c);
+    if (!chq || ((uintptr_t)filter & 3u) != 0) {
+        return NN_ERR_ARG;
+    }
+    uint32_t cols[6 * NN_CONV2D_1X1_S8_SIMD_MAX_K4 / 4] __attribute__((aligned(8)));
+    const uint32_t off2 = nn_pack16(p->input_offset, p->input_offset);
+    const int32_t k4 = in_c, n_pix = in_dims->n * in_dims->h * in_dims->w;
+#if NN_DSP_ACLE
+    const int fast = nn_chq_all_fast(chq, out_c) && nn_act_mode(p->act_min, p->act_max) == 0 && (out_c & 1) == 0;
+#endif
+    for (int32_t i = 0; i < n_pix; i += 3) {
+        const int32_t j1 = i + 1 < n_pix ? 1 : 0;                /* a last block of 1 or 2 pixels repeats its */
+        const int32_t j2 = i + 2 < n_pix ? 2 : n_pix - 1 - i;    /* last one (same outputs, same place)       */
+        const int8_t *x = in + i * in_c;
+        int8_t *o = out + i * out_c;
+        nn_pw3_cols(cols, x, j1 * in_c, j2 * in_c, k4, off2);
+#if NN_DSP_ACLE
+        if (fast) {
+            if (k4 == 64) {
+                nn_pw3_groups32(filter, cols, k4 / 2, o, j1 * out_c, j2 * out_c, out_c / 2);
+            } else {
+                nn_pw3_groups(filter, cols, k4 / 2, o, j1 * out_c, j2 * out_c, out_c / 2);
+            }
+            continue;
+        }
+#endif
+        nn_pw3_block_c(filter, cols, k4, out_c, o, j1 * out_c, j2 * out_c, p);
+    }
+    return NN_OK;
+}
