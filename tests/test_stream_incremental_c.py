@@ -282,3 +282,20 @@ def test_audio_reply_with_outputs_is_length_checked() -> None:
         unpack_audio_reply(body[:-1], None, 6)
     with pytest.raises(DeviceError, match="no class count"):
         unpack_audio_reply(body, None, 0)
+
+
+def test_selftest_report_streaming_step_is_parsed() -> None:
+    """The self-test of a streamable image prints one incremental step per layer and a summary line."""
+    from edgekws.device.emulator import parse_selftest
+
+    text = ("selftest begin model=m board=mps2_an500 unit=instructions vectors=1 layers=2 check=layers\r\n"
+            "stream layer 0 CONV_2D simd instructions=17993 name=conv2d_0\r\n"
+            "stream layer 1 SOFTMAX ref instructions=2867 name=softmax_0\r\n"
+            "stream step rows=2 instructions=239310 arena_bytes=13152 full_arena_bytes=12288 result=pass\r\n"
+            "selftest result pass vectors=1 mismatches=0 layer_mismatches=0 instructions=5\r\n")
+    r = parse_selftest(text)
+    assert [(x["index"], x["op"], x["count"]) for x in r["stream_layers"]] == [(0, "CONV_2D", 17993),
+                                                                               (1, "SOFTMAX", 2867)]
+    assert r["stream_step"] == {"rows": 2, "count": 239310, "arena_bytes": 13152, "full_arena_bytes": 12288,
+                                "result": "pass"}
+    assert r["layers"] == [] and r["count"] == 5

@@ -139,6 +139,68 @@ static void report_layers(const nn_model_t *m, uint32_t n, const char *unit)
     }
 }
 
+#if defined(EDGEKWS_STREAMABLE) && EDGEKWS_STREAMABLE
+/* One streaming-incremental step (edgekws/nn_stream.h): prime on vector 0, then move the window by the
+ * model's time stride (the new rows from vector 1). Prints that step's count per layer ("stream layer"
+ * lines, counter reads around each kernel call), the step's total from a second, untimed-per-layer run
+ * of the same step, both arenas, and whether its output equals nn_invoke on the same window (which
+ * the vectors above check against TFLite Micro layer by layer). Returns 1 when identical. */
+static nn_stream_t g_stream_state;
+static int8_t g_stream_window[EDGEKWS_INPUT_SIZE];
+static uint32_t stream_ticks[EDGEKWS_SELFTEST_MAX_LAYERS];
+
+static int stream_step(const nn_model_t *m, const char *unit)
+{
+    const uint32_t k = (uint32_t)EDGEKWS_STREAM_TIME_STRIDE;
+    const uint32_t row = (uint32_t)EDGEKWS_INPUT_SIZE / (uint32_t)EDGEKWS_INPUT_FRAMES;
+    const uint32_t keep = ((uint32_t)EDGEKWS_INPUT_FRAMES - k) * row;
+    int8_t got[EDGEKWS_OUTPUT_SIZE];
+    memcpy(g_stream_window, &edgekws_selftest_input[0][k * row], keep);
+    memcpy(&g_stream_window[keep], edgekws_selftest_input[EDGEKWS_SELFTEST_COUNT > 1 ? 1 : 0], k * row);
+    uint32_t total = 0u;
+    int rc = NN_OK;
+    for (int pass = 0; pass < 2 && rc == NN_OK; ++pass) { /* 0: per-layer counts, 1: the step's total */
+        rc = nn_stream_init(&g_stream_state, &edgekws_stream_model);
+        if (rc == NN_OK) {
+            rc = nn_stream_run(&g_stream_state, edgekws_selftest_input[0], (uint32_t)EDGEKWS_INPUT_FRAMES, got,
+                               NULL, NULL);
+        }
+        const uint32_t t0 = board_counter();
+        if (rc == NN_OK) {
+            rc = nn_stream_run(&g_stream_state, g_stream_window, k, got, pass == 0 ? board_counter : NULL,
+                               pass == 0 ? stream_ticks : NULL);
+        }
+        total = board_counter() - t0;
+    }
+    memcpy(nn_input(m), g_stream_window, EDGEKWS_INPUT_SIZE);
+    const int same = rc == NN_OK && nn_invoke(m, NULL, NULL) == NN_OK &&
+                     memcmp(got, nn_output(m), EDGEKWS_OUTPUT_SIZE) == 0 && g_stream_state.primes == 1u;
+    for (uint32_t i = 0; rc == NN_OK && i < nn_num_layers(m); i++) {
+        put("stream layer ");
+        put_u32(i);
+        put(" ");
+        put(nn_layer_op(m, i));
+        put(" ");
+        put(nn_layer_backend(m, i));
+        put_kv(unit, stream_ticks[i]);
+        put_ks("name", nn_layer_name(m, i));
+        put("\r\n");
+    }
+    put("stream step");
+    put_kv("rows", k);
+    put_kv(unit, total);
+    put_kv("arena_bytes", (uint32_t)EDGEKWS_STREAM_ARENA_SIZE);
+    put_kv("full_arena_bytes", (uint32_t)EDGEKWS_ARENA_SIZE);
+    put_ks("result", same ? "pass" : "fail");
+    if (rc != NN_OK) {
+        put(" rc=");
+        put_i32(rc);
+    }
+    put("\r\n");
+    return same;
+}
+#endif
+
 app_selftest_result_t app_selftest(int verbose)
 {
     const nn_model_t *m = &edgekws_model;
@@ -291,6 +353,11 @@ app_selftest_result_t app_selftest(int verbose)
         put("\r\n");
     }
 
+#if defined(EDGEKWS_STREAMABLE) && EDGEKWS_STREAMABLE
+    if (verbose && n_layers <= EDGEKWS_SELFTEST_MAX_LAYERS && !stream_step(m, unit)) {
+        result.mismatches++; /* the streaming step counts as one more mismatch */
+    }
+#endif
     if (verbose) {
         put("memory");
         put_kv("arena_bytes", (uint32_t)EDGEKWS_ARENA_SIZE);

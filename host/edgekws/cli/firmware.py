@@ -112,6 +112,17 @@ def print_selftest(report: dict[str, Any]) -> None:
         else:
             extra = f" (mismatched={vec.get('mismatched')}, first={vec.get('first')})"
         print(f"vector {vec['index']}: {vec['status']} {unit}={vec['count']}{extra}")
+    step = report.get("stream_step")
+    if step:  # a streaming-incremental step (models exported with EDGEKWS_STREAMABLE 1)
+        st = Table(title=f"one streaming-incremental step ({step.get('rows')} new rows): per-layer {unit}")
+        for col in ("#", "op", "backend", "name", unit):
+            st.add_column(col, justify="right" if col in ("#", unit) else "left")
+        for layer in report.get("stream_layers", []):
+            st.add_row(str(layer["index"]), layer["op"], layer["backend"], str(layer["name"]),
+                       f"{layer['count'] or 0:,}")
+        console.print(st)
+        print(f"stream step {step.get('result')}: {step.get('count')} {unit} per step (inference only), stream arena "
+              f"{step.get('arena_bytes')} B vs full-window arena {step.get('full_arena_bytes')} B")
     mem = report.get("memory") or {}
     if mem:
         print(" ".join(f"{k}={v}" for k, v in mem.items()))

@@ -265,6 +265,17 @@ def parse_selftest(text: str) -> dict[str, Any]:
                 entry = {"index": int(parts[2]), "status": parts[3], "count": kv.pop(report["unit"] or "", None)}
                 entry.update(kv)
                 report["vectors"].append(entry)
+        elif line.startswith("stream layer "):  # one streaming-incremental step (EDGEKWS_STREAMABLE images)
+            parts = line.split()
+            if len(parts) >= 5 and parts[2].isdigit():
+                kv = _kv(line)
+                report.setdefault("stream_layers", []).append(
+                    {"index": int(parts[2]), "op": parts[3], "backend": parts[4], "name": kv.get("name"),
+                     "count": kv.get(report["unit"] or "", None)})
+        elif line.startswith("stream step"):
+            kv = _kv(line)
+            count = kv.pop(report["unit"] or "", None)
+            report["stream_step"] = {**kv, "count": count}
         elif line.startswith("memory "):
             report["memory"] = _kv(line)
         elif line.startswith("selftest result "):
