@@ -10,10 +10,12 @@
  * scratch. The weights come from the exporter (edgekws.export.kernels._relayout_simd_conv_3x2) as one
  * record per channel pair that a single pointer walks: {2*bias0, 2*bias1} (one LDRD seeds the
  * accumulators in the first pair's SMLADs), the doubled int16 pairs, then {mult, rd, R} per channel (one
- * LDM each; nn_chq_t's fast requantization: SMMLAR, ASR, SSAT, STRB per output). A last block of 1 or 2
- * pixels repeats its last pixel (the same values stored twice at the same place) instead of a tail path.
- * Other activation clamps, slow-path channels or an odd channel count take the C block below (also the host
- * build's model of the assembly).
+ * LDM fetches both channels'; nn_chq_t's fast requantization: SMMLAR, ASR, SSAT, STRB per output). Per
+ * channel pair at K4 = 64: 9 + 31 * 8 + 29 = 286 instructions for 384 MACs. A last block of 1 or 2 pixels
+ * runs a 2-pixel variant (a single pixel repeated: the same value stored twice at the same place). Other
+ * activation clamps, slow-path channels or an odd channel count take the C block below (also the host
+ * build's model of the assembly). DS-CNN-S pointwise (125 pixels, 64 -> 64): 391,878 QEMU instructions
+ * for 512,000 MACs (1.31 MAC/instruction).
  */
 #include "edgekws/nn_simd.h"
 #include "nn_simd_common.h"
@@ -21,9 +23,23 @@
 #if NN_DSP_ACLE
 #define NN_ARG __attribute__((unused)) /* a naked function's arguments are read by its asm (r0..r3, stack) */
 
+/* 4 k of the 3 pixels' columns: 3 loads, 6 SXTAB16 (input offset added), one STM. */
+#define NN_PW3_COL4                                                 \
+    "ldr     r5, [r1, r2]\n\t"                                      \
+    "ldr     r6, [r1, r3]\n\t"                                      \
+    "ldr     r4, [r1], #4\n\t"                                      \
+    "sxtab16 r7, lr, r4, ror #8\n\t"                                \
+    "sxtab16 r8, lr, r5, ror #8\n\t"                                \
+    "sxtab16 r9, lr, r6, ror #8\n\t"                                \
+    "sxtab16 r4, lr, r4\n\t"                                        \
+    "sxtab16 r5, lr, r5\n\t"                                        \
+    "sxtab16 r6, lr, r6\n\t"                                        \
+    "stm     r0!, {r4-r9}\n\t"
+
 /*
  * The 3 pixels' columns: per 4 k the words [p0 (k0,k2)][p1 (k0,k2)][p2 (k0,k2)][p0 (k1,k3)][p1][p2], the
- * order the block's LDM reads; pixel 1 at x + d1, pixel 2 at x + d2 (bytes). 12 instructions per 4 k.
+ * order the block's LDM reads; pixel 1 at x + d1, pixel 2 at x + d2 (bytes). 10 instructions per 4 k and a
+ * loop test per 16 k (K4 % 16 == 0) or per 4 k.
  */
 __attribute__((naked, noinline)) static void nn_pw3_cols(NN_ARG uint32_t *cols, NN_ARG const int8_t *x,
                                                           NN_ARG int32_t d1, NN_ARG int32_t d2, NN_ARG int32_t k4,
@@ -32,18 +48,14 @@ __attribute__((naked, noinline)) static void nn_pw3_cols(NN_ARG uint32_t *cols, 
     __asm__ volatile("push    {r4-r9, lr}\n\t"
                      "ldr     r12, [sp, #28]\n\t" /* k4 */
                      "ldr     lr, [sp, #32]\n\t"  /* off2: the input offset in both halves */
+                     "tst     r12, #15\n\t" /* K4 a multiple of 16: the loop unrolled 4 times */
                      "add     r12, r1, r12\n\t"
-                     "1:\n\t"
-                     "ldr     r5, [r1, r2]\n\t"
-                     "ldr     r6, [r1, r3]\n\t"
-                     "ldr     r4, [r1], #4\n\t"
-                     "sxtab16 r7, lr, r4, ror #8\n\t"
-                     "sxtab16 r8, lr, r5, ror #8\n\t"
-                     "sxtab16 r9, lr, r6, ror #8\n\t"
-                     "sxtab16 r4, lr, r4\n\t"
-                     "sxtab16 r5, lr, r5\n\t"
-                     "sxtab16 r6, lr, r6\n\t"
-                     "stm     r0!, {r4-r9}\n\t"
+                     "bne     1f\n\t"
+                     "2:\n\t" NN_PW3_COL4 NN_PW3_COL4 NN_PW3_COL4 NN_PW3_COL4
+                     "cmp     r1, r12\n\t"
+                     "bne     2b\n\t"
+                     "pop     {r4-r9, pc}\n\t"
+                     "1:\n\t" NN_PW3_COL4
                      "cmp     r1, r12\n\t"
                      "bne     1b\n\t"
                      "pop     {r4-r9, pc}\n\t");
@@ -75,22 +87,31 @@ __attribute__((naked, noinline)) static void nn_pw3_cols(NN_ARG uint32_t *cols, 
     "smlad  r4, r11, r7, r3\n\t"                                    \
     "smlad  r5, r11, r8, r3\n\t"                                    \
     "smlad  r3, r11, r6, r3\n\t"
-/* One channel's 3 outputs with the {mult, rd, R} that LDM just put in r6..r8; lr: pixel 0's output (then
- * the next channel's), r10 / r11: pixel 1's / 2's offset from it. */
-#define NN_PW3_RQ(A, B, C)                                          \
-    "ldm    r12!, {r6, r7, r8}\n\t"                                 \
-    "smmlar " A ", " A ", r6, r7\n\t"                               \
-    "smmlar " B ", " B ", r6, r7\n\t"                               \
-    "smmlar " C ", " C ", r6, r7\n\t"                               \
-    "asr    " A ", " A ", r8\n\t"                                   \
-    "asr    " B ", " B ", r8\n\t"                                   \
-    "asr    " C ", " C ", r8\n\t"                                   \
+/* One channel's 3 outputs (accumulators A, B, C = pixels 0, 1, 2) with its {mult, rd, R} in M, D, R. */
+#define NN_PW3_RQ(A, B, C, M, D, R)                                 \
+    "smmlar " A ", " A ", " M ", " D "\n\t"                         \
+    "smmlar " B ", " B ", " M ", " D "\n\t"                         \
+    "smmlar " C ", " C ", " M ", " D "\n\t"                         \
+    "asr    " A ", " A ", " R "\n\t"                                \
+    "asr    " B ", " B ", " R "\n\t"                                \
+    "asr    " C ", " C ", " R "\n\t"                                \
     "ssat   " A ", #8, " A "\n\t"                                   \
     "ssat   " B ", #8, " B "\n\t"                                   \
-    "ssat   " C ", #8, " C "\n\t"                                   \
-    "strb   " B ", [lr, r10]\n\t"                                   \
-    "strb   " C ", [lr, r11]\n\t"                                   \
-    "strb   " A ", [lr], #1\n\t"
+    "ssat   " C ", #8, " C "\n\t"
+/* The pair's 6 outputs: one LDM fetches both channels' {mult, rd, R} (r6..r11; the columns pointer and
+ * the weight registers are free here), and once they are used up r6 / r7 take pixel 1's / 2's output
+ * offset for the stores (lr: pixel 0's output, one channel further per post-indexed store). */
+#define NN_PW3_OUT                                                  \
+    "ldm    r12!, {r6, r7, r8, r9, r10, r11}\n\t"                   \
+    NN_PW3_RQ("r0", "r1", "r2", "r6", "r7", "r8")                   \
+    NN_PW3_RQ("r3", "r4", "r5", "r9", "r10", "r11")                 \
+    "ldrd   r6, r7, [sp]\n\t"                                       \
+    "strb   r1, [lr, r6]\n\t"                                       \
+    "strb   r2, [lr, r7]\n\t"                                       \
+    "strb   r0, [lr], #1\n\t"                                       \
+    "strb   r4, [lr, r6]\n\t"                                       \
+    "strb   r5, [lr, r7]\n\t"                                       \
+    "strb   r3, [lr], #1\n\t"
 
 /*
  * All channel pairs of one 3-pixel block: per pair the first k pair with the biases, the other np - 1 in a
@@ -117,8 +138,7 @@ __attribute__((naked, noinline)) static void nn_pw3_cols(NN_ARG uint32_t *cols, 
     "mov    r12, r0\n\t"                                                                                      \
     "mov    r9, r1\n\t"                                                                                       \
     "mov    lr, r3\n\t"                                                                                       \
-    "0:\n\t" NN_PW3_FIRST JUMP NN_PW3_PAIR31 "5:\n\t"                                                         \
-    "ldrd   r10, r11, [sp]\n\t" NN_PW3_RQ("r0", "r1", "r2") NN_PW3_RQ("r3", "r4", "r5")                       \
+    "0:\n\t" NN_PW3_FIRST JUMP NN_PW3_PAIR31 "5:\n\t" NN_PW3_OUT                                            \
     "ldrd   r9, r10, [sp, #8]\n\t" /* the columns again; the weights' end */                                 \
     "cmp    r12, r10\n\t"                                                                                     \
     "bne    0b\n\t"                                                                                           \
@@ -136,13 +156,83 @@ __attribute__((naked, noinline)) static void nn_pw3_groups(NN_ARG const int8_t *
     __asm__ volatile(NN_PW3_BODY(NN_PW3_JUMP));
 }
 
-/* The same for np == 32 exactly: the block is entered at its top, no computed jump per channel pair. */
+/* The same for np == 32 exactly and an even number of channel pairs: the block is entered at its top (no
+ * computed jump) and the channel-pair loop is unrolled twice (one loop test per 2 pairs). */
 __attribute__((naked, noinline)) static void nn_pw3_groups32(NN_ARG const int8_t *w, NN_ARG const uint32_t *cols,
                                                               NN_ARG int32_t np, NN_ARG int8_t *o,
                                                               NN_ARG int32_t d1, NN_ARG int32_t d2,
                                                               NN_ARG int32_t groups)
 {
-    __asm__ volatile(NN_PW3_BODY(""));
+    __asm__ volatile(NN_PW3_BODY(NN_PW3_PAIR31 "5:\n\t" NN_PW3_OUT "ldr    r9, [sp, #8]\n\t" NN_PW3_FIRST));
+}
+
+/* The last block's 2 pixels (or 1, repeated): the same record walk with 4 SMLADs per k pair (24 bytes of
+ * code; the LDM still reads the 3-pixel columns, the third unused) and 4 outputs per channel pair: 71
+ * instructions less per channel pair than a 3-pixel block with a repeated pixel. */
+#define NN_PW2_PAIR                                                 \
+    "ldm    r9!, {r6, r7, r8}\n\t"                                  \
+    "ldrd   r10, r11, [r12], #8\n\t"                                \
+    "smlad  r0, r10, r6, r0\n\t"                                    \
+    "smlad  r1, r10, r7, r1\n\t"                                    \
+    "smlad  r3, r11, r6, r3\n\t"                                    \
+    "smlad  r4, r11, r7, r4\n\t"
+#define NN_PW2_PAIR4 NN_PW2_PAIR NN_PW2_PAIR NN_PW2_PAIR NN_PW2_PAIR
+#define NN_PW2_PAIR31                                                                                             \
+    NN_PW2_PAIR4 NN_PW2_PAIR4 NN_PW2_PAIR4 NN_PW2_PAIR4 NN_PW2_PAIR4 NN_PW2_PAIR4 NN_PW2_PAIR4 NN_PW2_PAIR \
+        NN_PW2_PAIR NN_PW2_PAIR
+#define NN_PW2_RQ(A, B, M, D, R)                                    \
+    "smmlar " A ", " A ", " M ", " D "\n\t"                         \
+    "smmlar " B ", " B ", " M ", " D "\n\t"                         \
+    "asr    " A ", " A ", " R "\n\t"                                \
+    "asr    " B ", " B ", " R "\n\t"                                \
+    "ssat   " A ", #8, " A "\n\t"                                   \
+    "ssat   " B ", #8, " B "\n\t"
+
+__attribute__((naked, noinline)) static void nn_pw2_groups(NN_ARG const int8_t *w, NN_ARG const uint32_t *cols,
+                                                            NN_ARG int32_t np, NN_ARG int8_t *o, NN_ARG int32_t d1,
+                                                            NN_ARG int32_t d2, NN_ARG int32_t groups)
+{
+    __asm__ volatile("push   {r4-r11, lr}\n\t"
+                     "sub    sp, sp, #28\n\t"
+                     "ldr    r4, [sp, #64]\n\t"
+                     "str    r4, [sp]\n\t"
+                     "lsl    r6, r2, #3\n\t"
+                     "add    r6, r6, #32\n\t"
+                     "ldr    r7, [sp, #72]\n\t"
+                     "mla    r7, r7, r6, r0\n\t"
+                     "strd   r1, r7, [sp, #8]\n\t"
+                     "adr    r6, 5f\n\t"
+                     "sub    r7, r2, #1\n\t"
+                     "add    r7, r7, r7, lsl #1\n\t"
+                     "sub    r6, r6, r7, lsl #3\n\t" /* np - 1 pairs of 24 bytes before the block's end */
+                     "orr    r6, r6, #1\n\t"
+                     "str    r6, [sp, #16]\n\t"
+                     "mov    r12, r0\n\t"
+                     "mov    r9, r1\n\t"
+                     "mov    lr, r3\n\t"
+                     "0:\n\t"
+                     "ldrd   r0, r3, [r12], #8\n\t"
+                     "ldm    r9!, {r6, r7, r8}\n\t"
+                     "ldrd   r10, r11, [r12], #8\n\t"
+                     "smlad  r1, r10, r7, r0\n\t"
+                     "smlad  r0, r10, r6, r0\n\t"
+                     "smlad  r4, r11, r7, r3\n\t"
+                     "smlad  r3, r11, r6, r3\n\t"
+                     "ldr    r6, [sp, #16]\n\t"
+                     "bx     r6\n\t" NN_PW2_PAIR31
+                     "5:\n\t"
+                     "ldm    r12!, {r6, r7, r8, r9, r10, r11}\n\t" NN_PW2_RQ("r0", "r1", "r6", "r7", "r8")
+                     NN_PW2_RQ("r3", "r4", "r9", "r10", "r11")
+                     "ldr    r6, [sp]\n\t"
+                     "strb   r1, [lr, r6]\n\t"
+                     "strb   r0, [lr], #1\n\t"
+                     "strb   r4, [lr, r6]\n\t"
+                     "strb   r3, [lr], #1\n\t"
+                     "ldrd   r9, r10, [sp, #8]\n\t"
+                     "cmp    r12, r10\n\t"
+                     "bne    0b\n\t"
+                     "add    sp, sp, #28\n\t"
+                     "pop    {r4-r11, pc}\n\t");
 }
 #else
 static void nn_pw3_cols(uint32_t *cols, const int8_t *x, int32_t d1, int32_t d2, int32_t k4, uint32_t off2)
@@ -225,7 +315,9 @@ int nn_conv2d_1x1_s8_simd(const nn_context_t *ctx, const nn_conv_params_t *p, co
         nn_pw3_cols(cols, x, j1 * in_c, j2 * in_c, k4, off2);
 #if NN_DSP_ACLE
         if (fast) {
-            if (k4 == 64) {
+            if (j2 < 2) { /* the last block, 1 or 2 pixels */
+                nn_pw2_groups(filter, cols, k4 / 2, o, j1 * out_c, 0, out_c / 2);
+            } else if (k4 == 64 && (out_c & 3) == 0) {
                 nn_pw3_groups32(filter, cols, k4 / 2, o, j1 * out_c, j2 * out_c, out_c / 2);
             } else {
                 nn_pw3_groups(filter, cols, k4 / 2, o, j1 * out_c, j2 * out_c, out_c / 2);
