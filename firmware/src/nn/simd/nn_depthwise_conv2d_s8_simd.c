@@ -159,12 +159,17 @@ typedef struct {
     uint32_t *ring;         /* 72 */
     uint32_t zp2;           /* 76: the input zero point in both halves */
     int32_t first;          /* 80: pad_top 1: word 0 is (zero point, row 0) */
-    int32_t pairs;          /* 84: words of two input rows */
-    int32_t last;           /* 88: a last word (row h - 1, zero point) */
-    int32_t nw;             /* 92: words per slot */
-    uint32_t *ring_l;       /* 96: the first of the left border column's 2 slots of input columns 0, 1 */
-    uint32_t *ring_r;       /* 100: the first of the right border column's 2 slots of input columns w - 2, w - 1 */
-    int8_t *o_r;            /* 104: the channel's output at (0, w - 1) */
+    int32_t odd;            /* 84: an odd number of words of two input rows: one before the 4-row steps */
+    int32_t span;           /* 88: bytes of input the builder's 4-row steps cover */
+    int32_t bidx;           /* 92: the first of its 8 unrolled 4-row steps to run (8: none) */
+    int32_t last;           /* 96: a last word (row h - 1, zero point) */
+    uint32_t *ring_l;       /* 100: the first of the left border column's 2 slots (input columns 0, 1) */
+    uint32_t *ring_r;       /* 104: the first of the right border column's 2 slots (input columns w - 2, w - 1) */
+    int8_t *o_r;            /* 108: the channel's output at (0, w - 1) */
+    uint32_t *slot0, *slot1, *slot2; /* 112, 116, 120: the slots of input columns 0, 1, 2 */
+    const void *cols, *cols_end;     /* 124, 128: the columns between the borders (nn_dw3_col_t) */
+    int32_t pairs;          /* 132: words of two input rows (the C builder's) */
+    int32_t nw;             /* 136: words per slot */
 } nn_dw3_k_t;
 
 /* Column `src` (the channel's byte in row 0; NULL: a padding column) into the ring slot starting at d.
@@ -394,16 +399,28 @@ static void nn_dw3_col_out(const uint32_t *ring, const uint32_t *vu, const nn_dw
  * A whole channel in one asm call (k in r0; the image at least 2 columns wide): the ring's first two input
  * columns are built; the left border column (slots of input columns 0, 1; weights fx 1, 2) and the right one
  * (input columns w - 2, w - 1; fx 0, 1) are walked by the subroutine at 60, which skips the padding slot; the
- * columns between them by the 3-slot walk, whose 6 weight words of the ring's rotation come with one LDM;
- * after each column but the last two the input column two to the right is built into the slot just freed
- * (the subroutine at 50). No padding column is ever written. Frame: k's first 12 words copied to [sp] (what
- * the steps read), then k, ox, rot, the 2-slot walk's return address and the column's output.
+ * columns between them by the 3-slot walk, each from a row of the layer's column table (its weights' rotation,
+ * the input column to build after it and where, its output offset: no per-column arithmetic here); every
+ * input column is built once into the slot just freed (the subroutine at 50). No padding column is ever
+ * written. Frame: k's first 12 words copied to [sp] (what the steps read), then k, the table row, the column
+ * to build, the 2-slot walk's return address.
  */
 #define NN_ARG __attribute__((unused)) /* a naked function's arguments are read by its asm, in r0..r3 */
 _Static_assert(offsetof(nn_dw3_k_t, rb) == 16 && offsetof(nn_dw3_k_t, nq24) == 44 &&
                    offsetof(nn_dw3_k_t, vu) == 48 && offsetof(nn_dw3_k_t, ring) == 72 &&
-                   offsetof(nn_dw3_k_t, nw) == 92 && offsetof(nn_dw3_k_t, o_r) == 104,
+                   offsetof(nn_dw3_k_t, last) == 96 && offsetof(nn_dw3_k_t, o_r) == 108 &&
+                   offsetof(nn_dw3_k_t, cols_end) == 128,
                "nn_dw3_chan offsets");
+#define NN_DW3_BUILD_STEP                                                   \
+    "ldrsb  r7, [r1]\n\t"                                                   \
+    "ldrsb  r10, [r1, r5]\n\t"                                              \
+    "ldrsb  r11, [r1, r5, lsl #1]\n\t"                                      \
+    "ldrsb  r12, [r1, r8]\n\t"                                              \
+    "add    r1, r1, r5, lsl #2\n\t"                                         \
+    "pkhbt  r7, r7, r10, lsl #16\n\t"                                       \
+    "pkhbt  r11, r11, r12, lsl #16\n\t"                                     \
+    "str    r7, [r3], #24\n\t"                                              \
+    "str    r11, [r3, #-12]\n\t"
 #define NN_DW3_CHAN(NAME, SH)                                                                              \
     __attribute__((naked, noinline)) static void NAME(NN_ARG const nn_dw3_k_t *k)                          \
     {                                                                                                      \
@@ -412,31 +429,22 @@ _Static_assert(offsetof(nn_dw3_k_t, rb) == 16 && offsetof(nn_dw3_k_t, nq24) == 4
             "sub    sp, sp, #24\n\t"                                                                       \
             "str    r0, [sp]\n\t"                                                                          \
             "ldm    r0, {r1-r12}\n\t"                                                                      \
-            "push   {r1-r12}\n\t" /* [sp]: k's words 0..11; #48 k, #52 ox, #56 rot, #60 ret, #64 o */      \
-            "ldr    r4, [r0, #52]\n\t"                                                                     \
-            "str    r4, [sp, #56]\n\t"                                                                     \
-            "cmp    r4, #0\n\t"                                                                            \
-            "ite    eq\n\t"                                                                                \
-            "moveq  r2, #1\n\t"                                                                            \
-            "movne  r2, #0\n\t"                                                                            \
+            "push   {r1-r12}\n\t" /* [sp]: k's words 0..11; #48 k, #52 row, #56 build src, #60 slot, #64 ret */ \
             "ldr    r1, [r0, #68]\n\t"                                                                     \
-            "bl     50f\n\t" /* input column 0 into slot rot0 + 1 */                                       \
+            "ldr    r3, [r0, #112]\n\t"                                                                    \
+            "bl     50f\n\t" /* input column 0 */                                                          \
             "ldr    r0, [sp, #48]\n\t"                                                                     \
-            "ldr    r4, [sp, #56]\n\t"                                                                     \
-            "cmp    r4, #0\n\t"                                                                            \
-            "ite    eq\n\t"                                                                                \
-            "moveq  r2, #2\n\t"                                                                            \
-            "movne  r2, #1\n\t"                                                                            \
             "ldr    r1, [r0, #68]\n\t"                                                                     \
-            "ldr    r3, [r0, #60]\n\t"                                                                     \
-            "add    r1, r1, r3\n\t"                                                                        \
-            "bl     50f\n\t" /* input column 1 into slot rot0 + 2 */                                       \
+            "ldr    r2, [r0, #60]\n\t"                                                                     \
+            "add    r1, r1, r2\n\t"                                                                        \
+            "ldr    r3, [r0, #116]\n\t"                                                                    \
+            "bl     50f\n\t" /* input column 1 */                                                          \
             "ldr    r0, [sp, #48]\n\t" /* the left border column: fx 1, 2 */                               \
             "ldr    r1, [r0, #48]\n\t"                                                                     \
             "ldr    r2, [r1, #40]\n\t"                                                                     \
             "str    r2, [sp, #36]\n\t"                                                                     \
             "adds   r1, r1, #8\n\t"                                                                        \
-            "ldr    r12, [r0, #96]\n\t"                                                                    \
+            "ldr    r12, [r0, #100]\n\t"                                                                   \
             "ldr    r3, [r0, #64]\n\t"                                                                     \
             "bl     60f\n\t"                                                                               \
             "ldr    r0, [sp, #48]\n\t"                                                                     \
@@ -444,123 +452,90 @@ _Static_assert(offsetof(nn_dw3_k_t, rb) == 16 && offsetof(nn_dw3_k_t, nq24) == 4
             "cmp    r3, #2\n\t"                                                                            \
             "ble    40f\n\t"                                                                               \
             "ldr    r1, [r0, #68]\n\t"                                                                     \
-            "ldr    r3, [r0, #60]\n\t"                                                                     \
-            "add    r1, r1, r3, lsl #1\n\t"                                                                \
-            "ldr    r2, [sp, #56]\n\t"                                                                     \
-            "bl     50f\n\t" /* input column 2 into slot rot0 */                                           \
-            "ldr    r0, [sp, #48]\n\t"                                                                     \
-            "movs   r1, #1\n\t"                                                                            \
-            "str    r1, [sp, #52]\n\t"                                                                     \
-            "ldr    r3, [r0, #64]\n\t"                                                                     \
             "ldr    r2, [r0, #60]\n\t"                                                                     \
-            "add    r3, r3, r2\n\t"                                                                        \
-            "str    r3, [sp, #64]\n\t"                                                                     \
-            "ldr    r2, [sp, #56]\n\t"                                                                     \
-            "adds   r2, r2, #1\n\t"                                                                        \
-            "cmp    r2, #3\n\t"                                                                            \
-            "it     eq\n\t"                                                                                \
-            "moveq  r2, #0\n\t"                                                                            \
-            "str    r2, [sp, #56]\n\t"                                                                     \
-            "30:\n\t" /* the columns between the borders: slot t holds fx = (t - rot) mod 3 */             \
-            "ldr    r1, [r0, #48]\n\t"                                                                     \
-            "cmp    r2, #0\n\t"                                                                            \
-            "ite    eq\n\t"                                                                                \
-            "moveq  r3, #0\n\t"                                                                            \
-            "rsbne  r3, r2, #3\n\t"                                                                        \
-            "add    r1, r1, r3, lsl #3\n\t"                                                                \
+            "add    r1, r1, r2, lsl #1\n\t"                                                                \
+            "ldr    r3, [r0, #120]\n\t"                                                                    \
+            "bl     50f\n\t" /* input column 2 */                                                          \
+            "ldr    r0, [sp, #48]\n\t"                                                                     \
+            "ldr    r12, [r0, #124]\n\t"                                                                   \
+            "30:\n\t" /* a column between the borders: slot t holds fx = (t - rot) mod 3 */                \
+            "ldm    r12!, {r1, r2, r3, r11}\n\t" /* weight offset, build src offset (0: none), slot, out */ \
+            "str    r12, [sp, #52]\n\t"                                                                    \
+            "strd   r2, r3, [sp, #56]\n\t"                                                                 \
+            "ldr    r10, [r0, #48]\n\t"                                                                    \
+            "add    r1, r1, r10\n\t"                                                                       \
             "ldm    r1, {r4-r9}\n\t"                                                                       \
+            "ldr    lr, [r0, #64]\n\t"                                                                     \
+            "add    lr, lr, r11\n\t"                                                                       \
             "ldr    r12, [r0, #72]\n\t"                                                                    \
-            "ldr    lr, [sp, #64]\n\t"                                                                     \
             NN_DW3_WALK(NN_DW3_QUAD(SH), NN_DW3_PAIR(SH), NN_DW3_SINGLE(SH), "24")                         \
-            "ldr    r0, [sp, #48]\n\t" /* input column ox + 2 replaces ox - 1 while it is not the last */   \
-            "ldr    r3, [sp, #52]\n\t"                                                                     \
-            "ldr    r4, [r0, #56]\n\t"                                                                     \
-            "adds   r3, r3, #2\n\t"                                                                        \
-            "cmp    r3, r4\n\t"                                                                            \
-            "bge    24f\n\t"                                                                               \
-            "ldr    r1, [r0, #68]\n\t"                                                                     \
-            "ldr    r5, [r0, #60]\n\t"                                                                     \
-            "mla    r1, r3, r5, r1\n\t"                                                                    \
-            "ldr    r2, [sp, #56]\n\t"                                                                     \
-            "bl     50f\n\t"                                                                               \
+            "ldrd   r1, r3, [sp, #56]\n\t"                                                                 \
             "ldr    r0, [sp, #48]\n\t"                                                                     \
-            "24:\n\t"                                                                                      \
-            "ldr    r1, [sp, #52]\n\t"                                                                     \
-            "adds   r1, r1, #1\n\t"                                                                        \
-            "str    r1, [sp, #52]\n\t"                                                                     \
-            "ldr    r3, [sp, #64]\n\t"                                                                     \
-            "ldr    r2, [r0, #60]\n\t"                                                                     \
-            "add    r3, r3, r2\n\t"                                                                        \
-            "str    r3, [sp, #64]\n\t"                                                                     \
-            "ldr    r2, [sp, #56]\n\t"                                                                     \
-            "adds   r2, r2, #1\n\t"                                                                        \
-            "cmp    r2, #3\n\t"                                                                            \
-            "it     eq\n\t"                                                                                \
-            "moveq  r2, #0\n\t"                                                                            \
-            "str    r2, [sp, #56]\n\t"                                                                     \
-            "ldr    r3, [r0, #56]\n\t"                                                                     \
-            "subs   r3, r3, #1\n\t"                                                                        \
-            "cmp    r1, r3\n\t"                                                                            \
-            "blt    30b\n\t"                                                                               \
+            "cbz    r1, 31f\n\t"                                                                           \
+            "ldr    r2, [r0, #68]\n\t"                                                                     \
+            "add    r1, r1, r2\n\t"                                                                        \
+            "bl     50f\n\t" /* input column ox + 2 into the slot of ox - 1 */                             \
+            "ldr    r0, [sp, #48]\n\t"                                                                     \
+            "31:\n\t"                                                                                      \
+            "ldr    r12, [sp, #52]\n\t"                                                                    \
+            "ldr    r3, [r0, #128]\n\t"                                                                    \
+            "cmp    r12, r3\n\t"                                                                           \
+            "bne    30b\n\t"                                                                               \
             "40:\n\t" /* the right border column: fx 0, 1 */                                               \
             "ldr    r1, [r0, #48]\n\t"                                                                     \
             "ldr    r2, [r1, #44]\n\t"                                                                     \
             "str    r2, [sp, #36]\n\t"                                                                     \
-            "ldr    r12, [r0, #100]\n\t"                                                                   \
-            "ldr    r3, [r0, #104]\n\t"                                                                    \
+            "ldr    r12, [r0, #104]\n\t"                                                                   \
+            "ldr    r3, [r0, #108]\n\t"                                                                    \
             "bl     60f\n\t"                                                                               \
             "add    sp, sp, #72\n\t"                                                                       \
             "pop    {r4-r11, pc}\n\t"                                                                      \
             /* the 2-slot walk: r1 its 4 weight words, r3 the column's output, r12 its first slot */       \
             "60:\n\t"                                                                                      \
-            "str    lr, [sp, #60]\n\t"                                                                     \
+            "str    lr, [sp, #64]\n\t"                                                                     \
             "mov    lr, r3\n\t"                                                                            \
             "ldm    r1, {r4-r7}\n\t"                                                                       \
             "ldr    r10, [sp, #44]\n\t"                                                                    \
             "add    r10, r12, r10\n\t"                                                                     \
             "str    r10, [sp, #40]\n\t"                                                                    \
             NN_DW3_WALK(NN_DW3_QUAD2(SH), NN_DW3_PAIR2(SH), NN_DW3_SINGLE2(SH), "40")                      \
-            "ldr    pc, [sp, #60]\n\t"                                                                     \
-            /* the column builder: r0 k, r1 the column's byte in row 0, r2 the slot */                     \
+            "ldr    pc, [sp, #64]\n\t"                                                                     \
+            /* the column builder: r0 k, r1 the column's byte in row 0, r3 its slot; 4 rows per step, the  \
+             * steps unrolled 8 deep and entered with TBH like the walks */                                \
             "50:\n\t"                                                                                      \
-            "ldr    r3, [r0, #72]\n\t"                                                                     \
-            "add    r3, r3, r2, lsl #2\n\t"                                                                \
-            "ldr    r4, [r0, #76]\n\t"                                                                     \
-            "ldr    r5, [r0, #16]\n\t"                                                                     \
+            "ldrd   r5, r8, [r0, #16]\n\t"                                                                 \
             "ldr    r6, [r0, #80]\n\t"                                                                     \
             "cbz    r6, 53f\n\t"                                                                           \
+            "ldr    r4, [r0, #76]\n\t"                                                                     \
             "ldrsb  r7, [r1]\n\t"                                                                          \
             "pkhbt  r7, r4, r7, lsl #16\n\t" /* (zero point, row 0) */                                     \
             "str    r7, [r3], #12\n\t"                                                                     \
             "add    r1, r1, r5\n\t"                                                                        \
             "53:\n\t"                                                                                      \
             "ldr    r6, [r0, #84]\n\t"                                                                     \
-            "ldr    r8, [r0, #20]\n\t"                                                                     \
-            "lsrs   r9, r6, #1\n\t" /* pairs / 2 passes of 4 rows; an odd pair first */                  \
-            "bcc    54f\n\t"                                                                               \
+            "cbz    r6, 54f\n\t"                                                                           \
             "ldrsb  r7, [r1]\n\t"                                                                          \
             "ldrsb  r10, [r1, r5]\n\t"                                                                     \
             "add    r1, r1, r5, lsl #1\n\t"                                                                \
             "pkhbt  r7, r7, r10, lsl #16\n\t"                                                              \
             "str    r7, [r3], #12\n\t"                                                                     \
             "54:\n\t"                                                                                      \
-            "cmp    r9, #0\n\t"                                                                            \
-            "beq    56f\n\t"                                                                               \
-            "55:\n\t"                                                                                      \
-            "ldrsb  r7, [r1]\n\t"                                                                          \
-            "ldrsb  r10, [r1, r5]\n\t"                                                                     \
-            "ldrsb  r11, [r1, r5, lsl #1]\n\t"                                                             \
-            "ldrsb  r12, [r1, r8]\n\t"                                                                     \
-            "add    r1, r1, r5, lsl #2\n\t"                                                                \
-            "pkhbt  r7, r7, r10, lsl #16\n\t"                                                              \
-            "pkhbt  r11, r11, r12, lsl #16\n\t"                                                            \
-            "str    r7, [r3], #24\n\t"                                                                     \
-            "str    r11, [r3, #-12]\n\t"                                                                   \
-            "subs   r9, r9, #1\n\t"                                                                        \
-            "bne    55b\n\t"                                                                               \
-            "56:\n\t"                                                                                      \
-            "ldr    r6, [r0, #88]\n\t"                                                                     \
+            "ldrd   r6, r10, [r0, #88]\n\t"                                                                \
+            "add    r6, r6, r1\n\t"                                                                        \
+            "tbh    [pc, r10, lsl #1]\n\t"                                                                 \
+            "70:\n\t"                                                                                      \
+            ".hword (71f - 70b) / 2, (72f - 70b) / 2, (73f - 70b) / 2, (74f - 70b) / 2\n\t"                \
+            ".hword (75f - 70b) / 2, (76f - 70b) / 2, (77f - 70b) / 2, (78f - 70b) / 2, (79f - 70b) / 2\n\t" \
+            ".p2align 1\n\t"                                                                               \
+            "71:\n\t" NN_DW3_BUILD_STEP "72:\n\t" NN_DW3_BUILD_STEP "73:\n\t" NN_DW3_BUILD_STEP            \
+            "74:\n\t" NN_DW3_BUILD_STEP "75:\n\t" NN_DW3_BUILD_STEP "76:\n\t" NN_DW3_BUILD_STEP            \
+            "77:\n\t" NN_DW3_BUILD_STEP "78:\n\t" NN_DW3_BUILD_STEP                                        \
+            "cmp    r1, r6\n\t"                                                                            \
+            "bne    71b\n\t"                                                                               \
+            "79:\n\t"                                                                                      \
+            "ldr    r6, [r0, #96]\n\t"                                                                     \
             "cbz    r6, 57f\n\t"                                                                           \
+            "ldr    r4, [r0, #76]\n\t"                                                                     \
             "ldrsb  r7, [r1]\n\t"                                                                          \
             "pkhbt  r7, r7, r4\n\t" /* (row h - 1, zero point) */                                          \
             "str    r7, [r3]\n\t"                                                                          \
@@ -570,9 +545,22 @@ _Static_assert(offsetof(nn_dw3_k_t, rb) == 16 && offsetof(nn_dw3_k_t, nq24) == 4
 NN_DW3_CHAN(nn_dw3_chan_sh7, "7")
 NN_DW3_CHAN(nn_dw3_chan_sh13, "13")
 NN_DW3_CHAN(nn_dw3_chan_sh19, "19")
+
+/* One row of the layer's table of the columns between the borders (read by the asm with one LDM). */
+typedef struct {
+    int32_t wofs;    /* bytes into the channel's weights where its rotation's 6 words start */
+    int32_t bsrc;    /* the input column to build after it: bytes from the channel's input (0: none) */
+    uint32_t *slot;  /* and the ring slot it goes to */
+    int32_t oofs;    /* bytes from the channel's output to the column's */
+} nn_dw3_col_t;
+_Static_assert(sizeof(nn_dw3_col_t) == 16, "nn_dw3_col_t is read with one LDM");
 #endif
 
-NN_ALWAYS_INLINE void nn_dw3_run(const int8_t *in, const uint32_t *vu_all, const nn_chq_t *rq, uint32_t *ring,
+/* Widest image the asm column table takes (512 bytes of stack); wider ones take the C walk. */
+#define NN_DW3_MAX_W 32
+
+/* One image (not inlined per activation mode: one column table on the stack; the asm does mode 0). */
+static void nn_dw3_run(const int8_t *in, const uint32_t *vu_all, const nn_chq_t *rq, uint32_t *ring,
                                  int32_t in_h, int32_t pad_top, int32_t out_h, int32_t w, int32_t ch,
                                  const nn_conv_params_t *p, int8_t *out, int32_t mode)
 {
@@ -586,6 +574,9 @@ NN_ALWAYS_INLINE void nn_dw3_run(const int8_t *in, const uint32_t *vu_all, const
     k.zp2 = nn_pack16(zp, zp);
     k.first = pad_top;
     k.pairs = (in_h - pad_top) >> 1;
+    k.odd = k.pairs & 1;
+    k.span = (k.pairs >> 1) * 4 * k.rb;
+    k.bidx = (k.pairs >> 1) == 0 ? 8 : (8 - ((k.pairs >> 1) & 7)) & 7;
     k.last = (in_h - pad_top) & 1;
     k.nw = (out_h + 1) / 2 + 1;
     const int32_t nq = out_h >> 2;
@@ -593,20 +584,38 @@ NN_ALWAYS_INLINE void nn_dw3_run(const int8_t *in, const uint32_t *vu_all, const
     k.nq24 = 24 * nq;
     k.qidx = nq == 0 ? 8 : (8 - (nq & 7)) & 7;
     k.rem = out_h & 3;
-    /* the asm's rotation: input column -1 in slot rot0 (0 or 2) such that both border columns' 2 slots are
-     * adjacent (slots 0, 1 or 1, 2: one LDRD per row pair) */
-    k.rot0 = w % 3 == 0 ? 2 : 0;
-    k.ring_l = ring + (k.rot0 == 0 ? 1 : 0);
-    k.ring_r = ring + (k.rot0 + w - 1) % 3;
     for (int32_t i = 0; i < 3 * k.nw; ++i) {
         ring[i] = k.zp2; /* the words past every column's last row stay the zero point */
     }
+#if NN_DSP_ACLE
+    /* the asm's rotation: input column -1 in slot rot0 (0 or 2) such that both border columns' 2 slots are
+     * adjacent (slots 0, 1 or 1, 2: one LDRD per row pair); input column j in slot (rot0 + 1 + j) mod 3 */
+    const int32_t rot0 = w % 3 == 0 ? 2 : 0;
+    k.rot0 = rot0;
+    k.ring_l = ring + (rot0 == 0 ? 1 : 0);
+    k.ring_r = ring + (rot0 + w - 1) % 3;
+    k.slot0 = ring + (rot0 + 1) % 3;
+    k.slot1 = ring + (rot0 + 2) % 3;
+    k.slot2 = ring + rot0;
+    nn_dw3_col_t cols[NN_DW3_MAX_W];
+    const int asm_w = w >= 2 && w - 2 <= NN_DW3_MAX_W;
+    for (int32_t ox = 1; asm_w && ox < w - 1; ++ox) {
+        const int32_t rot = (rot0 + ox) % 3; /* slot of input column ox - 1 */
+        cols[ox - 1].wofs = rot == 0 ? 0 : (3 - rot) * 8;
+        cols[ox - 1].bsrc = ox + 2 < w ? (ox + 2) * ch : 0;
+        cols[ox - 1].slot = ring + rot;
+        cols[ox - 1].oofs = ox * ch;
+    }
+    k.cols = cols;
+    k.cols_end = cols + (w > 2 ? w - 2 : 0);
+    const int32_t oro = (w - 1) * ch;
+#endif
     for (int32_t c = 0; c < ch; ++c) {
         const nn_chq_t *cq = &rq[c];
         const uint32_t *vu = vu_all + 12 * c;
         const int8_t *src = in + c;
 #if NN_DSP_ACLE
-        if (mode == 0 && w >= 2 && cq->rsh >= NN_DW3_SH_CODE) {
+        if (mode == 0 && asm_w && cq->rsh >= NN_DW3_SH_CODE) {
             const int32_t sh = cq->rsh - NN_DW3_SH_CODE;
             void (*const fn)(const nn_dw3_k_t *) =
                 sh == 7 ? nn_dw3_chan_sh7 : (sh == 13 ? nn_dw3_chan_sh13 : (sh == 19 ? nn_dw3_chan_sh19 : NULL));
@@ -614,7 +623,7 @@ NN_ALWAYS_INLINE void nn_dw3_run(const int8_t *in, const uint32_t *vu_all, const
                 k.q = *cq;
                 k.vu = vu;
                 k.o = out + c;
-                k.o_r = out + c + (w - 1) * ch;
+                k.o_r = out + c + oro;
                 k.src = src;
                 fn(&k);
                 continue;
@@ -675,13 +684,7 @@ int nn_depthwise_conv2d_s8_simd(const nn_context_t *ctx, const nn_conv_params_t 
         for (int32_t b = 0; b < in_dims->n; ++b) {
             const int8_t *ib = in + b * in_h * in_w * ch;
             int8_t *ob = out + b * out_h * out_w * ch;
-            if (mode == 0) {
-                nn_dw3_run(ib, vu, rq, ring, in_h, pad_top, out_h, in_w, ch, p, ob, 0);
-            } else if (mode == 1) {
-                nn_dw3_run(ib, vu, rq, ring, in_h, pad_top, out_h, in_w, ch, p, ob, 1);
-            } else {
-                nn_dw3_run(ib, vu, rq, ring, in_h, pad_top, out_h, in_w, ch, p, ob, 2);
-            }
+            nn_dw3_run(ib, vu, rq, ring, in_h, pad_top, out_h, in_w, ch, p, ob, mode);
         }
         return NN_OK;
     }
