@@ -118,7 +118,7 @@ def host_sources(model_dir: Path | None = None) -> list[Path]:
     device frontend when the model directory has its tables."""
     src = FW / "src"
     files = [src / "app/main.c", src / "app/selftest.c", src / "app/server.c", src / "nn/runner.c",
-             src / "board/host/board_host.c"]
+             src / "nn/stream_runner.c", src / "board/host/board_host.c"]
     files += sorted((src / "protocol").glob("*.c")) + sorted((src / "nn/ref").glob("*.c"))
     backends = {"ref"}
     header = model_dir / "edgekws_model.h" if model_dir is not None else None

@@ -189,7 +189,8 @@ def _sources(kind: str, gen: Path) -> list[Path]:
     if kind == "frontend":
         return frontend
     if kind == "server":
-        return [*protocol, *frontend, src / "nn" / "runner.c", *sorted((src / "nn" / "ref").glob("*.c")),
+        return [*protocol, *frontend, src / "nn" / "runner.c", src / "nn" / "stream_runner.c",
+                *sorted((src / "nn" / "ref").glob("*.c")),
                 src / "app" / "selftest.c", gen / "edgekws_model.c", FUZZ_DIR / "fuzz_board.c"]
     if kind == "server_stream_cmds":
         return [*_sources("server", gen), *sorted((src / "stream").glob("*.c"))]

@@ -152,6 +152,9 @@ def device_cmd(
     compare: bool = typer.Option(True, "--compare/--no-compare", help="Also run the host twin and compare."),
     report: Path | None = typer.Option(None, "--report", help="Merge the per-hop / per-classification cost "
                                        "into this report.json (e.g. BUNDLE/report.json) under device.<board>.stream."),
+    incremental: bool = typer.Option(False, "--incremental/--full-window",
+                                     help="Incremental inference on the device (a model valid in time: each "
+                                     "classification computes only the new rows; outputs identical)."),
 ) -> None:
     """Stream a WAV through a device's streaming commands; write its detections and per-frame cost."""
     from rich.progress import Progress
@@ -168,16 +171,22 @@ def device_cmd(
     cfg = _stream_config(config, threshold, k_hops, smooth, refractory_ms)
     session = open_session(bundle, cfg)
     require_device_frontend(load_bundle(bundle).meta, "streaming on the device", bundle)
+    if incremental:
+        from edgekws.export.stream_plan import bundle_stream_plan, check_k_hops
+
+        check_k_hops(bundle_stream_plan(bundle), session.params.k_hops)
     pcm = float_to_pcm16(load_audio(wav, session.frontend.sample_rate))
     with DeviceClient(port) as client, Progress(transient=True) as bar:
         hello = client.connect()
         task = bar.add_task("streaming to the device", total=1.0)
         dets, status = run_stream_on_device(client, pcm, session.params, session.labels,
-                                            progress=lambda done, total: bar.update(task, completed=done / total))
+                                            progress=lambda done, total: bar.update(task, completed=done / total),
+                                            incremental=incremental)
     doc = _detections_doc(dets, cfg, session.params, str(wav), bundle)
     doc["device"] = {"board": hello.board, "counter_unit": hello.counter_unit, "status": status.to_dict()}
     write_json_atomic(out, doc)
-    typer.echo(f"{len(dets)} detection(s) from {hello.board}; frontend max {status.fe_ticks_max} "
+    typer.echo(f"{len(dets)} detection(s) from {hello.board} ({'incremental' if incremental else 'full-window'} "
+               f"inference); frontend max {status.fe_ticks_max} "
                f"{hello.counter_unit}/hop, inference max {status.nn_ticks_max}, classification max "
                f"{status.classify_ticks_max} -> {out}")
     identical = None
@@ -205,6 +214,7 @@ def _stream_cost(status: Any, session: Any, unit: str, detections: int, identica
     fe, nn, cls = int(status.fe_ticks_max), int(status.nn_ticks_max), int(status.classify_ticks_max)
     return {
         "counter_unit": unit,
+        "mode": "incremental" if status.incremental else "full-window",
         "k_hops": int(session.params.k_hops),
         "frontend_per_hop_max": fe,
         "inference_max": nn,

@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -243,3 +244,21 @@ def stage_table(plan: StreamPlan) -> list[dict[str, Any]]:
     return [{"layer": s.layer, "name": s.name, "op": s.op, "rows_kept": s.rows, "stride": s.stride,
              "phase": s.phase, "in_rows": s.in_rows, "out_rows": s.out_rows, "ring_bytes": s.ring_bytes}
             for s in plan.stages]
+
+
+def bundle_stream_plan(bundle_dir: str | Path) -> StreamPlan:
+    """The streaming plan of a bundle's int8 model on its layers' backends (what ``export c`` emits), or
+    ModelError saying why it cannot stream; the host checks this before asking a device for incremental mode."""
+    from edgekws.export.bundle import MODEL_TFLITE, load_bundle
+    from edgekws.export.codegen_c import build_layers
+    from edgekws.export.tflite_graph import read_graph
+
+    b = load_bundle(bundle_dir)
+    graph = read_graph(b.path / MODEL_TFLITE)
+    rows = b.meta.get("layers")
+    backends = [str(r.get("backend", "ref")) if isinstance(r, dict) else "ref" for r in rows] \
+        if isinstance(rows, list) and len(rows) == len(graph.operators) else ["ref"] * len(graph.operators)
+    try:
+        return plan_stream(build_layers(graph, backends))
+    except ModelError as exc:
+        raise ModelError(f"bundle {bundle_dir}: {exc}") from None
