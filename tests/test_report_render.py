@@ -152,3 +152,25 @@ def test_bad_ablation_is_one_error_before_anything_is_written(tmp_path: Path) ->
         with pytest.raises(ConfigError, match=msg):
             write_report(dirs, tmp_path / "out", ablations=[bad])
     assert not (tmp_path / "out").exists()
+
+
+def test_stream_modes_are_side_by_side(tmp_path: Path) -> None:
+    """`stream device --report` merges each inference mode under its own key; the table shows both."""
+    from edgekws.bench.report import merge_device_figures
+    from edgekws.cli.stream import stream_report_key
+
+    dirs = _write(tmp_path, [_report("s", "none", 0.0, 0.9, 0.9)])
+    report = dirs[0] / "report.json"
+    for incremental, cls, inf in ((False, 1795875, 1674953), (True, 375022, 254100)):
+        merge_device_figures(report, "mps2_an500", {stream_report_key(incremental): {
+            "counter_unit": "instructions", "frontend_per_hop_max": 60461, "inference_max": inf,
+            "classification_max": cls}})
+    dev = json.loads(report.read_text())["device"]["mps2_an500"]
+    assert dev["stream"]["classification_max"] == 1795875  # the incremental run did not overwrite it
+    md = write_report(dirs, tmp_path / "out")["markdown"].read_text()
+    header = next(line for line in md.splitlines() if line.startswith("| model |"))
+    row = next(line for line in md.splitlines() if line.startswith("| s |"))
+    cells = dict(zip([c.strip() for c in header.split("|")], [c.strip() for c in row.split("|")], strict=True))
+    assert cells["mps2_an500 stream instructions/classification (max)"] == "1,795,875"
+    assert cells["mps2_an500 incremental stream instructions/classification (max)"] == "375,022"
+    assert cells["mps2_an500 incremental stream inference instructions (max)"] == "254,100"

@@ -151,7 +151,8 @@ def device_cmd(
     config: Path | None = _CONFIG,
     compare: bool = typer.Option(True, "--compare/--no-compare", help="Also run the host twin and compare."),
     report: Path | None = typer.Option(None, "--report", help="Merge the per-hop / per-classification cost "
-                                       "into this report.json (e.g. BUNDLE/report.json) under device.<board>.stream."),
+                                       "into this report.json (e.g. BUNDLE/report.json) under device.<board>.stream "
+                                       "(or .stream_incremental with --incremental)."),
     incremental: bool = typer.Option(False, "--incremental/--full-window",
                                      help="Incremental inference on the device (a model valid in time: each "
                                      "classification computes only the new rows; outputs identical)."),
@@ -199,9 +200,15 @@ def device_cmd(
     if report is not None:
         from edgekws.bench.report import merge_device_figures
 
-        merge_device_figures(report, hello.board, {"stream": _stream_cost(status, session, hello.counter_unit,
-                                                                          len(dets), identical)})
+        cost = _stream_cost(status, session, hello.counter_unit, len(dets), identical)
+        merge_device_figures(report, hello.board, {stream_report_key(incremental): cost})
         typer.echo(f"stream cost merged into {report}")
+
+
+def stream_report_key(incremental: bool) -> str:
+    """Where a stream run's cost goes under report.json's device.<board>: one key per inference mode,
+    so a report keeps (and shows side by side) the full-window and the incremental figures."""
+    return "stream_incremental" if incremental else "stream"
 
 
 def _stream_cost(status: Any, session: Any, unit: str, detections: int, identical: bool | None) -> dict[str, Any]:

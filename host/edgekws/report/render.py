@@ -163,6 +163,11 @@ def _device_columns(board: str, unit: str) -> list[Column]:
                lambda r: _device(r, board)["stream"]["frontend_per_hop_max"], "{:,}"),
         Column(f"{board} stream {unit}/classification (max)",
                lambda r: _device(r, board)["stream"]["classification_max"], "{:,}"),
+        # the same stream with incremental inference (edgekws stream device --incremental): only new rows
+        Column(f"{board} incremental stream {unit}/classification (max)",
+               lambda r: _device(r, board)["stream_incremental"]["classification_max"], "{:,}"),
+        Column(f"{board} incremental stream inference {unit} (max)",
+               lambda r: _device(r, board)["stream_incremental"]["inference_max"], "{:,}"),
     ]
 
 
@@ -210,6 +215,14 @@ def _evaluation_columns(name: str, boards: list[str]) -> list[Column]:
     return cols
 
 
+def _counter_unit(dev: dict[str, Any]) -> str:
+    """The board's counter unit: the bench's, else that of a stream run merged on its own."""
+    for entry in (dev, dev.get("stream"), dev.get("stream_incremental")):
+        if isinstance(entry, dict) and entry.get("counter_unit"):
+            return str(entry["counter_unit"])
+    return "ticks"
+
+
 def columns_for(reports: list[dict[str, Any]]) -> list[Column]:
     """Base columns plus, per board found under any report's ``device`` key, its latency
     (with its counter unit: cycles on a board, instructions in the emulator), memory and
@@ -218,7 +231,7 @@ def columns_for(reports: list[dict[str, Any]]) -> list[Column]:
     for r in reports:
         for board, dev in sorted((r.get("device") or {}).items()):
             if isinstance(dev, dict):
-                boards.setdefault(board, str(dev.get("counter_unit", "ticks")))
+                boards.setdefault(board, _counter_unit(dev))
     cols = list(BASE_COLUMNS)
     at = next(i for i, c in enumerate(cols) if c.header == "int8 acc % (TFLM)") + 1
     for name in reversed(evaluation_names(reports)):
