@@ -42,6 +42,8 @@ BENCHES = (
     Bench("kernels", "kernels.py", "kernels.json", quick_args=("--quick",)),
     # CMSIS-NN from tools/fetch_cmsisnn.py's cache (or EDGEKWS_CMSISNN_DIR); without it the bench fails, saying so
     Bench("cmsisnn", "cmsisnn_compare.py", "cmsisnn_compare.json", args=("--bundle", str(REPO / "models" / "default"))),
+    # full-window vs incremental streaming on the emulated device (models/stream, real speech from real_kws_dev)
+    Bench("stream", "stream_cost.py", "stream_cost.json", quick_args=("--seconds", "6")),
     Bench("study", "pruning_study.py", "pruning_study.json", quick_args=("--quick",)),
     Bench("robustness", "robustness.py", "robustness.json",
           quick_args=("--fuzz-seconds", "2", "--soak-frames", "500", "--no-sweep")),
