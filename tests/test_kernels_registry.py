@@ -57,7 +57,10 @@ def test_scratch_sizes_agree_with_the_c_headers():
     assert prep.aux.size == _c_macro("NN_SIMD_REQUANT_TABLE_SIZE")(5)  # the requantization table, in flash
     pw = KernelLayer("CONV_2D", (1, 25, 5, 64), (64, 1, 1, 64), (1, 25, 5, 64), {"stride": (1, 1), "padding": (0, 0)},
                      rng.integers(-127, 128, (64, 1, 1, 64)).astype(np.int8), **quant(rng, 64))
-    assert kernels.prepare(pw, "simd").scratch_size == _c_macro("NN_CONV2D_S8_SIMD_SCRATCH_1X1")(64) == 256
+    assert kernels.prepare(pw, "simd").scratch_size == 0  # nn_conv2d_1x1_s8_simd: its columns on the stack
+    pw_wide = KernelLayer("CONV_2D", (1, 5, 5, 68), (8, 1, 1, 68), (1, 5, 5, 8), {"stride": (1, 1), "padding": (0, 0)},
+                          rng.integers(-127, 128, (8, 1, 1, 68)).astype(np.int8), **quant(rng, 8))
+    assert kernels.prepare(pw_wide, "simd").scratch_size == _c_macro("NN_CONV2D_S8_SIMD_SCRATCH_1X1")(68) == 272
     for b in ("wp", "block"):
         assert kernels.prepare(layer, b).scratch_size == _c_macro("NN_CONV2D_S8_SPARSE_SCRATCH")(64, 5)
     fc = KernelLayer("FULLY_CONNECTED", (1, 1, 1, 30), (4, 1, 1, 30), (1, 1, 1, 4), {},

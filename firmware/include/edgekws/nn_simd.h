@@ -50,6 +50,13 @@ int nn_conv2d_1x1_s8_simd(const nn_context_t *ctx, const nn_conv_params_t *p, co
                           const nn_dims_t *in_dims, const int8_t *in,
                           const nn_dims_t *filter_dims, const int8_t *filter,
                           const int32_t *bias, const nn_dims_t *out_dims, int8_t *out);
+/* A conv whose filter rows are one word (f_w * c == 4, dilation 1, 4 * f_h <= NN_CONV2D_1X1_S8_SIMD_MAX_K4, input
+ * rows of at least 4 bytes; nn_conv2d_s8_simd hands those to it), any stride and padding: the same 3x2 block and
+ * weight records as nn_conv2d_1x1_s8_simd, no scratch. */
+int nn_conv2d_rows4_s8_simd(const nn_context_t *ctx, const nn_conv_params_t *p, const nn_quant_t *q,
+                            const nn_dims_t *in_dims, const int8_t *in,
+                            const nn_dims_t *filter_dims, const int8_t *filter,
+                            const int32_t *bias, const nn_dims_t *out_dims, int8_t *out);
 /* Depth multiplier 1, f_h * f_w <= NN_DEPTHWISE_SIMD_MAX_TAPS; ctx->aux: the requantization table (bias
  * folded in). Weights: TFLite's layout, except on the 3x3 path (NN_DEPTHWISE_S8_SIMD_SCRATCH_3X3): per channel
  * 10 words of int16 vertical tap pairs, scaled, and its own table rows (edgekws.export.kernels.simd_dw3_table,

@@ -162,7 +162,7 @@ def relayout_simd_conv(weights: np.ndarray, layer: LayerLike) -> np.ndarray:
     little-endian int16 words (2 bytes per weight). Stored doubled (|2w| <= 256 fits int16): the kernel's
     accumulator is then twice the sum, which the one-SMMLAR requantization wants (simd_requant_table).
     """
-    if simd_conv_1x1_3x2(layer):
+    if simd_conv_3x2(layer):
         return _relayout_simd_conv_3x2(weights, layer)
     rows = 2 * _sxtb16_order(_pad_k4(_rows(weights, layer))).astype(np.int16)
     n, k4 = rows.shape
@@ -193,6 +193,16 @@ def simd_conv_1x1_3x2(layer: LayerLike) -> bool:
     return simd_direct_1x1(layer) and round4(k_taps(layer)) <= SIMD_1X1_MAX_K4
 
 
+def simd_conv_3x2(layer: LayerLike) -> bool:
+    """The conv runs the 3-pixel x 2-channel block (nn_simd_block3x2): nn_conv2d_1x1_s8_simd, or
+    nn_conv2d_rows4_s8_simd for filter rows of one word (f_w * c == 4, dilation 1, input rows of 4 bytes or
+    more, K4 <= SIMD_1X1_MAX_K4: DS-CNN's first conv). The C tests in nn_conv2d_s8_simd are the same."""
+    _, kh, kw, c = layer.filter_dims
+    dilation = tuple(layer.params.get("dilation", (1, 1)))
+    rows4 = kw * c == 4 and dilation == (1, 1) and layer.in1_dims[2] * c >= 4 and 4 * kh <= SIMD_1X1_MAX_K4
+    return simd_conv_1x1_3x2(layer) or rows4
+
+
 def _relayout_simd_conv_3x2(weights: np.ndarray, layer: LayerLike) -> np.ndarray:
     """nn_conv2d_1x1_s8_simd's weights: one record per pair of output channels (padded to an even count with
     zero channels, never stored), in the order its 3-pixel x 2-channel block reads them, so that a single
@@ -218,7 +228,7 @@ def _scratch_simd_conv(layer: LayerLike) -> int:
     (4*K4 bytes), plus one plain im2col column (2*K4) unless the columns are the input pixels. Weights and
     the requantization table are in flash, so nothing scales with the output channels."""
     k4 = round4(k_taps(layer))
-    if simd_conv_1x1_3x2(layer):  # nn_conv2d_1x1_s8_simd: its 3 columns are on the stack
+    if simd_conv_3x2(layer):  # the 3x2 block's columns are on the stack
         return 0
     return 4 * k4 if simd_direct_1x1(layer) else 6 * k4
 

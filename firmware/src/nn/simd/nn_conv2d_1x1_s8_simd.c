@@ -280,6 +280,39 @@ static void nn_pw3_block_c(const int8_t *w, const uint32_t *cols, int32_t k4, in
     }
 }
 
+int nn_simd_block3x2_fast(const nn_chq_t *chq, int32_t out_c, const nn_conv_params_t *p)
+{
+    return NN_DSP_ACLE && nn_chq_all_fast(chq, out_c) && nn_act_mode(p->act_min, p->act_max) == 0 &&
+           (out_c & 1) == 0;
+}
+
+NN_ALWAYS_INLINE void nn_block3x2(const int8_t *w, const uint32_t *cols, int32_t k4, int32_t out_c, int8_t *o,
+                                   int32_t d1, int32_t d2, int32_t n, const nn_conv_params_t *p, int fast)
+{
+#if NN_DSP_ACLE
+    if (fast) {
+        if (n < 3) { /* a last block of 1 or 2 pixels */
+            nn_pw2_groups(w, cols, k4 / 2, o, d1, 0, out_c / 2);
+        } else if (k4 == 64 && (out_c & 3) == 0) {
+            nn_pw3_groups32(w, cols, k4 / 2, o, d1, d2, out_c / 2);
+        } else {
+            nn_pw3_groups(w, cols, k4 / 2, o, d1, d2, out_c / 2);
+        }
+        return;
+    }
+#else
+    (void)fast;
+    (void)n;
+#endif
+    nn_pw3_block_c(w, cols, k4, out_c, o, d1, d2, p);
+}
+
+void nn_simd_block3x2(const int8_t *w, const uint32_t *cols, int32_t k4, int32_t out_c, int8_t *o, int32_t d1,
+                      int32_t d2, int32_t n, const nn_conv_params_t *p, int fast)
+{
+    nn_block3x2(w, cols, k4, out_c, o, d1, d2, n, p, fast);
+}
+
 int nn_conv2d_1x1_s8_simd(const nn_context_t *ctx, const nn_conv_params_t *p, const nn_quant_t *q,
                           const nn_dims_t *in_dims, const int8_t *in,
                           const nn_dims_t *filter_dims, const int8_t *filter,
@@ -304,28 +337,12 @@ int nn_conv2d_1x1_s8_simd(const nn_context_t *ctx, const nn_conv_params_t *p, co
     uint32_t cols[6 * NN_CONV2D_1X1_S8_SIMD_MAX_K4 / 4] __attribute__((aligned(8)));
     const uint32_t off2 = nn_pack16(p->input_offset, p->input_offset);
     const int32_t k4 = in_c, n_pix = in_dims->n * in_dims->h * in_dims->w;
-#if NN_DSP_ACLE
-    const int fast = nn_chq_all_fast(chq, out_c) && nn_act_mode(p->act_min, p->act_max) == 0 && (out_c & 1) == 0;
-#endif
+    const int fast = nn_simd_block3x2_fast(chq, out_c, p);
     for (int32_t i = 0; i < n_pix; i += 3) {
         const int32_t j1 = i + 1 < n_pix ? 1 : 0;                /* a last block of 1 or 2 pixels repeats its */
         const int32_t j2 = i + 2 < n_pix ? 2 : n_pix - 1 - i;    /* last one (same outputs, same place)       */
-        const int8_t *x = in + i * in_c;
-        int8_t *o = out + i * out_c;
-        nn_pw3_cols(cols, x, j1 * in_c, j2 * in_c, k4, off2);
-#if NN_DSP_ACLE
-        if (fast) {
-            if (j2 < 2) { /* the last block, 1 or 2 pixels */
-                nn_pw2_groups(filter, cols, k4 / 2, o, j1 * out_c, 0, out_c / 2);
-            } else if (k4 == 64 && (out_c & 3) == 0) {
-                nn_pw3_groups32(filter, cols, k4 / 2, o, j1 * out_c, j2 * out_c, out_c / 2);
-            } else {
-                nn_pw3_groups(filter, cols, k4 / 2, o, j1 * out_c, j2 * out_c, out_c / 2);
-            }
-            continue;
-        }
-#endif
-        nn_pw3_block_c(filter, cols, k4, out_c, o, j1 * out_c, j2 * out_c, p);
+        nn_pw3_cols(cols, in + i * in_c, j1 * in_c, j2 * in_c, k4, off2);
+        nn_block3x2(filter, cols, k4, out_c, out + i * out_c, j1 * out_c, j2 * out_c, j2 + 1, p, fast);
     }
     return NN_OK;
 }

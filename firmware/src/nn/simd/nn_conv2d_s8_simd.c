@@ -550,6 +550,10 @@ int nn_conv2d_s8_simd(const nn_context_t *ctx, const nn_conv_params_t *p, const 
     if (direct && k4 <= NN_CONV2D_1X1_S8_SIMD_MAX_K4) { /* the exporter gave it its own weight layout */
         return nn_conv2d_1x1_s8_simd(ctx, p, q, in_dims, in, filter_dims, filter, bias, out_dims, out);
     }
+    if (f_w * in_c == 4 && k4 <= NN_CONV2D_1X1_S8_SIMD_MAX_K4 && p->dilation.h == 1 && p->dilation.w == 1 &&
+        in_dims->w * in_c >= 4) { /* likewise (edgekws.export.kernels.simd_conv_3x2) */
+        return nn_conv2d_rows4_s8_simd(ctx, p, q, in_dims, in, filter_dims, filter, bias, out_dims, out);
+    }
     const uint32_t need = direct ? NN_CONV2D_S8_SIMD_SCRATCH_1X1(k4) : NN_CONV2D_S8_SIMD_SCRATCH(k4);
     const nn_chq_t *chq = nn_chq_table(ctx, out_c);
     if (!chq || !ctx->scratch || ctx->scratch_size < need || ((uintptr_t)ctx->scratch & 3u) != 0 ||

@@ -300,4 +300,14 @@ static inline void nn_gemm_cols(const int8_t *w, const int32_t *bias, const nn_q
     }
 }
 
+/*
+ * The 3-pixel x 2-channel block of the simd convs whose K4 <= NN_CONV2D_1X1_S8_SIMD_MAX_K4 (nn_conv2d_1x1_s8_simd.c;
+ * weights: the exporter's channel-pair records, _relayout_simd_conv_3x2): all output channels of n (1..3) pixels
+ * from their columns (per 4 k the words [p0 (k0,k2)][p1][p2][p0 (k1,k3)][p1][p2]; a missing pixel repeats the
+ * last one), pixel j's outputs at o + dj. fast (nn_simd_block3x2_fast): the assembly; otherwise the C block.
+ */
+int nn_simd_block3x2_fast(const nn_chq_t *chq, int32_t out_c, const nn_conv_params_t *p);
+void nn_simd_block3x2(const int8_t *w, const uint32_t *cols, int32_t k4, int32_t out_c, int8_t *o, int32_t d1,
+                      int32_t d2, int32_t n, const nn_conv_params_t *p, int fast);
+
 #endif /* EDGEKWS_NN_SIMD_COMMON_H */
