@@ -73,6 +73,7 @@ def listen_cmd(
     cfg = _stream_config(config, threshold, k_hops, smooth, refractory_ms)
     if mic == (wav is not None):
         raise ConfigError("give a WAV file or --mic (one of them)")
+    _say_incremental(bundle, open_session(bundle, cfg).params.k_hops)
     if mic:
         dets = listen_microphone(bundle, cfg, seconds=seconds, exact=_exact(exact))
         source = "microphone"
@@ -83,6 +84,22 @@ def listen_cmd(
     if out is not None:
         params = open_session(bundle, cfg).params
         write_json_atomic(out, _detections_doc(dets, cfg, params, source, bundle))
+
+
+def _say_incremental(bundle: Path, k_hops: int) -> None:
+    """One line on what a device's incremental mode would compute, for a streaming-aware model."""
+    from edgekws.errors import ModelError
+    from edgekws.stream.incremental import incremental_cost
+
+    try:
+        cost = incremental_cost(bundle, k_hops)
+    except ModelError as exc:
+        typer.echo(f"streaming-aware model, but not incrementally with k_hops {k_hops}: {exc}")
+        return
+    if cost is not None:
+        typer.echo(f"streaming-aware model: incremental inference (edgekws stream device --incremental) computes "
+                   f"{cost.incremental_macs:,} of {cost.full_window_macs:,} MACs per classification "
+                   f"({100 * cost.fraction:.1f} %), outputs identical; this host run uses the full window")
 
 
 @stream_app.command("generate")
