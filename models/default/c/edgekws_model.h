@@ -23,8 +23,8 @@ extern "C" {
 #define EDGEKWS_INPUT_ZERO_POINT (-128)
 #define EDGEKWS_OUTPUT_SCALE 0.00390625f
 #define EDGEKWS_OUTPUT_ZERO_POINT (-128)
-#define EDGEKWS_ARENA_SIZE 16256u
-#define EDGEKWS_WEIGHTS_BYTES 61072u
+#define EDGEKWS_ARENA_SIZE 16176u
+#define EDGEKWS_WEIGHTS_BYTES 72336u
 #define EDGEKWS_SELFTEST_COUNT 16
 #define EDGEKWS_LOGITS_SIZE 12
 /* The self-test data carries the logits and a CRC-32 per layer (app/selftest.c checks them). */
@@ -57,6 +57,9 @@ extern const float edgekws_input_norm_std[EDGEKWS_INPUT_NORM_SIZE];
 #define EDGEKWS_FRONTEND_SPECTRUM "power"
 #define EDGEKWS_FRONTEND_WINDOW_MS 30.0f
 #define EDGEKWS_FRONTEND_HASH "28d0423dd37cd50a"
+
+/* Streaming-incremental inference: not streamable: layer 0 (conv2d_0) pads in time (top 4, bottom 4); train it valid in time (model.time_padding: valid) */
+#define EDGEKWS_STREAMABLE 0
 
 #ifdef __cplusplus
 }
