@@ -558,13 +558,34 @@ typedef struct {
 _Static_assert(sizeof(nn_dw3_col_t) == 16, "nn_dw3_col_t is read with one LDM");
 #endif
 
+/* One channel on the C walk (the host build; on the device the channels the asm does not take): every slot
+ * is read here, so the padding columns are written. */
+static void nn_dw3_chan_c(const int8_t *src, const uint32_t *vu, const nn_chq_t *cq, uint32_t *ring,
+                          const nn_dw3_k_t *k, int32_t out_h, int8_t *o, const nn_conv_params_t *p, int32_t mode)
+{
+    const int32_t w = k->w, ch = k->ch;
+    /* slot `rot` holds input column ox - 1 (slot 0: the left padding), the next two (mod 3) ox and ox + 1 */
+    int32_t rot = 0;
+    nn_dw3_col(ring, NULL, k);
+    nn_dw3_col(ring + 1, src, k);
+    nn_dw3_col(ring + 2, w > 1 ? src + ch : NULL, k);
+    for (int32_t ox = 0; ox < w; ++ox) {
+        const uint32_t *vs = vu + (rot == 0 ? 0 : 6 - 2 * rot); /* slot t: the weights of fx = (t - rot) mod 3 */
+        nn_dw3_col_out(ring, vs, k, out_h, cq, o + ox * ch, p->output_offset, p->act_min, p->act_max, mode);
+        if (ox + 2 <= w) { /* input column ox + 2 (or the right padding) replaces column ox - 1 */
+            nn_dw3_col(ring + rot, ox + 2 < w ? src + (ox + 2) * ch : NULL, k);
+        }
+        rot = rot == 2 ? 0 : rot + 1;
+    }
+}
+
 /* Widest image the asm column table takes (512 bytes of stack); wider ones take the C walk. */
 #define NN_DW3_MAX_W 32
 
 /* One image (not inlined per activation mode: one column table on the stack; the asm does mode 0). */
-static void nn_dw3_run(const int8_t *in, const uint32_t *vu_all, const nn_chq_t *rq, uint32_t *ring,
-                                 int32_t in_h, int32_t pad_top, int32_t out_h, int32_t w, int32_t ch,
-                                 const nn_conv_params_t *p, int8_t *out, int32_t mode)
+static void nn_dw3_run(const int8_t *in, const uint32_t *vu_all, const nn_chq_t *rq, uint32_t *ring, int32_t in_h,
+                       int32_t pad_top, int32_t out_h, int32_t w, int32_t ch, const nn_conv_params_t *p, int8_t *out,
+                       int32_t mode)
 {
     const int32_t zp = -p->input_offset;
     nn_dw3_k_t k;
@@ -611,42 +632,31 @@ static void nn_dw3_run(const int8_t *in, const uint32_t *vu_all, const nn_chq_t 
     k.cols = cols;
     k.cols_end = cols + (w > 2 ? w - 2 : 0);
     const int32_t oro = (w - 1) * ch;
+    /* the asm copy of a table row: (rsh - NN_DW3_SH_CODE - 7) is 0, 6 or 12 for SH 7, 13, 19; >> 2: 0, 1, 3 */
+    static void (*const chans[4])(const nn_dw3_k_t *) = {nn_dw3_chan_sh7, nn_dw3_chan_sh13, NULL, nn_dw3_chan_sh19};
+    const int asm_on = mode == 0 && asm_w;
+    k.vu = vu_all;
+    k.o = out;
+    k.o_r = out + oro;
+    k.src = in;
 #endif
     for (int32_t c = 0; c < ch; ++c) {
-        const nn_chq_t *cq = &rq[c];
-        const uint32_t *vu = vu_all + 12 * c;
-        const int8_t *src = in + c;
 #if NN_DSP_ACLE
-        if (mode == 0 && asm_w && cq->rsh >= NN_DW3_SH_CODE) {
-            const int32_t sh = cq->rsh - NN_DW3_SH_CODE;
-            void (*const fn)(const nn_dw3_k_t *) =
-                sh == 7 ? nn_dw3_chan_sh7 : (sh == 13 ? nn_dw3_chan_sh13 : (sh == 19 ? nn_dw3_chan_sh19 : NULL));
-            if (fn) {
-                k.q = *cq;
-                k.vu = vu;
-                k.o = out + c;
-                k.o_r = out + c + oro;
-                k.src = src;
-                fn(&k);
-                continue;
-            }
-        }
+        const uint32_t sel = (uint32_t)(rq[c].rsh - (NN_DW3_SH_CODE + 7));
+        if (asm_on && (sel == 0 || sel == 6 || sel == 12)) {
+            k.q = rq[c];
+            chans[sel >> 2](&k);
+        } else
 #endif
-        /* slot `rot` holds input column ox - 1 (slot 0: the left padding), the next two slots (mod 3) columns
-         * ox and ox + 1; every slot is read here, so the padding columns are written */
-        int32_t rot = 0;
-        nn_dw3_col(ring, NULL, &k);
-        nn_dw3_col(ring + 1, src, &k);
-        nn_dw3_col(ring + 2, w > 1 ? src + ch : NULL, &k);
-        for (int32_t ox = 0; ox < w; ++ox) {
-            const uint32_t *vs = vu + (rot == 0 ? 0 : 6 - 2 * rot); /* slot t: the weights of fx = (t - rot) mod 3 */
-            nn_dw3_col_out(ring, vs, &k, out_h, cq, out + ox * ch + c, p->output_offset, p->act_min, p->act_max,
-                           mode);
-            if (ox + 2 <= w) { /* input column ox + 2 (or the right padding) replaces column ox - 1 */
-                nn_dw3_col(ring + rot, ox + 2 < w ? src + (ox + 2) * ch : NULL, &k);
-            }
-            rot = rot == 2 ? 0 : rot + 1;
+        {
+            nn_dw3_chan_c(in + c, vu_all + 12 * c, &rq[c], ring, &k, out_h, out + c, p, mode);
         }
+#if NN_DSP_ACLE
+        k.vu += 12; /* the next channel's weights, output and input */
+        ++k.o;
+        ++k.o_r;
+        ++k.src;
+#endif
     }
 }
 
