@@ -20,7 +20,9 @@ import pytest
 from cbuild import FIRMWARE, compile_shared, model_backends, nn_sources
 from edgekws.errors import ModelError
 
-WINDOW, FEATURES, CLASSES = 50, 10, 12
+#: the stream bundle's input: 49 frames of the default model's 10-feature frontend (1 s of audio), so its
+#: first conv leaves one frame over (phase 1); its output rows go 20 -> 18 -> 16 -> 14 -> 12
+WINDOW, FEATURES, CLASSES = 49, 10, 12
 P = ctypes.c_void_p
 STREAM_SOURCES = sorted((FIRMWARE / "src" / "stream").glob("*.c"))
 
@@ -81,21 +83,6 @@ def _he_init(model, seed: int = 0) -> None:
             layer.set_weights([rng.standard_normal(k.shape).astype(np.float32) * np.sqrt(2.0 / fan_in), *ws[1:]])
 
 
-def stream_tflite(time_padding: str = "valid", seed: int = 0) -> bytes:
-    """The ds-cnn-s-stream recipe's network on a 50x10 input, He-initialised and int8-quantised."""
-    import dataclasses
-
-    from edgekws.compress.quantize import quantize_int8
-    from edgekws.train.models import build_model
-    from edgekws.train.recipe import load_recipe
-
-    spec = dataclasses.replace(load_recipe("ds-cnn-s-stream").model, time_padding=time_padding, dropout=0.0)
-    model = build_model(spec, (WINDOW, FEATURES), CLASSES)
-    _he_init(model, seed)
-    calib = np.random.default_rng(seed).standard_normal((16, WINDOW, FEATURES, 1)).astype(np.float32)
-    return quantize_int8(model, calib)
-
-
 def write_stream_bundle(path: Path, tflite: bytes, backend: str = "ref") -> Path:
     """A minimal bundle; backend "simd": every layer the simd backend takes runs on it, the rest on ref."""
     from edgekws.export import kernels
@@ -127,9 +114,17 @@ def build_stream_lib(bundle: Path, work: Path) -> ctypes.CDLL:
     return lib
 
 
+def stream_bundle(base: Path) -> Path:
+    """The dscnn_stream_bundle under ``base`` (pytest's session temp dir), built once per session."""
+    out = base / "dscnn_stream_bundle"
+    if not (out / "bundle.json").is_file():
+        dscnn_stream_bundle(out)
+    return out
+
+
 @pytest.fixture(scope="module")
-def tflite() -> bytes:
-    return stream_tflite()
+def tflite(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    return (stream_bundle(tmp_path_factory.getbasetemp()) / "model.tflite").read_bytes()
 
 
 @pytest.fixture(scope="module", params=["ref", "simd"])
@@ -137,20 +132,30 @@ def lib(request: pytest.FixtureRequest, tflite: bytes, host_cc: str,
         tmp_path_factory: pytest.TempPathFactory) -> ctypes.CDLL:
     work = tmp_path_factory.mktemp(f"stream_inc_{request.param}")
     lib = build_stream_lib(write_stream_bundle(work / "bundle", tflite, request.param), work)
-    lib.backend = request.param
+    lib.bundle = stream_bundle(tmp_path_factory.getbasetemp())  # its frontend makes the test frames
     return lib
 
 
-def _frames(n: int, seed: int) -> np.ndarray:
-    return np.random.default_rng(seed).integers(-128, 128, size=(n, FEATURES)).astype(np.int8)
+def _frames(n: int, seed: int, bundle: Path) -> np.ndarray:
+    """n int8 feature frames as the device computes them, of tone words at random levels in noise (uniform
+    random int8 frames pin this model's softmax to one class, which would hide most differences)."""
+    from edgekws.stream import open_session
+    from stream_fixtures import WORD_HZ, tone_clip
+
+    rng = np.random.default_rng(seed)
+    clips = [tone_clip(w, rng) * rng.uniform(0.05, 1.5) for w in rng.choice(list(WORD_HZ), n // 50 + 2)]
+    frames = open_session(bundle).features.push(np.concatenate(clips))
+    assert len(frames) >= n
+    return np.ascontiguousarray(frames[:n], np.int8)
 
 
+@pytest.mark.slow
 def test_every_classification_equals_tflm_on_the_full_window(lib: ctypes.CDLL, tflite: bytes) -> None:
     from edgekws.tflm import TflmModel
 
     tm = TflmModel(tflite)
     k = 2
-    frames = _frames(WINDOW + 30 * k, seed=1)
+    frames = _frames(WINDOW + 30 * k, 1, lib.bundle)
     assert lib.h_init() == 0
     outs = []
     for t in range(31):
@@ -161,19 +166,20 @@ def test_every_classification_equals_tflm_on_the_full_window(lib: ctypes.CDLL, t
         assert np.array_equal(out, want), f"classification {t}: {out} vs TFLM {want}"
         outs.append(out)
     assert lib.h_primes() == 1  # only the first call computed the whole window
-    assert len({o.tobytes() for o in outs}) > 10  # the outputs do move with the window
+    assert len({o.tobytes() for o in outs}) >= 5  # the outputs do move with the window
 
 
+@pytest.mark.slow
 def test_a_larger_or_too_large_step_is_still_identical(lib: ctypes.CDLL, tflite: bytes) -> None:
-    """k_hops 4 and 6 stay incremental; a jump of 44 frames is more than the kept rows reach (primes
+    """k_hops 4 and 6 stay incremental; a jump of 42 frames is more than the kept rows reach (primes
     again); an odd step is refused (the window would not move by whole rows)."""
     from edgekws.tflm import TflmModel
 
     tm = TflmModel(tflite)
-    frames = _frames(WINDOW + 200, seed=2)
+    frames = _frames(WINDOW + 200, 2, lib.bundle)
     assert lib.h_init() == 0
     start, out = 0, np.zeros(CLASSES, np.int8)
-    for step in (0, 4, 6, 4, 44, 2, 2):
+    for step in (0, 4, 6, 4, 42, 2, 2):
         start += step
         window = np.ascontiguousarray(frames[start: start + WINDOW])
         assert lib.h_run(window.ctypes.data_as(P), step, out.ctypes.data_as(P)) == 0
@@ -183,8 +189,9 @@ def test_a_larger_or_too_large_step_is_still_identical(lib: ctypes.CDLL, tflite:
     assert lib.h_run(window.ctypes.data_as(P), 3, out.ctypes.data_as(P)) != 0
 
 
+@pytest.mark.slow
 def test_stream_callback_incremental_equals_full_window_mode(lib: ctypes.CDLL) -> None:
-    frames = _frames(WINDOW + 120, seed=3)
+    frames = _frames(WINDOW + 120, 3, lib.bundle)
     got = {}
     for mode in (0, 1):
         outs = np.zeros((len(frames), CLASSES), np.int8)
@@ -192,12 +199,13 @@ def test_stream_callback_incremental_equals_full_window_mode(lib: ctypes.CDLL) -
         assert lib.h_stream(mode, 2, frames.ctypes.data_as(P), len(frames), outs.ctypes.data_as(P),
                             ctypes.byref(n)) == 0
         got[mode] = outs[: n.value]
-    assert len(got[1]) == 61
+    assert len(got[1]) == 61  # (49 + 120 - 49) / 2 + 1
     np.testing.assert_array_equal(got[1], got[0])
     n = ctypes.c_uint32()
     assert lib.h_stream(1, 3, frames.ctypes.data_as(P), len(frames), got[0].ctypes.data_as(P), ctypes.byref(n)) == -101
 
 
+@pytest.mark.slow
 def test_plan_of_the_stream_model(tflite: bytes) -> None:
     from edgekws.export.codegen_c import build_layers
     from edgekws.export.stream_plan import check_k_hops, plan_stream
@@ -205,22 +213,26 @@ def test_plan_of_the_stream_model(tflite: bytes) -> None:
 
     g = read_graph(tflite)
     plan = plan_stream(build_layers(g, ["ref"] * len(g.operators)))
-    assert [(s.op, s.rows, s.stride, s.out_rows, s.phase) for s in plan.stages] == [("CONV_2D", 10, 2, 21, 0)] + [
-        (op, rows, 1, r, 0) for r in (19, 17, 15, 13) for op, rows in (("DEPTHWISE_CONV_2D", 3), ("CONV_2D", 1))]
-    assert (plan.time_stride, plan.pool_rows, plan.max_new_rows()) == (2, 13, 42)
+    assert [(s.op, s.rows, s.stride, s.out_rows, s.phase) for s in plan.stages] == [("CONV_2D", 10, 2, 20, 1)] + [
+        (op, rows, 1, r, 0) for r in (18, 16, 14, 12) for op, rows in (("DEPTHWISE_CONV_2D", 3), ("CONV_2D", 1))]
+    assert (plan.time_stride, plan.pool_rows, plan.max_new_rows()) == (2, 12, 40)
     check_k_hops(plan, 2)
     with pytest.raises(ModelError, match="multiple of the model's time stride 2"):
         check_k_hops(plan, 3)
 
 
-def test_same_in_time_is_refused_in_one_line() -> None:
+@pytest.mark.slow
+def test_same_in_time_is_refused_in_one_line(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The tone model (SAME in time: conv 5x3 stride 2 on 49 rows pads 2 above and 2 below) cannot stream;
+    neither can a k_hops that is not a multiple of the time stride (test_plan_of_the_stream_model)."""
     from edgekws.export.codegen_c import build_layers
     from edgekws.export.stream_plan import plan_stream, stream_reason
     from edgekws.export.tflite_graph import read_graph
+    from stream_fixtures import tone_bundle
 
-    g = read_graph(stream_tflite("same"))
+    g = read_graph(tone_bundle(tmp_path_factory.getbasetemp()) / "model.tflite")
     layers = build_layers(g, ["ref"] * len(g.operators))
-    with pytest.raises(ModelError, match=r"layer 0 \(.*\) pads in time \(top 4, bottom 4\)"):
+    with pytest.raises(ModelError, match=r"layer 0 \(.*\) pads in time \(top 2, bottom 2\)"):
         plan_stream(layers)
     assert "\n" not in stream_reason(layers)
 

@@ -17,7 +17,7 @@ from edgekws.stream import StreamConfig, StreamSpec, generate_stream, open_sessi
 from edgekws.stream.device import DeviceStream
 from protocol_hostdev import FW, HostDevice, host_sources
 from stream_fixtures import make_tone_dataset, tone_bundle
-from test_stream_incremental_c import dscnn_stream_bundle
+from test_stream_incremental_c import stream_bundle
 
 pytestmark = pytest.mark.slow
 STREAM_SOURCES = sorted((FW / "src" / "stream").glob("*.c"))
@@ -48,8 +48,9 @@ def stream_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_cli_incremental_on_the_host_device(host_cc: str, stream_wav: Path, tmp_path: Path,
+                                            tmp_path_factory: pytest.TempPathFactory,
                                             capsys: pytest.CaptureFixture[str]) -> None:
-    bundle = dscnn_stream_bundle(tmp_path / "bundle")
+    bundle = stream_bundle(tmp_path_factory.getbasetemp())
     dev = HostDevice(build_host_device(bundle, tmp_path, host_cc))
     try:
         code, out, err = run_cli(["stream", "device", str(stream_wav), "--bundle", str(bundle), "--port", dev.url,
@@ -62,7 +63,7 @@ def test_cli_incremental_on_the_host_device(host_cc: str, stream_wav: Path, tmp_
     assert "(incremental inference)" in out and "identical to the host streaming mode" in out
     doc = json.loads((tmp_path / "d.json").read_text())
     assert doc["device"]["status"]["incremental"] is True and doc["device"]["status"]["inferences"] > 50
-    cost = json.loads((tmp_path / "report.json").read_text())["device"]["host"]["stream"]
+    cost = json.loads((tmp_path / "report.json").read_text())["device"]["host"]["stream_incremental"]
     assert cost["mode"] == "incremental" and cost["identical_to_host"] is True
 
 
