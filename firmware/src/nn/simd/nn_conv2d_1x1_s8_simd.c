@@ -12,9 +12,10 @@
  * accumulators in the first pair's SMLADs), the doubled int16 pairs, then {mult, rd, R} per channel (one
  * LDM fetches both channels'; nn_chq_t's fast requantization: SMMLAR, ASR, SSAT, STRB per output). Per
  * channel pair at K4 = 64: 9 + 31 * 8 + 29 = 286 instructions for 384 MACs. A last block of 1 or 2 pixels
- * runs a 2-pixel variant (a single pixel repeated: the same value stored twice at the same place). Other
- * activation clamps, slow-path channels or an odd channel count take the C block below (also the host
- * build's model of the assembly). DS-CNN-S pointwise (125 pixels, 64 -> 64): 391,878 QEMU instructions
+ * runs a 2-pixel variant (a single pixel repeated: the same value stored twice at the same place). A clamp
+ * narrower than int8 is applied afterwards to the block's bytes (SSUB8 + SEL, 4 at a time). Channels off the
+ * fast requantization or an odd channel count: the accumulators in assembly (nn_pw3_acc), the general
+ * requantization in C. The host build runs the C block (its model of all of it). DS-CNN-S pointwise (125 pixels, 64 -> 64): 391,878 QEMU instructions
  * for 512,000 MACs (1.31 MAC/instruction).
  */
 #include "edgekws/nn_simd.h"
@@ -234,6 +235,39 @@ __attribute__((naked, noinline)) static void nn_pw2_groups(NN_ARG const int8_t *
                      "add    sp, sp, #28\n\t"
                      "pop    {r4-r11, pc}\n\t");
 }
+
+/* The accumulators only, for the C requantization of what the fast path does not take: the same walk, per
+ * channel pair r0..r5 stored to acc (channel 0's 3 pixels, then channel 1's) and the constants skipped. */
+__attribute__((naked, noinline)) static void nn_pw3_acc(NN_ARG const int8_t *w, NN_ARG const uint32_t *cols,
+                                                         NN_ARG int32_t np, NN_ARG int32_t *acc, NN_ARG int32_t groups)
+{
+    __asm__ volatile("push   {r4-r11, lr}\n\t"
+                     "sub    sp, sp, #28\n\t"
+                     "str    r3, [sp]\n\t"
+                     "lsl    r6, r2, #3\n\t"
+                     "add    r6, r6, #32\n\t"
+                     "ldr    r7, [sp, #64]\n\t"
+                     "mla    r7, r7, r6, r0\n\t"
+                     "strd   r1, r7, [sp, #8]\n\t"
+                     "adr    r6, 5f\n\t"
+                     "sub    r7, r2, #1\n\t"
+                     "sub    r6, r6, r7, lsl #5\n\t"
+                     "orr    r6, r6, #1\n\t"
+                     "str    r6, [sp, #16]\n\t"
+                     "mov    r12, r0\n\t"
+                     "mov    r9, r1\n\t"
+                     "0:\n\t" NN_PW3_FIRST NN_PW3_JUMP NN_PW3_PAIR31
+                     "5:\n\t"
+                     "ldr    r6, [sp]\n\t"
+                     "stm    r6!, {r0-r5}\n\t"
+                     "str    r6, [sp]\n\t"
+                     "add    r12, r12, #24\n\t"
+                     "ldrd   r9, r10, [sp, #8]\n\t"
+                     "cmp    r12, r10\n\t"
+                     "bne    0b\n\t"
+                     "add    sp, sp, #28\n\t"
+                     "pop    {r4-r11, pc}\n\t");
+}
 #else
 static void nn_pw3_cols(uint32_t *cols, const int8_t *x, int32_t d1, int32_t d2, int32_t k4, uint32_t off2)
 {
@@ -249,41 +283,108 @@ static void nn_pw3_cols(uint32_t *cols, const int8_t *x, int32_t d1, int32_t d2,
 }
 #endif
 
+#if !NN_DSP_ACLE
 /*
- * The block in C, any clamp and requantization path: the host build's model of nn_pw3_groups (same record
- * walk, same arithmetic) and the device's path for what the assembly does not take.
+ * The block in C, any clamp and requantization path: the host build's model of nn_pw3_groups and
+ * nn_pw3_block_acc (same record walk, same arithmetic). The accumulators are scalars (6 registers, no array in memory) and the clamp mode is a
+ * constant in each of nn_pw3_block_c's three copies.
  */
-static void nn_pw3_block_c(const int8_t *w, const uint32_t *cols, int32_t k4, int32_t out_c, int8_t *o, int32_t d1,
-                           int32_t d2, const nn_conv_params_t *p)
+NN_ALWAYS_INLINE void nn_pw3_block_m(const int8_t *w, const uint32_t *cols, int32_t k4, int32_t out_c, int8_t *o,
+                                     int32_t d1, int32_t d2, const nn_conv_params_t *p, int32_t mode)
 {
-    const int32_t np = k4 / 2, mode = nn_act_mode(p->act_min, p->act_max);
-    const int32_t d[3] = {0, d1, d2};
+    const int32_t np = k4 / 2;
     for (int32_t ch = 0; ch < out_c; ch += 2, w += 8 * np + 32) {
-        int32_t acc[2][3];
-        for (int32_t c = 0; c < 2; ++c) {
-            acc[c][0] = acc[c][1] = acc[c][2] = (int32_t)nn_ld32a(w + 4 * c);
-        }
+        int32_t a0 = (int32_t)nn_ld32a(w), b0 = (int32_t)nn_ld32a(w + 4);
+        int32_t a1 = a0, a2 = a0, b1 = b0, b2 = b0;
         const int8_t *wp = w + 8;
-        for (int32_t j = 0; j < np; ++j, wp += 8) {
+        const uint32_t *x = cols;
+        for (int32_t j = 0; j < np; ++j, wp += 8, x += 3) {
             const uint32_t w0 = nn_ld32a(wp), w1 = nn_ld32a(wp + 4);
-            for (int32_t px = 0; px < 3; ++px) {
-                acc[0][px] = nn_smlad(w0, cols[3 * j + px], acc[0][px]);
-                acc[1][px] = nn_smlad(w1, cols[3 * j + px], acc[1][px]);
-            }
+            const uint32_t x0 = x[0], x1 = x[1], x2 = x[2];
+            a0 = nn_smlad(w0, x0, a0);
+            a1 = nn_smlad(w0, x1, a1);
+            a2 = nn_smlad(w0, x2, a2);
+            b0 = nn_smlad(w1, x0, b0);
+            b1 = nn_smlad(w1, x1, b1);
+            b2 = nn_smlad(w1, x2, b2);
         }
         for (int32_t c = 0; c < 2 && ch + c < out_c; ++c, wp += 12) {
             const nn_chq_t row = {0, (int32_t)nn_ld32a(wp), (int32_t)nn_ld32a(wp + 4), (int32_t)nn_ld32a(wp + 8)};
-            for (int32_t px = 0; px < 3; ++px) {
-                o[d[px] + ch + c] = nn_chq_out(&row, acc[c][px], p->output_offset, p->act_min, p->act_max, mode);
+            const int32_t oo = p->output_offset, lo = p->act_min, hi = p->act_max;
+            o[ch + c] = nn_chq_out(&row, c ? b0 : a0, oo, lo, hi, mode);
+            o[d1 + ch + c] = nn_chq_out(&row, c ? b1 : a1, oo, lo, hi, mode);
+            o[d2 + ch + c] = nn_chq_out(&row, c ? b2 : a2, oo, lo, hi, mode);
+        }
+    }
+}
+
+#endif
+
+#if NN_DSP_ACLE
+/* Requantize `groups` channel pairs from nn_pw3_acc's buffer with the records' constants (mode a constant). */
+NN_ALWAYS_INLINE void nn_pw3_out_m(const int8_t *w, const int32_t *acc, int32_t np, int32_t ch0, int32_t out_c,
+                                   int32_t groups, int8_t *o, const int32_t d[3], const nn_conv_params_t *p,
+                                   int32_t mode)
+{
+    for (int32_t g = 0; g < groups; ++g, w += 8 * np + 32, acc += 6) {
+        const int8_t *q = w + 8 + 8 * np;
+        for (int32_t c = 0; c < 2 && ch0 + 2 * g + c < out_c; ++c, q += 12) {
+            const nn_chq_t row = {0, (int32_t)nn_ld32a(q), (int32_t)nn_ld32a(q + 4), (int32_t)nn_ld32a(q + 8)};
+            for (int32_t j = 0; j < 3; ++j) {
+                o[d[j] + ch0 + 2 * g + c] =
+                    nn_chq_out(&row, acc[3 * c + j], p->output_offset, p->act_min, p->act_max, mode);
             }
         }
     }
 }
 
+/* The device's path off the fast requantization: the accumulators in assembly, 16 channel pairs at a time
+ * (384 bytes of stack), the requantization in C. */
+static void nn_pw3_block_acc(const int8_t *w, const uint32_t *cols, int32_t k4, int32_t out_c, int8_t *o,
+                             int32_t d1, int32_t d2, const nn_conv_params_t *p)
+{
+    int32_t acc[16 * 6];
+    const int32_t np = k4 / 2, pairs = (out_c + 1) / 2, mode = nn_act_mode(p->act_min, p->act_max);
+    const int32_t d[3] = {0, d1, d2};
+    for (int32_t g0 = 0; g0 < pairs; g0 += 16) {
+        const int32_t ng = pairs - g0 < 16 ? pairs - g0 : 16;
+        const int8_t *wg = w + g0 * (8 * np + 32);
+        nn_pw3_acc(wg, cols, np, acc, ng);
+        if (mode == 0) {
+            nn_pw3_out_m(wg, acc, np, 2 * g0, out_c, ng, o, d, p, 0);
+        } else if (mode == 1) {
+            nn_pw3_out_m(wg, acc, np, 2 * g0, out_c, ng, o, d, p, 1);
+        } else {
+            nn_pw3_out_m(wg, acc, np, 2 * g0, out_c, ng, o, d, p, 2);
+        }
+    }
+}
+#endif
+
+#if !NN_DSP_ACLE
+
+static void nn_pw3_block_c(const int8_t *w, const uint32_t *cols, int32_t k4, int32_t out_c, int8_t *o, int32_t d1,
+                           int32_t d2, const nn_conv_params_t *p)
+{
+    switch (nn_act_mode(p->act_min, p->act_max)) {
+    case 0:
+        nn_pw3_block_m(w, cols, k4, out_c, o, d1, d2, p, 0);
+        break;
+    case 1:
+        nn_pw3_block_m(w, cols, k4, out_c, o, d1, d2, p, 1);
+        break;
+    default:
+        nn_pw3_block_m(w, cols, k4, out_c, o, d1, d2, p, 2);
+        break;
+    }
+}
+
+#endif
+
 int nn_simd_block3x2_fast(const nn_chq_t *chq, int32_t out_c, const nn_conv_params_t *p)
 {
-    return NN_DSP_ACLE && nn_chq_all_fast(chq, out_c) && nn_act_mode(p->act_min, p->act_max) == 0 &&
-           (out_c & 1) == 0;
+    (void)p;
+    return NN_DSP_ACLE && nn_chq_all_fast(chq, out_c) && (out_c & 1) == 0;
 }
 
 NN_ALWAYS_INLINE void nn_block3x2(const int8_t *w, const uint32_t *cols, int32_t k4, int32_t out_c, int8_t *o,
@@ -298,13 +399,39 @@ NN_ALWAYS_INLINE void nn_block3x2(const int8_t *w, const uint32_t *cols, int32_t
         } else {
             nn_pw3_groups(w, cols, k4 / 2, o, d1, d2, out_c / 2);
         }
+        if (p->act_min > -128 || p->act_max < 127) {
+            /* the assembly saturates to int8 only; a narrower clamp of the saturated value is the same as of
+             * the value (-128 <= act_min <= act_max <= 127) */
+            const int8_t lo = (int8_t)p->act_min, hi = (int8_t)p->act_max;
+            const uint32_t lo4 = 0x01010101u * (uint8_t)lo, hi4 = 0x01010101u * (uint8_t)hi;
+            const int32_t d[3] = {0, d1, d2};
+            for (int32_t j = 0; j < n; ++j) {
+                int8_t *oj = o + d[j];
+                int32_t c = 0;
+                for (; c + 4 <= out_c; c += 4) { /* 4 bytes at a time: SSUB8 sets GE per byte, SEL picks */
+                    uint32_t v = nn_ld32(oj + c), t;
+                    __asm__("ssub8 %[t], %[v], %[lo]\n\t"
+                            "sel   %[v], %[v], %[lo]\n\t"
+                            "ssub8 %[t], %[hi], %[v]\n\t"
+                            "sel   %[v], %[v], %[hi]\n\t"
+                            : [v] "+r"(v), [t] "=&r"(t)
+                            : [lo] "r"(lo4), [hi] "r"(hi4));
+                    nn_st32(oj + c, v);
+                }
+                for (; c < out_c; ++c) {
+                    oj[c] = oj[c] < lo ? lo : (oj[c] > hi ? hi : oj[c]);
+                }
+            }
+        }
         return;
     }
+    (void)n;
+    nn_pw3_block_acc(w, cols, k4, out_c, o, d1, d2, p);
 #else
     (void)fast;
     (void)n;
-#endif
     nn_pw3_block_c(w, cols, k4, out_c, o, d1, d2, p);
+#endif
 }
 
 void nn_simd_block3x2(const int8_t *w, const uint32_t *cols, int32_t k4, int32_t out_c, int8_t *o, int32_t d1,
