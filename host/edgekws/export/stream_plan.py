@@ -239,13 +239,6 @@ def check_k_hops(plan: StreamPlan, k_hops: int) -> None:
                          f"{plan.max_new_rows()} frames it can take in one step")
 
 
-def stage_table(plan: StreamPlan) -> list[dict[str, Any]]:
-    """Rows of the per-layer streaming table (docs, bench): what one step computes per stage."""
-    return [{"layer": s.layer, "name": s.name, "op": s.op, "rows_kept": s.rows, "stride": s.stride,
-             "phase": s.phase, "in_rows": s.in_rows, "out_rows": s.out_rows, "ring_bytes": s.ring_bytes}
-            for s in plan.stages]
-
-
 def bundle_stream_plan(bundle_dir: str | Path) -> StreamPlan:
     """The streaming plan of a bundle's int8 model on its layers' backends (what ``export c`` emits), or
     ModelError saying why it cannot stream; the host checks this before asking a device for incremental mode."""
