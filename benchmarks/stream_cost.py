@@ -18,7 +18,8 @@ Units: instructions executed under QEMU ``-icount`` (exact, not cycles); the mil
 estimate at one instruction per cycle at 216 MHz, labelled as such. Writes JSON to ``--out``.
 
     .venv/bin/python benchmarks/stream_cost.py --bundle models/stream \\
-        [--data ../shared/data/real_kws_dev] [--seconds 20] [--out build/bench/stream_cost.json]
+        [--data ../shared/data/real_kws_dev] [--seconds 20] [--out build/bench/stream_cost.json] \\
+        [--report models/stream/report.json]
 """
 
 from __future__ import annotations
@@ -116,6 +117,25 @@ def stream_figures(bundle: Path, bundle_c: Path, data: Path, seconds: float, see
             "speedup": runs["full_window"]["classification_max"] / max(1, runs["incremental"]["classification_max"])}
 
 
+def merge_into_report(report: Path, sm: dict[str, Any]) -> None:
+    """Both modes under the report keys of ``edgekws stream device --report``, so `edgekws report` shows them."""
+    from edgekws.bench.report import merge_device_figures
+    from edgekws.cli.stream import stream_report_key
+
+    figures = {}
+    for mode, incremental in (("full_window", False), ("incremental", True)):
+        r = sm["modes"][mode]
+        figures[stream_report_key(incremental)] = {
+            "counter_unit": sm["counter_unit"], "mode": "incremental" if incremental else "full-window",
+            "k_hops": sm["k_hops"], "frontend_per_hop_max": r["frontend_per_hop_max"],
+            "inference_max": r["inference_max"], "classification_max": r["classification_max"],
+            "classification_ms_at_216mhz": r["classification_ms_at_216mhz_estimate"],
+            "detections": r["detections"], "identical_to_host": sm["detections_identical_to_host"],
+            "outputs_identical_across_modes": sm["outputs_identical"], "source": sm["source"],
+            "seconds": sm["seconds"]}
+    merge_device_figures(report, sm["board"], figures)
+
+
 def print_figures(doc: dict[str, Any]) -> None:
     st, sm = doc["selftest"], doc["stream"]
     unit = st["unit"]
@@ -148,6 +168,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--k-hops", type=int, default=2)
     ap.add_argument("--out", type=Path, default=ROOT / "build" / "bench" / "stream_cost.json")
+    ap.add_argument("--report", type=Path, default=None,
+                    help="also merge both modes' cost into this report.json (device.<board>.stream / "
+                    ".stream_incremental, the keys `edgekws stream device --report` uses)")
     args = ap.parse_args(argv)
     from edgekws.errors import EdgeKwsError
     from edgekws.fsutil import write_atomic
@@ -159,12 +182,10 @@ def main(argv: list[str] | None = None) -> int:
             raise EdgeKwsError(f"{args.data}: no such folder (--data: a Speech Commands-style folder)")
         with tempfile.TemporaryDirectory(prefix="edgekws-stream-cost-") as tmp:
             work = Path(tmp)
-            bundle_c = args.bundle / "c"
-            if not (bundle_c / "edgekws_model.h").is_file():
-                from edgekws.export.codegen_c import export_c
+            from edgekws.export.codegen_c import export_c
 
-                bundle_c = work / "c"
-                export_c(args.bundle, bundle_c)
+            bundle_c = work / "c"  # exported afresh: C generated before a kernel layout change would be stale
+            export_c(args.bundle, bundle_c)
             doc = {"bundle": str(args.bundle), "selftest": selftest_figures(bundle_c, work),
                    "stream": stream_figures(args.bundle, bundle_c, args.data, args.seconds, args.seed,
                                             args.k_hops, work)}
@@ -173,6 +194,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print_figures(doc)
     write_atomic(args.out, json.dumps(doc, indent=2) + "\n")
+    if args.report is not None:
+        merge_into_report(args.report, doc["stream"])
+        print(f"stream cost of both modes merged into {args.report}")
     print(f"-> {args.out}")
     return 0
 
