@@ -153,3 +153,23 @@ def test_device_1x1_kernel_matches_ref(tmp_path, arm_gcc, qemu_arm):
     result = bench.device_check(layer_cases, tmp_path)
     failed = [(r["layer"], r["backend"], r["rc"]) for r in result["rows"] if not r["match"] or r["rc"] != 0]
     assert result["entries"] >= len(layer_cases) and not failed, failed
+
+
+def test_simd_layout_version_guard(tmp_path, host_cc):
+    """Generated C that uses simd names the weight-layout version it was exported for: it compiles against the
+    kernels of that version and stops with one #error line against any other (a stale edgekws_model.c)."""
+    del host_cc
+    from types import SimpleNamespace
+
+    from edgekws.export import codegen_c, kernels
+
+    header = (cbuild.FIRMWARE / "include" / "edgekws" / "nn_simd.h").read_text()
+    assert f"#define NN_SIMD_LAYOUT_VERSION {kernels.SIMD_LAYOUT_VERSION}\n" in header
+    lines = codegen_c.backend_includes([SimpleNamespace(backend="simd", kernel="nn_conv2d_s8_simd")])
+    src = tmp_path / "m.c"
+    src.write_text("\n".join([*lines, "int edgekws_probe;", ""]))
+    cbuild.compile_objects([src], tmp_path / "ok")
+    stale = [ln.replace(f"!= {kernels.SIMD_LAYOUT_VERSION}", f"!= {kernels.SIMD_LAYOUT_VERSION + 1}") for ln in lines]
+    src.write_text("\n".join([*stale, "int edgekws_probe;", ""]))
+    with pytest.raises(RuntimeError, match="re-run edgekws export c"):
+        cbuild.compile_objects([src], tmp_path / "stale")

@@ -14,6 +14,11 @@
 
 #include "edgekws/nn.h"
 
+/* Version of the weight / aux layouts the simd kernels read (edgekws.export.kernels.SIMD_LAYOUT_VERSION): bump it
+ * with every layout change; a generated model whose layer table uses simd #errors at compile time when it was
+ * exported for another version (a stale edgekws_model.c would otherwise give wrong outputs, not an error). */
+#define NN_SIMD_LAYOUT_VERSION 1
+
 #ifdef __cplusplus
 extern "C" {
 #endif

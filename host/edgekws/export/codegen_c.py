@@ -545,11 +545,16 @@ def _params_c(row: LayerC) -> str:
 
 
 def backend_includes(layers: list[LayerC]) -> list[str]:
-    """Kernel headers the layer table needs beyond nn.h (declarations of simd / sparse entry points)."""
+    """Kernel headers the layer table needs beyond nn.h (declarations of simd / sparse entry points); with simd,
+    a compile-time check that the firmware's simd kernels read the weight layouts this export wrote."""
     used = {row.backend for row in layers if row.kernel is not None}
     incs = []
     if "simd" in used:
-        incs.append('#include "edgekws/nn_simd.h"')
+        incs += ['#include "edgekws/nn_simd.h"',
+                 f"#if NN_SIMD_LAYOUT_VERSION != {kernels.SIMD_LAYOUT_VERSION}",
+                 f'#error "simd weights exported for layout {kernels.SIMD_LAYOUT_VERSION}, the kernels read '
+                 'NN_SIMD_LAYOUT_VERSION: re-run edgekws export c"',
+                 "#endif"]
     if used & set(kernels.SPARSE_BACKENDS):
         incs.append('#include "edgekws/nn_sparse.h"')
     if "cmsisnn" in used:

@@ -33,6 +33,8 @@ SPARSE_BACKENDS = ("skipzero", "wp", "block")
 SOURCE_DIRS = {"ref": "ref", "simd": "simd", "skipzero": "sparse", "wp": "sparse", "block": "sparse"}
 
 # Limits that mirror the C headers (nn_simd.h, nn_sparse.h).
+# NN_SIMD_LAYOUT_VERSION: the simd kernels' weight / aux layouts; generated C checks it (codegen_c.backend_includes).
+SIMD_LAYOUT_VERSION = 1
 DEPTHWISE_SIMD_MAX_TAPS = 64
 SPARSE_PIXELS = 4
 SPARSE_MAX_K4 = 8192

@@ -4,6 +4,9 @@
 
 #include "edgekws_model.h"
 #include "edgekws/nn_simd.h"
+#if NN_SIMD_LAYOUT_VERSION != 1
+#error "simd weights exported for layout 1, the kernels read NN_SIMD_LAYOUT_VERSION: re-run edgekws export c"
+#endif
 
 #ifdef EDGEKWS_ARENA_SECTION
 #define EDGEKWS_ARENA_ATTR __attribute__((section(EDGEKWS_ARENA_SECTION), aligned(16)))
