@@ -12,6 +12,7 @@ from edgekws.data.speech_commands import LABELS
 from edgekws.errors import ConfigError
 
 DEFAULT = Path(__file__).resolve().parents[1] / "models" / "default"
+STREAM = DEFAULT.parent / "stream"  # ds-cnn-s-stream: its PADs fold into EXPLICIT convolutions
 
 
 def _student(recipe: str, shape: tuple[int, int]):
@@ -21,23 +22,28 @@ def _student(recipe: str, shape: tuple[int, int]):
     return build_model(load_recipe(recipe).model, shape, len(LABELS))
 
 
-def test_loaded_student_matches_the_bundle_on_its_test_set() -> None:
-    """Float Keras with the dequantised weights vs the int8 bundle on TFLite Micro: same decisions."""
+@pytest.mark.parametrize("recipe, bundle", [("ds-cnn-s", DEFAULT), ("ds-cnn-s-stream", STREAM)])
+def test_loaded_student_matches_the_bundle_on_its_test_set(recipe: str, bundle: Path) -> None:
+    """Float Keras with the dequantised weights vs the int8 bundle on TFLite Micro: same decisions.
+    The streaming bundle's convolutions carry their folded frequency pad (EXPLICIT): loaded exactly."""
     from edgekws.tflm import TflmModel
     from edgekws.train.init_weights import load_bundle_weights
 
-    meta = json.loads((DEFAULT / "bundle.json").read_text())
-    ts = np.load(DEFAULT / "testset.npz")
-    model = _student("ds-cnn-s", ts["x_int8"].shape[1:3])
-    names = load_bundle_weights(model, DEFAULT, list(LABELS))
-    assert names == ["conv0", "dw0", "pw0", "dw1", "pw1", "dw2", "pw2", "dw3", "pw3", "fc"]
+    meta = json.loads((bundle / "bundle.json").read_text())
+    ts = np.load(bundle / "testset.npz")
+    model = _student(recipe, ts["x_int8"].shape[1:3])
+    said: list[str] = []
+    names = load_bundle_weights(model, bundle, list(LABELS), log=said.append)
+    assert names == ["conv0", "dw0", "pw0", "dw1", "pw1", "dw2", "pw2", "dw3", "pw3", "fc"] and not said
     q_in, q_out = meta["input"], meta["output"]
     x = (ts["x_int8"].astype(np.float32) - q_in["zero_point"]) * q_in["scale"]
     p_float = model.predict(x, verbose=0)
-    out = TflmModel(DEFAULT / "model.tflite").run_batch(list(ts["x_int8"])).reshape(len(x), -1)
+    out = TflmModel(bundle / "model.tflite").run_batch(list(ts["x_int8"])).reshape(len(x), -1)
     p_int8 = (out.astype(np.float32) - q_out["zero_point"]) * q_out["scale"]
-    agree = np.mean(np.argmax(p_float, 1) == np.argmax(p_int8, 1))
-    assert agree >= 0.95, agree  # int8 rounding flips a near-tie now and then, nothing more
+    flips = np.argmax(p_float, 1) != np.argmax(p_int8, 1)
+    top2 = np.sort(p_int8, 1)[:, -2:]
+    # int8 rounding flips a near-tie now and then, nothing more
+    assert flips.mean() <= 0.1 and np.all(top2[flips, 1] - top2[flips, 0] < 0.05), (flips.mean(), top2[flips])
     assert np.abs(p_float - p_int8).mean() < 0.01
 
 
@@ -49,6 +55,8 @@ def test_a_recipe_that_is_not_the_bundles_architecture_is_refused() -> None:
         load_bundle_weights(_student("ds-cnn-m", shape), DEFAULT, list(LABELS))
     with pytest.raises(ConfigError, match="labels"):
         load_bundle_weights(_student("ds-cnn-s", shape), DEFAULT, list(reversed(LABELS)))
+    with pytest.raises(ConfigError, match="conv0: padding same .* explicit padding \\[0, 0, 1, 1\\]"):
+        load_bundle_weights(_student("ds-cnn-s", shape), STREAM, list(LABELS))
 
 
 def _stream_student(shape: tuple[int, int]):

@@ -46,18 +46,24 @@ def _dequantize(t: Any) -> np.ndarray:
     return ((data.astype(np.float64) - zp) * scale).astype(np.float32)
 
 
+def _explicit_pad(layer: Any) -> list[int]:
+    """[top, bottom, left, right] that ``layer`` (VALID) reads through: its input ZeroPadding2D's, else none."""
+    src = layer.inbound_nodes[0].inbound_layers
+    if type(src).__name__ != "ZeroPadding2D":
+        return [0, 0, 0, 0]
+    (top, bottom), (left, right) = (tuple(p) for p in src.get_config()["padding"])
+    return [int(top), int(bottom), int(left), int(right)]
+
+
 def _valid_in_time(layer: Any, strides: tuple[int, int]) -> bool:
     """Whether a VALID ``layer`` computes the bundle's SAME op everywhere but at the time edges.
 
-    True when its input is a ZeroPadding2D that pads no time rows and exactly SAME's split of the
-    frequency axis (the streaming builder's form); a kernel 1 wide needs no pad at all.
+    True when it reads through no time padding and exactly SAME's split of the frequency axis
+    (the streaming builder's ZeroPadding2D; none for a kernel 1 wide).
     """
+    top, bottom, left, right = _explicit_pad(layer)
+    width = int(layer.input.shape[2]) - left - right
     kw = int(layer.get_config()["kernel_size"][1])
-    src = layer.inbound_nodes[0].inbound_layers
-    if type(src).__name__ != "ZeroPadding2D":
-        return kw == 1
-    (top, bottom), (left, right) = (tuple(p) for p in src.get_config()["padding"])
-    width = int(src.input.shape[2])
     return top == bottom == 0 and (left, right) == same_split(width, kw, strides[1])
 
 
@@ -75,7 +81,13 @@ def _check_op(layer: Any, op: Any, time_padding: str = "same") -> bool:
         if tuple(cfg["strides"]) != strides:
             raise ConfigError(f"{name}: stride {tuple(cfg['strides'])} but the bundle's {op.op} has {strides}")
         op_pad = str(op.options.get("padding", "SAME")).upper()
-        if op_pad != cfg["padding"].upper():
+        if op_pad == "EXPLICIT":
+            # a folded PAD (tflite_graph.fold_pad_ops), e.g. a streaming bundle: exactly the layer's own pad
+            pad = [int(v) for v in op.options.get("pad", ())]
+            if cfg["padding"].upper() != "VALID" or _explicit_pad(layer) != pad:
+                raise ConfigError(f"{name}: padding {cfg['padding']} {_explicit_pad(layer)} but the bundle's "
+                                  f"{op.op} has explicit padding {pad}")
+        elif op_pad != cfg["padding"].upper():
             edges = (time_padding == "valid" and op_pad == "SAME" and cfg["padding"].upper() == "VALID"
                      and _valid_in_time(layer, strides))
             if not edges:
