@@ -73,7 +73,7 @@ int h_stream(int incremental, uint16_t k_hops, const int8_t *frames, uint32_t n,
 
 
 def _he_init(model, seed: int = 0) -> None:
-    """He-normal kernels so an untrained deep stack keeps its activation scale (see test_nn_models)."""
+    """Seeded He-normal kernels so an untrained deep stack keeps its activation scale (see test_nn_models)."""
     rng = np.random.default_rng(seed)
     for layer in model.layers:
         ws = layer.get_weights()
@@ -263,6 +263,15 @@ def dscnn_stream_bundle(out: Path, backend: str = "simd", seed: int = 0) -> Path
     spec = dataclasses.replace(load_recipe("ds-cnn-s-stream").model, dropout=0.0)
     model = build_model(spec, (x.shape[1], x.shape[2]), CLASSES)
     _he_init(model, seed)
+    # the dense layer scaled so its logits spread by about one unit on these inputs: an untrained net's
+    # softmax is otherwise pinned to one class for every window, which would hide most differences
+    import tf_keras as keras
+
+    pooled = keras.Model(model.input, model.get_layer("flatten").output)(x).numpy()
+    dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)][-1]
+    k, b = dense.get_weights()
+    k = rng.standard_normal(k.shape).astype(np.float32) / (np.sqrt(k.shape[0]) * (pooled.std(axis=0).mean() + 1e-6))
+    dense.set_weights([k, np.zeros_like(b)])
     tfl = quantize_int8(model, x)
     g = read_graph(tfl)
     rows = build_layers(g, ["ref"] * len(g.operators))
