@@ -117,6 +117,9 @@ stream-model: setup
 
 adopt-stream: setup
 	$(call ADOPT,$(STREAM_OUT),models/stream)
+	@if [ -d "$(REAL_DEV)" ]; then $(PY) benchmarks/stream_cost.py --bundle models/stream --data $(REAL_DEV) \
+		--report models/stream/report.json --out $(STREAM_OUT)/stream_cost.json; \
+	else echo "streaming cost skipped: no $(REAL_DEV) (its clips make the real-speech stream)"; fi
 
 clean:
 	rm -rf $(BUILD)

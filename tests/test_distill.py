@@ -232,3 +232,27 @@ def test_mixed_teacher_is_the_weighted_average_of_the_two_distributions() -> Non
     np.testing.assert_allclose(np.exp(mix_teachers(head, other, 1.0)), other, atol=1e-6)
     np.testing.assert_allclose(np.exp(mix_teachers(head, other, 0.25)), 0.75 * softmax(head) + 0.25 * other,
                                atol=1e-6)
+
+
+def test_shift_in_time_moves_each_map_and_fills_with_its_background() -> None:
+    """--time-shift: every map moved by its own whole number of frames within the bound, the frames
+    moved in are the map's per-coefficient minimum, nothing else changes; 0 leaves the batch alone."""
+    from edgekws.errors import ConfigError
+    from edgekws.train.distill import DistillConfig, shift_in_time
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 50, 10)).astype(np.float32)
+    assert shift_in_time(x, 0, rng) is x
+    y = shift_in_time(x, 8, np.random.default_rng(1))
+    shifts = np.random.default_rng(1).integers(-8, 9, len(x))
+    assert len(set(shifts.tolist())) > 5
+    for xi, yi, s in zip(x, y, shifts, strict=True):
+        floor = xi.min(axis=0)
+        if s >= 0:
+            np.testing.assert_array_equal(yi[s:], xi[: 50 - s])
+            np.testing.assert_array_equal(yi[:s], np.broadcast_to(floor, (s, 10)))
+        else:
+            np.testing.assert_array_equal(yi[: 50 + s], xi[-s:])
+            np.testing.assert_array_equal(yi[50 + s:], np.broadcast_to(floor, (-s, 10)))
+    with pytest.raises(ConfigError, match="time_shift"):
+        DistillConfig(time_shift=-1)

@@ -117,6 +117,8 @@ def distill(
                                                  "frontend (its recipe's architecture; 'label-rounds' first)."),
     learning_rate: float = typer.Option(2e-3, "--learning-rate", min=1e-6, max=1.0,
                                         help="Peak learning rate (cosine decay); lower to fine-tune a bundle."),
+    time_shift: int = typer.Option(0, "--time-shift", min=0, max=40,
+                                   help="Move each training map by up to this many frames (off-centre words)."),
     seed: int = typer.Option(0, "--seed"),
     threads: int = typer.Option(1, "--threads", min=1, max=16),
 ) -> None:
@@ -126,7 +128,7 @@ def distill(
 
     cfg = DistillConfig(rounds=rounds, epochs_per_round=epochs, alpha=alpha, temperature=temperature,
                         min_confidence=min_confidence, p_mix=p_mix, seed=seed, embed_weight=embed_weight,
-                        bundle_weight=bundle_weight, learning_rate=learning_rate)
+                        bundle_weight=bundle_weight, learning_rate=learning_rate, time_shift=time_shift)
     if bool(data) == bool(rounds_dir):
         raise ConfigError("give either --data or --rounds-dir")
     if alpha > 0 and teacher is None:

@@ -46,6 +46,10 @@ class DistillConfig:
     embed_weight: float = 0.0
     #: share of a second, bundle teacher (``edgekws teacher label-rounds``) in the teacher distribution
     bundle_weight: float = 0.5
+    #: each batch's feature maps moved by a random whole number of frames in [-time_shift, time_shift]
+    #: (0: off); why: a model valid in time hears a word at the window's edge through few output rows,
+    #: so it must see off-centre words; the teachers' targets stay those of the unshifted clip
+    time_shift: int = 0
 
     def __post_init__(self) -> None:
         from edgekws.errors import ConfigError
@@ -60,6 +64,28 @@ class DistillConfig:
             raise ConfigError(f"embed_weight must be >= 0, got {self.embed_weight}")
         if self.rounds < 1 or self.epochs_per_round < 1:
             raise ConfigError("rounds and epochs_per_round must be at least 1")
+        if self.time_shift < 0:
+            raise ConfigError(f"time_shift must be >= 0 frames, got {self.time_shift}")
+
+
+def shift_in_time(x: np.ndarray, max_shift: int, rng: np.random.Generator) -> np.ndarray:
+    """``x`` [N, frames, feats(, 1)] with each map moved by its own shift in [-max_shift, max_shift] frames.
+
+    The frames moved in are each map's own quietest value per coefficient (its background), not a
+    constant that could read as a sound the clip never had.
+    """
+    if max_shift == 0:
+        return x
+    out = np.empty_like(x)
+    floor = x.min(axis=1, keepdims=True)
+    n = x.shape[1]
+    for i, s in enumerate(rng.integers(-max_shift, max_shift + 1, len(x))):
+        out[i] = floor[i]
+        if s >= 0:
+            out[i, s:] = x[i, : n - s]
+        else:
+            out[i, : n + s] = x[i, -s:]
+    return out
 
 
 def distillation_loss(student_logits: Any, teacher_logits: Any, labels: Any, weights: Any,
@@ -366,7 +392,8 @@ def train_student(rounds_dirs: list[str | Path], teacher_dir: str | Path | None,
             perm = rng.permutation(len(x))
             for s in range(0, len(x), cfg.batch_size):
                 idx = perm[s : s + cfg.batch_size]
-                losses.append(float(step(x[idx], t[idx], soft[idx], w[idx], e[idx])))
+                xb = shift_in_time(x[idx], cfg.time_shift, rng)
+                losses.append(float(step(xb, t[idx], soft[idx], w[idx], e[idx])))
         val_pred = np.argmax(logits_model.predict(data.norm(data.x_val), verbose=0, batch_size=256), axis=1)
         val_acc = float(np.mean(val_pred == data.y_val))
         history.append({"round": k, "loss": float(np.mean(losses)), "synthetic_val_accuracy": val_acc,
