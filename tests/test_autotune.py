@@ -176,3 +176,23 @@ def test_measure_is_not_verified_with_a_planted_layer_error(tiny: Path, tmp_path
     assert not m.passed and m.extra["check"] == "layers" and m.extra["layer_mismatches"] >= 16
     fm = m.extra["first_mismatch"]
     assert (fm["layer"], fm["backend"], fm["name"]) == (1, backends[1], layers[1].name)
+
+
+def test_a_kernel_edit_invalidates_cached_measurements(tmp_path: Path) -> None:
+    """The cache key covers the kernel sources: a count measured with other kernels is never reused."""
+    import shutil
+
+    from edgekws.device.build import firmware_dir
+    from edgekws.export.autotune import _assignment_key, kernel_sources_digest
+
+    fw = tmp_path / "firmware"
+    for sub in ("src/nn", "include"):
+        shutil.copytree(firmware_dir() / sub, fw / sub)
+    before = kernel_sources_digest(fw)
+    assert before == kernel_sources_digest(firmware_dir())  # content, not location
+    kernel = fw / "src" / "nn" / "simd" / "nn_depthwise_conv2d_s8_simd.c"
+    kernel.write_text(kernel.read_text() + "\n/* an edit */\n")
+    after = kernel_sources_digest(fw)
+    assert after != before
+    key = ("h" * 64, "mps2_an500", ["simd"])
+    assert _assignment_key(*key, sources=before) != _assignment_key(*key, sources=after)

@@ -17,7 +17,7 @@ inputs) the CRC-32 of every layer's output, the pre-softmax logits and the
 output equal TFLite Micro's (app/selftest.c, edgekws.export.layer_check); an
 image whose self-test compares outputs only never counts as verified.
 
-Measurements are cached on disk by (bundle_hash, board, assignment), so the
+Measurements are cached on disk by (bundle_hash, board, assignment, kernel sources), so the
 pruning study and repeated runs reuse builds.
 """
 
@@ -165,10 +165,32 @@ def fastest(layers: Sequence[LayerInfo], table: dict[str, Measurement]) -> tuple
 CHECK_VERSION = "layer-crc-1"
 
 
-def _assignment_key(bundle_hash: str, board: str, backends: Sequence[str], defines: Sequence[str] = ()) -> str:
-    doc = [bundle_hash, board, list(backends), CHECK_VERSION] + ([list(defines)] if defines else [])
+def _assignment_key(bundle_hash: str, board: str, backends: Sequence[str], defines: Sequence[str] = (),
+                    sources: str = "") -> str:
+    doc = [bundle_hash, board, list(backends), CHECK_VERSION] + ([list(defines)] if defines else []) \
+        + ([sources] if sources else [])
     digest = hashlib.sha256(json.dumps(doc).encode()).hexdigest()
     return digest[:16]
+
+
+def kernel_sources_digest(firmware_dir: str | Path | None = None) -> str:
+    """SHA-256 over what a measurement depends on besides the bundle: the firmware's kernels and headers
+    (src/nn, include) and the exporter's weight layouts (export/kernels.py, codegen_c.py).
+
+    Why in the cache key: a count measured with other kernels (an older checkout, or a kernel mid-edit) must
+    not be reused as if it described these ones; it happened once, and the autotune table kept the stale
+    figure with no sign of it.
+    """
+    from edgekws.device.build import firmware_dir as default_firmware_dir
+
+    fw = Path(firmware_dir) if firmware_dir is not None else default_firmware_dir()
+    here = Path(__file__).resolve().parent
+    files = sorted(p for sub in ("src/nn", "include") for p in (fw / sub).rglob("*") if p.is_file())
+    h = hashlib.sha256()
+    for p in [*files, here / "kernels.py", here / "codegen_c.py"]:
+        rel = p.relative_to(fw).as_posix() if p.is_relative_to(fw) else p.name
+        h.update(rel.encode() + b"\0" + p.read_bytes() + b"\0")
+    return h.hexdigest()[:16]
 
 
 def write_variant_bundle(bundle_dir: str | Path, backends: Sequence[str], out_dir: str | Path) -> Path:
@@ -211,7 +233,7 @@ def measure(bundle_dir: str | Path, backends: Sequence[str], work_dir: str | Pat
     from edgekws.export.codegen_c import export_c
 
     meta = json.loads((Path(bundle_dir) / "bundle.json").read_text())
-    key = _assignment_key(str(meta.get("bundle_hash")), board, backends, defines)
+    key = _assignment_key(str(meta.get("bundle_hash")), board, backends, defines, kernel_sources_digest())
     out = Path(work_dir) / key
     cached = out / MEASURE_JSON
     if reuse and cached.is_file():
