@@ -26,16 +26,8 @@ static void nn_col3_rows4(uint32_t *dst, const nn_conv_params_t *p, const nn_dim
     const int32_t fy_hi = in_h - iy0 < f_h ? (in_h - iy0 > fy_lo ? in_h - iy0 : fy_lo) : f_h;
     const int32_t base = start < 0 ? 0 : (start > row - 4 ? row - 4 : start);
     const int32_t d = start - base; /* bytes: < 0 clipped on the left, > 0 on the right */
-    uint32_t shl = 0, shr = 0, keep = 0xffffffffu;
-    if (d <= -4 || d >= 4) { /* the whole window is padding */
-        keep = 0;
-    } else if (d < 0) {
-        shl = (uint32_t)(-8 * d);
-        keep <<= shl;
-    } else {
-        shr = (uint32_t)(8 * d);
-        keep >>= shr;
-    }
+    uint32_t shl, shr;
+    const uint32_t keep = nn_edge_word_keep(d, &shl, &shr);
     const uint32_t fill = zp4 & ~keep;
     int32_t fy = 0;
     for (; fy < fy_lo; ++fy, dst += 6) {

@@ -410,16 +410,8 @@ static void nn_cols2_rows(uint32_t *cols, int32_t p, const nn_conv_params_t *prm
          * makes 0): no byte copy through `pad`. */
         const int32_t start = ix0 * c, base = start < 0 ? 0 : (start > in_w * c - 4 ? in_w * c - 4 : start);
         const int32_t d = start - base; /* bytes: < 0 clipped on the left, > 0 on the right */
-        uint32_t shl = 0, shr = 0, keep = 0xffffffffu;
-        if (d <= -4 || d >= 4) { /* the whole window is padding */
-            keep = 0;
-        } else if (d < 0) {
-            shl = (uint32_t)(-8 * d);
-            keep <<= shl;
-        } else {
-            shr = (uint32_t)(8 * d);
-            keep >>= shr;
-        }
+        uint32_t shl, shr;
+        const uint32_t keep = nn_edge_word_keep(d, &shl, &shr);
         nn_col_rows4(dst, in_b + off + base - start, fy_hi - fy_lo, row_step, shl, shr, keep, zp4 & ~keep, off2);
         dst += 4 * (fy_hi - fy_lo);
     } else {

@@ -310,4 +310,24 @@ int nn_simd_block3x2_fast(const nn_chq_t *chq, int32_t out_c, const nn_conv_para
 void nn_simd_block3x2(const int8_t *w, const uint32_t *cols, int32_t k4, int32_t out_c, int8_t *o, int32_t d1,
                       int32_t d2, int32_t n, const nn_conv_params_t *p, int fast);
 
+/* A filter row of one word read from inside its input row: for a pixel whose window starts d bytes before
+ * (d < 0) or after (d > 0) the loaded word, the shifts that move the inside taps into place and the mask of
+ * the bytes they keep (the others take the zero point). |d| >= 4: the whole window is padding. Shared by
+ * the one-word-row convolutions (nn_conv2d_s8_simd.c, nn_conv2d_rows4_s8_simd.c). */
+static inline uint32_t nn_edge_word_keep(int32_t d, uint32_t *shl, uint32_t *shr)
+{
+    uint32_t keep = 0xffffffffu;
+    *shl = *shr = 0;
+    if (d <= -4 || d >= 4) {
+        keep = 0;
+    } else if (d < 0) {
+        *shl = (uint32_t)(-8 * d);
+        keep <<= *shl;
+    } else {
+        *shr = (uint32_t)(8 * d);
+        keep >>= *shr;
+    }
+    return keep;
+}
+
 #endif /* EDGEKWS_NN_SIMD_COMMON_H */
