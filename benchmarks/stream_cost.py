@@ -71,12 +71,9 @@ def stream_figures(bundle: Path, bundle_c: Path, data: Path, seconds: float, see
     from edgekws.device.client import DeviceClient
     from edgekws.device.emulator import Emulator
     from edgekws.errors import DeviceError
-    from edgekws.export.stream_plan import bundle_stream_plan, check_k_hops
     from edgekws.stream import StreamConfig, StreamSpec, generate_stream, open_session, score_detections
     from edgekws.stream.device import run_stream_on_device
 
-    plan = bundle_stream_plan(bundle)
-    check_k_hops(plan, k_hops)
     stream = generate_stream(data, StreamSpec(duration_s=seconds, seed=seed), split=None)
     pcm = float_to_pcm16(stream.audio)
     cfg = StreamConfig(k_hops=k_hops)
@@ -180,6 +177,9 @@ def main(argv: list[str] | None = None) -> int:
             raise EdgeKwsError(f"{args.bundle}: not a model bundle (make adopt-stream writes models/stream)")
         if not args.data.is_dir():
             raise EdgeKwsError(f"{args.data}: no such folder (--data: a Speech Commands-style folder)")
+        from edgekws.export.stream_plan import bundle_stream_plan, check_k_hops
+
+        check_k_hops(bundle_stream_plan(args.bundle), args.k_hops)  # before any build: one line if it cannot stream
         with tempfile.TemporaryDirectory(prefix="edgekws-stream-cost-") as tmp:
             work = Path(tmp)
             from edgekws.export.codegen_c import export_c
@@ -193,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print_figures(doc)
-    write_atomic(args.out, json.dumps(doc, indent=2) + "\n")
+    write_atomic(args.out, json.dumps(doc, indent=2) + "\n", mkdir=True)
     if args.report is not None:
         merge_into_report(args.report, doc["stream"])
         print(f"stream cost of both modes merged into {args.report}")
