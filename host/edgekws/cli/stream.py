@@ -170,6 +170,9 @@ def device_cmd(
     report: Path | None = typer.Option(None, "--report", help="Merge the per-hop / per-classification cost "
                                        "into this report.json (e.g. BUNDLE/report.json) under device.<board>.stream "
                                        "(or .stream_incremental with --incremental)."),
+    timeout: float = typer.Option(2.0, "--timeout", min=0.1,
+                                  help="Seconds to wait for each reply before re-sending (an emulator on a busy "
+                                  "machine may need more; the stream replay cache makes re-sends safe)."),
     incremental: bool = typer.Option(False, "--incremental/--full-window",
                                      help="Incremental inference on the device (a model valid in time: each "
                                      "classification computes only the new rows; outputs identical)."),
@@ -194,7 +197,7 @@ def device_cmd(
 
         check_k_hops(bundle_stream_plan(bundle), session.params.k_hops)
     pcm = float_to_pcm16(load_audio(wav, session.frontend.sample_rate))
-    with DeviceClient(port) as client, Progress(transient=True) as bar:
+    with DeviceClient(port, timeout=timeout) as client, Progress(transient=True) as bar:
         hello = client.connect()
         task = bar.add_task("streaming to the device", total=1.0)
         dets, status = run_stream_on_device(client, pcm, session.params, session.labels,
